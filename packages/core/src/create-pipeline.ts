@@ -1,0 +1,172 @@
+import { performance } from 'node:perf_hooks'
+import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
+import { AuthError, ConfigError, isAuthError } from './auth-error.js'
+import type { AuthRequest } from './auth-request.js'
+import type { Caller } from './caller.js'
+import { type Clock, systemClock } from './clock.js'
+import type { Policy, Requirement } from './define-policy.js'
+import type { Verifier } from './verifier.js'
+
+export interface PipelineOptions {
+  /** A compiled policy, or a watcher whose `current` policy is read on every request. */
+  readonly policy: Policy | { readonly current: Policy }
+  /** Run in this order; at most one per credential kind. */
+  readonly verifiers: readonly Verifier[]
+  /** Where decisions go: a sink, a function, or several. Default: nowhere. */
+  readonly audit?:
+    | AuditSink
+    | ((event: AuditEvent) => void)
+    | readonly (AuditSink | ((event: AuditEvent) => void))[]
+  readonly clock?: Clock
+  /** The realm of the `WWW-Authenticate` challenge. Default `'callsign'`. */
+  readonly realm?: string
+  /**
+   * Dry run, for adopting Callsign in a running service: refusals are audited as `would-deny` and
+   * let through. Off by default, and announced with a warning when on.
+   */
+  readonly dryRun?: boolean
+}
+
+export type Decision =
+  | { readonly allowed: true; readonly caller: Caller | null; readonly requirement: Requirement | undefined }
+  | { readonly allowed: false; readonly error: AuthError }
+
+export interface Pipeline {
+  /** Decides one request. Never throws: a failure is a refusal. */
+  decide(req: AuthRequest): Promise<Decision>
+  readonly realm: string
+  readonly dryRun: boolean
+  /** The policy in force now. */
+  policy(): Policy
+}
+
+/**
+ * The decision pipeline, the one path every transport takes: the route's requirement, then the
+ * verifiers in order, then the scope check, then exactly one audit event.
+ *
+ * @example
+ * const pipeline = createPipeline({ policy, verifiers: [apiKeyVerifier({ store })], audit })
+ * const decision = await pipeline.decide(req)
+ */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { verifiers } = options
+  if (!options.policy || !('current' in options.policy || 'requirement' in options.policy)) {
+    throw new ConfigError('pipeline: "policy" must be a policy from definePolicy() or a policy watcher')
+  }
+  if (!Array.isArray(verifiers) || verifiers.length === 0) {
+    throw new ConfigError('pipeline: "verifiers" must list at least one verifier')
+  }
+  const kinds = new Set<string>()
+  for (const verifier of verifiers) {
+    if (typeof verifier?.verify !== 'function')
+      throw new ConfigError('pipeline: every verifier needs a verify()')
+    if (kinds.has(verifier.kind)) throw new ConfigError(`pipeline: two verifiers of kind "${verifier.kind}"`)
+    kinds.add(verifier.kind)
+  }
+  const realm = options.realm ?? 'callsign'
+  if (!/^[\x21\x23-\x5b\x5d-\x7e ]{1,64}$/.test(realm))
+    throw new ConfigError('pipeline: "realm" is not a valid realm')
+  const sinks = (Array.isArray(options.audit) ? options.audit : options.audit ? [options.audit] : []).map(
+    (sink): ((event: AuditEvent) => void) =>
+      typeof sink === 'function' ? sink : (event) => sink.write(event),
+  )
+  const clock = options.clock ?? systemClock
+  const dryRun = options.dryRun === true
+  const source = options.policy
+  const policy = 'current' in source ? () => source.current : () => source
+  if (dryRun) {
+    process.emitWarning(
+      'Callsign runs in DRY-RUN mode: refused requests are let through and audited as would-deny',
+      {
+        code: 'CALLSIGN_DRY_RUN',
+      },
+    )
+  }
+
+  const emit = (event: AuditEvent) => {
+    for (const sink of sinks) {
+      try {
+        sink(event)
+      } catch {
+        // an audit sink must never decide a request
+      }
+    }
+  }
+
+  return {
+    realm,
+    dryRun,
+    policy,
+    async decide(req) {
+      const started = performance.now()
+      const current = policy()
+      const requirement = current.requirement(req.transport, req.method, req.route)
+      let caller: Caller | null = null
+      let error: AuthError | undefined
+      if (requirement === undefined) {
+        error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_not_in_policy' })
+      } else if (!requirement.public) {
+        const outcome = await authenticate(req, verifiers)
+        if (outcome instanceof AuthError) error = outcome
+        else {
+          caller = withGrants(outcome, current.grantsFor(outcome.id))
+          const missing = requirement.scopes.some((scope) => !caller?.scopes.has(scope))
+          if (missing) {
+            error = new AuthError('ERR_INSUFFICIENT_SCOPE', {
+              reason: 'scope_missing',
+              requiredScopes: requirement.scopes,
+            })
+          }
+        }
+      }
+
+      const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
+      emit({
+        v: AUDIT_SCHEMA_VERSION,
+        time: new Date(clock.now()).toISOString(),
+        decision,
+        ...(error ? { code: error.code } : {}),
+        reason: error ? error.reason : requirement?.public ? 'public' : 'granted',
+        ...(caller ? { caller: caller.id, kind: caller.kind, credentialId: caller.credentialId } : {}),
+        scopes: requirement?.scopes ?? [],
+        transport: req.transport,
+        method: req.method,
+        route: req.route,
+        ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      })
+      if (error === undefined || dryRun) return { allowed: true, caller, requirement }
+      return { allowed: false, error }
+    },
+  }
+}
+
+/** Runs every verifier; the first bad credential ends it. Exactly one credential must remain. */
+async function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): Promise<Caller | AuthError> {
+  if (req.header('authorization').length > 1) {
+    return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_authorization' })
+  }
+  const callers: Caller[] = []
+  for (const verifier of verifiers) {
+    try {
+      const caller = await verifier.verify(req)
+      if (caller) callers.push(caller)
+    } catch (error) {
+      if (isAuthError(error)) return error
+      return new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_error', cause: error })
+    }
+  }
+  // A certificate-bound token (RFC 8705) and the certificate it is bound to are one credential.
+  const distinct = callers.filter(
+    (caller) =>
+      !(caller.kind === 'mtls' && callers.some((other) => other.boundCertificate === caller.credentialId)),
+  )
+  if (distinct.length === 0) return new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_credential' })
+  if (distinct.length > 1) return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
+  return distinct[0]!
+}
+
+function withGrants(caller: Caller, grants: ReadonlySet<string>): Caller {
+  if (grants.size === 0 || [...grants].every((scope) => caller.scopes.has(scope))) return caller
+  return Object.freeze({ ...caller, scopes: new Set([...caller.scopes, ...grants]) })
+}

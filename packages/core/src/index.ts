@@ -1,0 +1,35 @@
+export { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
+export {
+  AuthError,
+  type AuthErrorCode,
+  type AuthErrorOptions,
+  ConfigError,
+  isAuthError,
+} from './auth-error.js'
+export type { AuthRequest, TlsPeer, Transport } from './auth-request.js'
+export type { Caller, CredentialKind } from './caller.js'
+export { type Clock, systemClock } from './clock.js'
+export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'
+export {
+  type Coverage,
+  definePolicy,
+  type Policy,
+  type PolicyInput,
+  type Requirement,
+  type RouteRule,
+} from './define-policy.js'
+export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRefusal } from './error-wire.js'
+export {
+  type JsonLinesAuditSink,
+  type JsonLinesAuditSinkOptions,
+  jsonLinesAuditSink,
+} from './json-lines-audit-sink.js'
+export {
+  loadPolicyFile,
+  type PolicyWatcher,
+  type WatchPolicyOptions,
+  watchPolicyFile,
+} from './policy-file.js'
+export { isScope } from './scope.js'
+export type { Verifier } from './verifier.js'
+export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'
