@@ -1,0 +1,351 @@
+import { describe, expect, it } from 'vitest'
+import {
+  type AuditEvent,
+  AuthError,
+  type AuthRequest,
+  type Caller,
+  ConfigError,
+  createPipeline,
+  definePolicy,
+  GRPC_STATUS,
+  httpRefusal,
+  type Verifier,
+} from '../src/index.js'
+
+// Test doubles: small verifiers that stand in for the real ones, so the pipeline is tested alone.
+const caller = (id: string, kind: Caller['kind'], scopes: string[], extra: Partial<Caller> = {}): Caller => ({
+  id,
+  kind,
+  scopes: new Set(scopes),
+  credentialId: `${kind}-${id}`,
+  attributes: {},
+  ...extra,
+})
+
+/** Claims `Authorization: Bearer tok-*`: a table of good tokens; any other `tok-*` is bad. */
+function bearerVerifier(tokens: Record<string, Caller>, calls: string[] = []): Verifier {
+  return {
+    kind: 'jwt',
+    async verify(req) {
+      calls.push('jwt')
+      const value = req.header('authorization')[0]
+      if (!value?.startsWith('Bearer tok-')) return null
+      const found = tokens[value.slice(7)]
+      if (!found) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'expired' })
+      return found
+    },
+  }
+}
+
+/** Claims `x-api-key`: one good key. */
+function headerKeyVerifier(calls: string[] = []): Verifier {
+  return {
+    kind: 'api-key',
+    async verify(req) {
+      calls.push('api-key')
+      const value = req.header('x-api-key')[0]
+      if (value === undefined) return null
+      if (value !== 'csk_good') throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'unknown_key' })
+      return caller('billing', 'api-key', ['orders:read'])
+    },
+  }
+}
+
+/** Claims the TLS peer: the certificate fingerprint 'fp-web' is the caller 'web'. */
+const certVerifier: Verifier = {
+  kind: 'mtls',
+  async verify(req) {
+    if (!req.tls) return null
+    return caller('spiffe://mesh.local/web', 'mtls', [], { credentialId: 'fp-web' })
+  },
+}
+
+const policy = definePolicy({
+  routes: {
+    'GET /orders/:id': ['orders:read'],
+    'POST /orders': ['orders:write'],
+    'GET /healthz': 'public',
+    '/shop.v1.Inventory/Reserve': ['inventory:reserve'],
+  },
+  grants: { 'spiffe://mesh.local/web': ['orders:read'] },
+})
+
+function request(
+  headers: Record<string, string | string[]> = {},
+  overrides: Partial<AuthRequest> = {},
+): AuthRequest {
+  return {
+    transport: 'http',
+    method: 'GET',
+    route: '/orders/:id',
+    header: (name) => {
+      const value = headers[name]
+      return value === undefined ? [] : Array.isArray(value) ? value : [value]
+    },
+    remoteAddress: '127.0.0.1',
+    ...overrides,
+  }
+}
+
+const tls = { authorized: true, peerCertificateChain: () => [], connection: {} }
+
+function setup(extra: { verifiers?: Verifier[]; dryRun?: boolean } = {}) {
+  const events: AuditEvent[] = []
+  const calls: string[] = []
+  const pipeline = createPipeline({
+    policy,
+    verifiers: extra.verifiers ?? [
+      bearerVerifier(
+        {
+          'tok-reader': caller('gateway', 'jwt', ['orders:read']),
+          'tok-admin': caller('ops', 'jwt', ['orders:admin']),
+        },
+        calls,
+      ),
+      headerKeyVerifier(calls),
+    ],
+    audit: (event) => events.push(event),
+    clock: { now: () => Date.UTC(2026, 0, 2, 3, 4, 5) },
+    ...(extra.dryRun ? { dryRun: true } : {}),
+  })
+  return { pipeline, events, calls }
+}
+
+async function refusal(decision: Promise<import('../src/index.js').Decision>) {
+  const result = await decision
+  if (result.allowed) throw new Error('expected a refusal')
+  return result.error
+}
+
+describe('createPipeline: the wire contract (DESIGN §6)', () => {
+  it('allows a caller holding the required scope, and names it', async () => {
+    const { pipeline } = setup()
+    const decision = await pipeline.decide(request({ authorization: 'Bearer tok-reader' }))
+    expect(decision).toMatchObject({ allowed: true, caller: { id: 'gateway', kind: 'jwt' } })
+  })
+
+  it('refuses no credential with 401 ERR_NO_CREDENTIAL and a bare Bearer challenge', async () => {
+    const { pipeline } = setup()
+    const error = await refusal(pipeline.decide(request()))
+    expect(error.code).toBe('ERR_NO_CREDENTIAL')
+    const http = httpRefusal(error)
+    expect(http.status).toBe(401)
+    expect(http.headers['www-authenticate']).toBe('Bearer realm="callsign"')
+    expect(GRPC_STATUS[error.code]).toBe(16)
+  })
+
+  it('refuses a bad credential with 401 invalid_token and keeps the reason out of the response', async () => {
+    const { pipeline, events } = setup()
+    const error = await refusal(pipeline.decide(request({ authorization: 'Bearer tok-forged' })))
+    const http = httpRefusal(error)
+    expect(http.status).toBe(401)
+    expect(http.headers['www-authenticate']).toBe('Bearer realm="callsign", error="invalid_token"')
+    expect(JSON.stringify(http)).not.toContain('expired')
+    expect(events[0]).toMatchObject({ decision: 'deny', code: 'ERR_INVALID_CREDENTIAL', reason: 'expired' })
+  })
+
+  it('refuses a missing scope with 403 insufficient_scope naming the required scopes', async () => {
+    const { pipeline } = setup()
+    const error = await refusal(
+      pipeline.decide(request({ authorization: 'Bearer tok-reader' }, { method: 'POST', route: '/orders' })),
+    )
+    expect(error.code).toBe('ERR_INSUFFICIENT_SCOPE')
+    const http = httpRefusal(error)
+    expect(http.status).toBe(403)
+    expect(http.headers['www-authenticate']).toBe(
+      'Bearer realm="callsign", error="insufficient_scope", scope="orders:write"',
+    )
+    expect(http.body).toEqual({
+      status: 403,
+      code: 'ERR_INSUFFICIENT_SCOPE',
+      title: 'The caller does not hold a scope this route requires',
+      scope: 'orders:write',
+    })
+    expect(GRPC_STATUS[error.code]).toBe(7)
+  })
+
+  it('compares scopes exactly: orders:admin does not satisfy orders:administrator or orders:read', async () => {
+    const { pipeline } = setup()
+    const error = await refusal(pipeline.decide(request({ authorization: 'Bearer tok-admin' })))
+    expect(error.code).toBe('ERR_INSUFFICIENT_SCOPE')
+  })
+
+  it('refuses a route that is not in the policy with 403 before any verifier runs', async () => {
+    const { pipeline, calls } = setup()
+    const error = await refusal(
+      pipeline.decide(
+        request({ authorization: 'Bearer tok-reader' }, { method: 'DELETE', route: '/orders/:id' }),
+      ),
+    )
+    expect(error.code).toBe('ERR_ROUTE_NOT_IN_POLICY')
+    expect(httpRefusal(error).status).toBe(403)
+    expect(httpRefusal(error).headers['www-authenticate']).toBeUndefined()
+    expect(calls).toEqual([])
+  })
+
+  it('lets a public route through without running a verifier', async () => {
+    const { pipeline, calls, events } = setup()
+    const decision = await pipeline.decide(request({}, { route: '/healthz' }))
+    expect(decision).toMatchObject({ allowed: true, caller: null })
+    expect(calls).toEqual([])
+    expect(events[0]).toMatchObject({ decision: 'allow', reason: 'public' })
+  })
+
+  it('treats HEAD as the GET entry', async () => {
+    const { pipeline } = setup()
+    expect((await pipeline.decide(request({}, { method: 'HEAD' }))).allowed).toBe(false)
+    expect(
+      (await pipeline.decide(request({ authorization: 'Bearer tok-reader' }, { method: 'HEAD' }))).allowed,
+    ).toBe(true)
+  })
+
+  it('decides gRPC method paths', async () => {
+    const { pipeline } = setup()
+    const error = await refusal(
+      pipeline.decide(
+        request(
+          { authorization: 'Bearer tok-reader' },
+          { transport: 'grpc', method: 'POST', route: '/shop.v1.Inventory/Reserve' },
+        ),
+      ),
+    )
+    expect(error.code).toBe('ERR_INSUFFICIENT_SCOPE')
+  })
+})
+
+describe('createPipeline: no fall-through, no guessing', () => {
+  it('stops at a bad credential: the next verifier never runs', async () => {
+    const { pipeline, calls } = setup()
+    const error = await refusal(
+      pipeline.decide(request({ authorization: 'Bearer tok-forged', 'x-api-key': 'csk_good' })),
+    )
+    expect(error.code).toBe('ERR_INVALID_CREDENTIAL')
+    expect(calls).toEqual(['jwt'])
+  })
+
+  it('refuses two credentials of different kinds as ambiguous (400 invalid_request)', async () => {
+    const { pipeline } = setup()
+    const error = await refusal(
+      pipeline.decide(request({ authorization: 'Bearer tok-reader', 'x-api-key': 'csk_good' })),
+    )
+    expect(error.code).toBe('ERR_AMBIGUOUS_REQUEST')
+    expect(httpRefusal(error).status).toBe(400)
+    expect(httpRefusal(error).headers['www-authenticate']).toContain('error="invalid_request"')
+    expect(GRPC_STATUS[error.code]).toBe(16)
+  })
+
+  it('refuses a repeated Authorization header as ambiguous, before any verifier runs', async () => {
+    const { pipeline, calls } = setup()
+    const error = await refusal(
+      pipeline.decide(request({ authorization: ['Bearer tok-reader', 'Bearer tok-admin'] })),
+    )
+    expect(error.code).toBe('ERR_AMBIGUOUS_REQUEST')
+    expect(calls).toEqual([])
+  })
+
+  it('turns a verifier that crashes into a 401 refusal with an audit event, never an allow', async () => {
+    const crashing: Verifier = {
+      kind: 'jwt',
+      verify: async () => {
+        throw new TypeError('cannot read properties of undefined (secret tok-xyz)')
+      },
+    }
+    const { pipeline, events } = setup({ verifiers: [crashing] })
+    const error = await refusal(pipeline.decide(request({ authorization: 'Bearer tok-xyz' })))
+    expect(error.code).toBe('ERR_INVALID_CREDENTIAL')
+    expect(error.message).not.toContain('tok-xyz')
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({ decision: 'deny', reason: 'verifier_error' })
+  })
+
+  it('adds the callee grants to the caller of an mTLS connection', async () => {
+    const { pipeline } = setup({ verifiers: [certVerifier] })
+    const decision = await pipeline.decide(request({}, { tls }))
+    expect(decision.allowed).toBe(true)
+    if (decision.allowed) expect([...(decision.caller?.scopes ?? [])]).toEqual(['orders:read'])
+  })
+
+  it('treats a certificate-bound token and its certificate as one credential', async () => {
+    const bound = caller('gateway', 'jwt', ['orders:read'], { boundCertificate: 'fp-web' })
+    const { pipeline } = setup({ verifiers: [bearerVerifier({ 'tok-bound': bound }), certVerifier] })
+    const decision = await pipeline.decide(request({ authorization: 'Bearer tok-bound' }, { tls }))
+    expect(decision).toMatchObject({ allowed: true, caller: { id: 'gateway' } })
+  })
+
+  it('refuses a token bound to another certificate arriving with a client certificate as ambiguous', async () => {
+    const other = caller('gateway', 'jwt', ['orders:read'], { boundCertificate: 'fp-other' })
+    const { pipeline } = setup({ verifiers: [bearerVerifier({ 'tok-other': other }), certVerifier] })
+    const error = await refusal(pipeline.decide(request({ authorization: 'Bearer tok-other' }, { tls })))
+    expect(error.code).toBe('ERR_AMBIGUOUS_REQUEST')
+  })
+})
+
+describe('createPipeline: audit', () => {
+  it('emits exactly one event per decision, with the fields of DESIGN §8 and no secret', async () => {
+    const { pipeline, events } = setup()
+    await pipeline.decide(request({ authorization: 'Bearer tok-reader' }))
+    await pipeline.decide(request({ 'x-api-key': 'csk_wrong-secret-value' }))
+    await pipeline.decide(request({}, { route: '/healthz' }))
+    expect(events).toHaveLength(3)
+    expect(events[0]).toMatchObject({
+      v: 1,
+      time: '2026-01-02T03:04:05.000Z',
+      decision: 'allow',
+      reason: 'granted',
+      caller: 'gateway',
+      kind: 'jwt',
+      credentialId: 'jwt-gateway',
+      scopes: ['orders:read'],
+      transport: 'http',
+      method: 'GET',
+      route: '/orders/:id',
+      remoteAddress: '127.0.0.1',
+    })
+    expect(typeof events[0]?.latencyMs).toBe('number')
+    expect(events[1]).toMatchObject({
+      decision: 'deny',
+      code: 'ERR_INVALID_CREDENTIAL',
+      reason: 'unknown_key',
+    })
+    const written = JSON.stringify(events)
+    expect(written).not.toContain('tok-reader')
+    expect(written).not.toContain('wrong-secret')
+  })
+
+  it('records a reason that is not a plain code as unspecified, so no text can smuggle a secret', () => {
+    expect(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'key csk_abc is revoked' }).reason).toBe(
+      'unspecified',
+    )
+    expect(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'revoked' }).reason).toBe('revoked')
+  })
+
+  it('keeps deciding when an audit sink throws', async () => {
+    const pipeline = createPipeline({
+      policy,
+      verifiers: [headerKeyVerifier()],
+      audit: () => {
+        throw new Error('disk full')
+      },
+    })
+    expect((await pipeline.decide(request({ 'x-api-key': 'csk_good' }))).allowed).toBe(true)
+  })
+
+  it('in dry-run mode lets a refusal through and audits it as would-deny', async () => {
+    const { pipeline, events } = setup({ dryRun: true })
+    const decision = await pipeline.decide(request())
+    expect(decision.allowed).toBe(true)
+    expect(events[0]).toMatchObject({ decision: 'would-deny', code: 'ERR_NO_CREDENTIAL' })
+  })
+})
+
+describe('createPipeline: options', () => {
+  it.each([
+    [{ policy, verifiers: [] }, 'at least one verifier'],
+    [{ policy, verifiers: [certVerifier, certVerifier] }, 'two verifiers of kind "mtls"'],
+    [{ policy: {}, verifiers: [certVerifier] }, '"policy" must be'],
+    [{ policy, verifiers: [certVerifier], realm: 'a"b' }, '"realm" is not a valid realm'],
+  ])('rejects invalid options at startup (%#)', (options, message) => {
+    expect(() => createPipeline(options as never)).toThrow(ConfigError)
+    expect(() => createPipeline(options as never)).toThrow(message)
+  })
+})
