@@ -1,0 +1,59 @@
+/**
+ * One API key as a store keeps it (file format version 1). Never the plaintext key: only a hash of
+ * its secret. Times are ISO 8601 strings (UTC), so the record is plain JSON.
+ *
+ * @example
+ * const records = await fileKeyStore('keys.json').list()
+ * const stale = records.filter((r) => r.state === 'active' && r.expiresAt === null)
+ */
+export interface ApiKeyRecord {
+  /** The key id: 12 base62 characters, also found in the key text. Safe to log. */
+  readonly id: string
+  /** The service the key belongs to: the caller id it authenticates as. */
+  readonly owner: string
+  /** The scopes the key grants (`resource:action`). */
+  readonly scopes: readonly string[]
+  /** `sha256:<hex>` of the key's secret. */
+  readonly secretHash: string
+  readonly createdAt: string
+  /** `null` only when no expiry was asked for explicitly. */
+  readonly expiresAt: string | null
+  readonly state: 'active' | 'revoked'
+  readonly revokedAt: string | null
+  /** The key this one replaced by rotation. */
+  readonly rotatedFrom: string | null
+  /** The key that replaced this one by rotation. */
+  readonly rotatedTo: string | null
+  /** When this key was rotated out. */
+  readonly lastRotatedAt: string | null
+  /** After a rotation, this key stops working here (never later than `expiresAt`). */
+  readonly graceUntil: string | null
+  /** Free-form labels (`team=payments`): lower-case names, string values. */
+  readonly labels: Readonly<Record<string, string>>
+}
+
+/**
+ * Where API key records live. `fileKeyStore` is the embedded default; a database-backed store
+ * implements the same five operations. Every method rejects with a `KeyStoreError` for an unknown
+ * id or an invalid record.
+ *
+ * @example
+ * const store: KeyStore = fileKeyStore('/etc/orders/keys.json')
+ * const record = await store.find('4fZr8Qm1TzAa')
+ */
+export interface KeyStore {
+  /** The record with this id, or `undefined`. Called by the verifier on a cache miss. */
+  find(id: string): Promise<ApiKeyRecord | undefined>
+  /** Adds a record; rejects when the id exists. */
+  create(record: ApiKeyRecord): Promise<ApiKeyRecord>
+  /** Replaces a record by the result of `change` (applied to the freshest copy; the id cannot change). */
+  update(id: string, change: (current: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord>
+  list(): Promise<readonly ApiKeyRecord[]>
+  /** Marks a key revoked, at once. Revoking a revoked key is not an error. */
+  revoke(id: string): Promise<ApiKeyRecord>
+  /**
+   * Calls `listener` whenever records may have changed (here or in another process); returns an
+   * unsubscribe function. Optional: without it, a verifier keeps cached records for one second only.
+   */
+  onChange?(listener: () => void): () => void
+}

@@ -1,0 +1,139 @@
+import {
+  AuthError,
+  type AuthRequest,
+  type Clock,
+  ConfigError,
+  systemClock,
+  type Verifier,
+} from '@callsign/core'
+import { LRUCache } from 'lru-cache'
+import type { KeyStore } from './api-key-record.js'
+import { checkEntry, type KeyEntry, toEntry } from './lib/key-entry.js'
+import { checkPrefix, decodeKey } from './lib/key-format.js'
+import { tokenBucket } from './lib/token-bucket.js'
+
+export interface ApiKeyVerifierOptions {
+  readonly store: KeyStore
+  /** Also read the key from this one header (e.g. `'x-api-key'`). Default: `Authorization: Bearer` only. */
+  readonly header?: string
+  /** Key prefix. Default `'csk'`. */
+  readonly prefix?: string
+  readonly clock?: Clock
+  /** Key records kept in memory. Default 10 000. */
+  readonly cacheSize?: number
+  /** Store lookups (cache misses) allowed per second, so random key ids cannot flood the store. Default 100. */
+  readonly lookupsPerSecond?: number
+}
+
+const NONE: readonly string[] = []
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/
+/** A cached "no such key", so a repeated unknown id does not reach the store either. */
+const UNKNOWN = Object.freeze({ unknown: true as const })
+type Cached = KeyEntry | typeof UNKNOWN
+
+const invalid = (reason: string, cause?: unknown) =>
+  new AuthError('ERR_INVALID_CREDENTIAL', cause === undefined ? { reason } : { reason, cause })
+
+/**
+ * The API key verifier. Reads `Authorization: Bearer <key>` (and, when configured, one named header),
+ * checks the key's format and checksum before any lookup, compares the secret's SHA-256 in constant
+ * time, and returns the caller: id = the key's owner, scopes = its scopes, credentialId = its id.
+ *
+ * - A request with no key, or a Bearer value not shaped like our keys (a JWT), returns `null`.
+ * - Unknown, revoked, expired, rotated-out or malformed: `ERR_INVALID_CREDENTIAL` (401); the reason
+ *   goes to the audit event only. `Authorization` and the named header together, or the named header
+ *   twice: `ERR_AMBIGUOUS_REQUEST` (400).
+ * - Records are cached by key id (LRU); state and expiry are checked on every use, and the store's
+ *   change notification empties the cache, so revocation takes effect at once.
+ *
+ * @example
+ * const pipeline = createPipeline({
+ *   policy,
+ *   verifiers: [apiKeyVerifier({ store: fileKeyStore('keys.json'), header: 'x-api-key' })],
+ * })
+ */
+export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
+  const { store } = options ?? {}
+  if (typeof store?.find !== 'function') throw new ConfigError('apiKeyVerifier: "store" must be a KeyStore')
+  const prefix = checkPrefix(options.prefix, 'apiKeyVerifier: prefix')
+  const header = options.header === undefined ? undefined : options.header.toLowerCase()
+  if (header !== undefined && (!TOKEN.test(header) || header === 'authorization')) {
+    throw new ConfigError('apiKeyVerifier: "header" must be a header name other than authorization')
+  }
+  const cacheSize = options.cacheSize ?? 10_000
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 1) {
+    throw new ConfigError('apiKeyVerifier: "cacheSize" must be a positive integer')
+  }
+  const lookupsPerSecond = options.lookupsPerSecond ?? 100
+  if (!(lookupsPerSecond > 0)) throw new ConfigError('apiKeyVerifier: "lookupsPerSecond" must be positive')
+  const clock = options.clock ?? systemClock
+  const marker = `${prefix}_`
+  const markerAnywhere = new RegExp(`(?:^|[\\s,:=])${prefix}_`)
+
+  // Without change notifications, a cached record is trusted for one second at most.
+  const cache = new LRUCache<string, Cached>({ max: cacheSize, ...(store.onChange ? {} : { ttl: 1000 }) })
+  let generation = 0
+  store.onChange?.(() => {
+    generation++
+    cache.clear()
+  })
+  const bucket = tokenBucket(lookupsPerSecond, Math.max(1, Math.ceil(lookupsPerSecond)))
+  const inFlight = new Map<string, Promise<Cached>>()
+
+  const lookup = (id: string): Promise<Cached> => {
+    const pending = inFlight.get(id)
+    if (pending) return pending
+    if (!bucket.take()) return Promise.reject(invalid('lookup_rate_limited'))
+    const started = generation
+    const promise = store.find(id).then(
+      (record) => {
+        const entry = record ? toEntry(record) : UNKNOWN
+        if (generation === started) cache.set(id, entry)
+        return entry
+      },
+      (cause: unknown) => {
+        throw invalid('store_unavailable', cause)
+      },
+    )
+    inFlight.set(id, promise)
+    const forget = () => inFlight.delete(id)
+    promise.then(forget, forget)
+    return promise
+  }
+
+  /** The presented key, `null` when the request carries none of ours. */
+  const extract = (req: AuthRequest): string | null => {
+    const authorization = req.header('authorization')
+    const named = header === undefined ? NONE : req.header(header)
+    if (authorization.length > 1 || named.length > 1) {
+      throw new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_credential_header' })
+    }
+    if (named.length === 1) {
+      if (authorization.length === 1)
+        throw new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
+      return named[0]!
+    }
+    const value = authorization[0]
+    if (value === undefined) return null
+    if (value.length > 7 && value.charCodeAt(6) === 32 && value.slice(0, 6).toLowerCase() === 'bearer') {
+      const token = value.slice(7)
+      if (token.startsWith(marker)) return token
+    }
+    // One of our keys, but under another scheme, with extra whitespace, or beside something else.
+    if (markerAnywhere.test(value)) throw invalid('malformed')
+    return null
+  }
+
+  return {
+    kind: 'api-key',
+    async verify(req) {
+      const key = extract(req)
+      if (key === null) return null
+      const decoded = decodeKey(key, prefix)
+      if (!decoded.ok) throw invalid(decoded.reason === 'checksum' ? 'checksum' : 'malformed')
+      const entry = cache.get(decoded.id) ?? (await lookup(decoded.id))
+      if (entry === UNKNOWN) throw invalid('unknown_key')
+      return checkEntry(entry as KeyEntry, decoded.secret, clock.now())
+    },
+  }
+}

@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core'
+import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
+import { KeyStoreError } from './key-store-error.js'
+import { errorCode, withFileLock } from './lib/file-lock.js'
+import { parseStoreText, serializeStore } from './lib/store-file-format.js'
+import { validateRecord } from './lib/validate-record.js'
+import { writeFileAtomic } from './lib/write-file-atomic.js'
+
+export interface FileKeyStoreOptions {
+  /** Reload when the file changes (another process wrote it). Default `true`. */
+  readonly watch?: boolean
+  /** Called after a good reload. */
+  readonly onReload?: () => void
+  /** Called when a changed file cannot be read or is invalid; the last good records stay. Default: a warning. */
+  readonly onError?: (error: ConfigError) => void
+  /** How long a write waits for another writer's lock. Default 10 000 ms. */
+  readonly lockTimeoutMs?: number
+  /** A lock older than this is broken even if its process seems alive. Default 10 000 ms. */
+  readonly staleLockMs?: number
+  /** Time source for `revokedAt`. */
+  readonly clock?: Clock
+}
+
+/** A {@link KeyStore} backed by one JSON file. */
+export interface FileKeyStore extends KeyStore {
+  readonly path: string
+  onChange(listener: () => void): () => void
+  /** Re-reads the file now; false (and the last good records kept) when it is unreadable or invalid. */
+  reload(): boolean
+  /** Stops watching the file. */
+  close(): void
+}
+
+/**
+ * The embedded key store: one JSON file, `{ "version": 1, "keys": [...] }`, mode 0600, holding
+ * records with hashed secrets only. Writes take a cross-process lock (`<file>.lock`), re-read the
+ * file under it, and replace it atomically (temporary file, fsync, rename), so concurrent writers
+ * never lose each other's keys. The file is watched: a key created, rotated or revoked by another
+ * process is seen within a second. A missing file is an empty store; a corrupt or unreadable one
+ * throws a `ConfigError` here, at startup, and at a later reload keeps the last good records.
+ *
+ * @example
+ * const store = fileKeyStore('/etc/orders/keys.json')
+ * const verifier = apiKeyVerifier({ store })
+ */
+export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): FileKeyStore {
+  if (typeof path !== 'string' || path.length === 0) throw new ConfigError('fileKeyStore: "path" is required')
+  const file = resolve(path)
+  const lockOptions = {
+    timeoutMs: positive(options.lockTimeoutMs, 10_000, 'lockTimeoutMs'),
+    staleMs: positive(options.staleLockMs, 10_000, 'staleLockMs'),
+  }
+  const clock = options.clock ?? systemClock
+  const onError =
+    options.onError ??
+    ((error: ConfigError) =>
+      process.emitWarning(`${error.message}; keeping the last good keys`, {
+        code: 'CALLSIGN_KEY_STORE_RELOAD',
+      }))
+  let records = loadSync(file, true) ?? new Map<string, ApiKeyRecord>()
+  const listeners = new Set<() => void>()
+  const notify = () => {
+    for (const listener of listeners) {
+      try {
+        listener()
+      } catch {
+        // a listener must not break the store
+      }
+    }
+  }
+
+  const reload = (): boolean => {
+    try {
+      const next = loadSync(file, false)
+      if (next === undefined) throw new ConfigError(`key store ${file} is missing`)
+      records = next
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      onError(error)
+      return false
+    }
+    notify()
+    options.onReload?.()
+    return true
+  }
+  const watcher = options.watch === false ? undefined : watchFiles([file], reload)
+
+  // One write at a time in this process; the lock file orders writers across processes.
+  let queue: Promise<unknown> = Promise.resolve()
+  const mutate = <T>(change: (fresh: Map<string, ApiKeyRecord>) => T): Promise<T> => {
+    const run = async () => {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 })
+      return withFileLock(`${file}.lock`, lockOptions, async () => {
+        const fresh = await loadFresh(file)
+        const result = change(fresh)
+        try {
+          await writeFileAtomic(file, serializeStore(fresh.values()))
+        } catch (cause) {
+          throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot write the key store ${file}`, { cause })
+        }
+        records = fresh
+        notify()
+        return result
+      })
+    }
+    const next = queue.then(run, run)
+    queue = next.catch(() => {})
+    return next
+  }
+  const existing = (map: Map<string, ApiKeyRecord>, id: string) => {
+    const record = map.get(id)
+    if (!record) throw new KeyStoreError('ERR_KEY_NOT_FOUND', `no key with id "${printable(id)}"`)
+    return record
+  }
+
+  return {
+    path: file,
+    async find(id) {
+      return records.get(id)
+    },
+    async list() {
+      return [...records.values()]
+    },
+    create(input) {
+      const record = checked(input)
+      return mutate((fresh) => {
+        if (fresh.has(record.id))
+          throw new KeyStoreError('ERR_KEY_EXISTS', `a key with id "${record.id}" exists`)
+        fresh.set(record.id, record)
+        return record
+      })
+    },
+    update(id, change) {
+      return mutate((fresh) => {
+        const record = checked(change(existing(fresh, id)))
+        if (record.id !== id)
+          throw new KeyStoreError('ERR_INVALID_KEY_RECORD', 'an update cannot change a key id')
+        fresh.set(id, record)
+        return record
+      })
+    },
+    revoke(id) {
+      return mutate((fresh) => {
+        const record = existing(fresh, id)
+        if (record.state === 'revoked') return record
+        const revoked = Object.freeze({
+          ...record,
+          state: 'revoked' as const,
+          revokedAt: new Date(clock.now()).toISOString(),
+        })
+        fresh.set(id, revoked)
+        return revoked
+      })
+    },
+    onChange(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    reload,
+    close() {
+      watcher?.close()
+      listeners.clear()
+    },
+  }
+}
+
+function loadSync(file: string, missingIsEmpty: boolean): Map<string, ApiKeyRecord> | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (cause) {
+    if (errorCode(cause) === 'ENOENT' && missingIsEmpty) return undefined
+    throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
+  }
+  const parsed = parseStoreText(text)
+  if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
+  return parsed
+}
+
+async function loadFresh(file: string): Promise<Map<string, ApiKeyRecord>> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (cause) {
+    if (errorCode(cause) === 'ENOENT') return new Map()
+    throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot read the key store ${file}`, { cause })
+  }
+  const parsed = parseStoreText(text)
+  if (typeof parsed === 'string') {
+    throw new KeyStoreError('ERR_KEY_STORE_IO', `key store ${file} ${parsed}; not overwriting it`)
+  }
+  return parsed
+}
+
+function checked(input: unknown): ApiKeyRecord {
+  const record = validateRecord(input)
+  if (typeof record === 'string') throw new KeyStoreError('ERR_INVALID_KEY_RECORD', record)
+  return record
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(`fileKeyStore: "${name}" must be a positive number`)
+  return value
+}
+
+function printable(id: string): string {
+  return /^[0-9A-Za-z]{1,32}$/.test(id) ? id : '(invalid id)'
+}

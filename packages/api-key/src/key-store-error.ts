@@ -1,0 +1,28 @@
+/** Codes of {@link KeyStoreError}. */
+export type KeyStoreErrorCode =
+  | 'ERR_KEY_NOT_FOUND'
+  | 'ERR_KEY_EXISTS'
+  | 'ERR_KEY_STATE'
+  | 'ERR_INVALID_KEY_RECORD'
+  | 'ERR_KEY_STORE_LOCKED'
+  | 'ERR_KEY_STORE_IO'
+
+/**
+ * A key store operation that could not be done: unknown id, duplicate id, a key in the wrong state
+ * for the operation, an invalid record, a lock that could not be taken, a file that could not be
+ * written. The message names the key id or the file, never a secret.
+ *
+ * @example
+ * try { await store.revoke(id) } catch (error) {
+ *   if (error instanceof KeyStoreError && error.code === 'ERR_KEY_NOT_FOUND') console.error('no such key')
+ * }
+ */
+export class KeyStoreError extends Error {
+  override readonly name = 'KeyStoreError'
+  readonly code: KeyStoreErrorCode
+
+  constructor(code: KeyStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+  }
+}
