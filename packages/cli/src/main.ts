@@ -3,9 +3,18 @@ import { type Command, type CommandIo, EXIT, UsageError } from './command.js'
 import { certsCommand } from './commands/certs.js'
 import { jwksCommand } from './commands/jwks.js'
 import { keysCommand } from './commands/keys.js'
+import { policyCommand } from './commands/policy.js'
+import { reviewCommand } from './commands/review.js'
 import { tokensCommand } from './commands/tokens.js'
 
-const commands: readonly Command[] = [keysCommand, jwksCommand, tokensCommand, certsCommand]
+const commands: readonly Command[] = [
+  keysCommand,
+  jwksCommand,
+  tokensCommand,
+  certsCommand,
+  policyCommand,
+  reviewCommand,
+]
 
 function help(): string {
   const width = Math.max(...commands.map((command) => command.name.length), 8)

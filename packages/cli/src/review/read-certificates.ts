@@ -1,0 +1,49 @@
+import { createHash, X509Certificate } from 'node:crypto'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import type { ReviewedCredential } from './review-access.js'
+
+const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
+
+/**
+ * Every certificate under a folder (`*.crt`, `*.pem`), once each, as reviewed credentials: id =
+ * base64url SHA-256 of the DER (the mTLS verifier's credentialId), owner = the SPIFFE ID or DNS name
+ * (the subject for a CA).
+ */
+export function readCertificates(dir: string): ReviewedCredential[] {
+  const seen = new Map<string, ReviewedCredential>()
+  const walk = (folder: string) => {
+    for (const name of readdirSync(folder).sort()) {
+      const path = join(folder, name)
+      if (statSync(path).isDirectory()) walk(path)
+      else if (/\.(crt|pem)$/.test(name)) {
+        for (const pem of readFileSync(path, 'utf8').match(PEM) ?? []) {
+          const cert = new X509Certificate(pem)
+          const id = createHash('sha256').update(cert.raw).digest('base64url')
+          if (seen.has(id)) continue
+          seen.set(id, {
+            id,
+            kind: 'mtls',
+            owner: identity(cert),
+            scopes: [],
+            createdAt: new Date(cert.validFrom),
+            expiresAt: new Date(cert.validTo),
+            active: true,
+            source: relative(process.cwd(), path) || path,
+          })
+        }
+      }
+    }
+  }
+  walk(dir)
+  return [...seen.values()]
+}
+
+function identity(cert: X509Certificate): string {
+  const names = (cert.subjectAltName ?? '').split(', ')
+  const uri = names.find((name) => name.startsWith('URI:spiffe://'))
+  if (uri) return uri.slice(4)
+  const dns = names.find((name) => name.startsWith('DNS:'))
+  if (dns && !cert.ca) return dns.slice(4)
+  return cert.subject.replaceAll('\n', ', ')
+}
