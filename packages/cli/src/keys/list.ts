@@ -1,0 +1,52 @@
+import { type CommandIo, EXIT } from '../command.js'
+import { openStore, parse, publicRecord, status } from './shared.js'
+import type { Subcommand } from './subcommand.js'
+
+export const listSubcommand: Subcommand = {
+  name: 'list',
+  summary: 'List keys (never a secret)',
+  help: `Usage: callsign keys list [--owner <service>] [--json] [--store <file>]
+
+Lists the keys in the store: id, owner, status, expiry, scopes. Never a key or a secret.
+
+Options:
+  --owner <service>   only this service's keys
+  --json              print a JSON array of records
+  --store <file>      the key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
+  -h, --help          show this help
+`,
+  async run(argv: readonly string[], io: CommandIo) {
+    const { values } = parse(argv, {
+      owner: { type: 'string' },
+      json: { type: 'boolean' },
+      store: { type: 'string' },
+    })
+    if (values.help) {
+      io.stdout.write(this.help)
+      return EXIT.ok
+    }
+    const records = (await openStore(values.store, io).list()).filter(
+      (record) => values.owner === undefined || record.owner === values.owner,
+    )
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(records.map(publicRecord), null, 2)}\n`)
+      return EXIT.ok
+    }
+    const now = Date.now()
+    const rows = [
+      ['ID', 'OWNER', 'STATUS', 'EXPIRES', 'SCOPES'],
+      ...records.map((r) => [r.id, r.owner, status(r, now), r.expiresAt ?? 'never', r.scopes.join(' ')]),
+    ]
+    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+    for (const row of rows) {
+      io.stdout.write(
+        `${row
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd()}\n`,
+      )
+    }
+    if (records.length === 0) io.stderr.write('no keys\n')
+    return EXIT.ok
+  },
+}

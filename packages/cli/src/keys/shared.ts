@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util'
+import { type ApiKeyRecord, type FileKeyStore, fileKeyStore } from '@callsign/api-key'
+import { isScope } from '@callsign/core'
+import { type CommandIo, UsageError } from '../command.js'
+
+/** Where the key store lives when neither `--store` nor `CALLSIGN_KEY_STORE` says: relative to the working folder. */
+export const DEFAULT_KEY_STORE = '.callsign/keys.json'
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>
+
+/** `node:util` parseArgs, strict, with its complaints turned into usage errors. */
+export function parse(argv: readonly string[], options: OptionSpec, positionals = 0) {
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    })
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : 'invalid arguments')
+  }
+  if (parsed.values.help !== true && parsed.positionals.length !== positionals) {
+    throw new UsageError(
+      positionals === 0 ? `unexpected argument "${parsed.positionals[0]}"` : 'expected exactly one key id',
+    )
+  }
+  return parsed as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }
+}
+
+export function storePath(value: unknown, io: CommandIo): string {
+  if (typeof value === 'string') {
+    if (value.length === 0) throw new UsageError('--store must not be empty')
+    return value
+  }
+  return io.env.CALLSIGN_KEY_STORE || DEFAULT_KEY_STORE
+}
+
+export function openStore(value: unknown, io: CommandIo): FileKeyStore {
+  return fileKeyStore(storePath(value, io), { watch: false })
+}
+
+const DURATION = /^([1-9]\d{0,6})(s|m|h|d)$/
+const UNIT = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** `90s`, `15m`, `1h`, `30d` in milliseconds; anything else is a usage error naming the option. */
+export function parseDuration(text: string, option: string): number {
+  const match = DURATION.exec(text)
+  if (!match) throw new UsageError(`${option} must be a duration such as 30d, 12h, 15m or 90s`)
+  return Number(match[1]) * UNIT[match[2] as keyof typeof UNIT]
+}
+
+export function parseExpires(value: unknown): number | 'never' | undefined {
+  if (value === undefined) return undefined
+  if (value === 'never') return 'never'
+  return parseDuration(String(value), '--expires (or "never")')
+}
+
+export function checkScopes(values: unknown): string[] {
+  const scopes = Array.isArray(values) ? (values as string[]) : []
+  if (scopes.length === 0) throw new UsageError('at least one --scope is required')
+  for (const scope of scopes) {
+    if (!isScope(scope))
+      throw new UsageError(`malformed scope ${JSON.stringify(scope)}: expected "resource:action"`)
+  }
+  return scopes
+}
+
+/** A record as the CLI shows it: everything but the secret's hash. */
+export function publicRecord(record: ApiKeyRecord): Omit<ApiKeyRecord, 'secretHash'> {
+  const { secretHash: _hidden, ...rest } = record
+  return rest
+}
+
+/** `active`, `revoked`, `expired`, `rotated (grace until …)` or `rotated out`, at `now`. */
+export function status(record: ApiKeyRecord, now: number): string {
+  if (record.state === 'revoked') return 'revoked'
+  if (record.graceUntil !== null) {
+    return Date.parse(record.graceUntil) > now ? `rotated (grace until ${record.graceUntil})` : 'rotated out'
+  }
+  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return 'expired'
+  return 'active'
+}
+
+export function describe(record: ApiKeyRecord): string {
+  return `key ${record.id} for ${record.owner} (scopes ${record.scopes.join(' ')}; expires ${record.expiresAt ?? 'never'})`
+}
