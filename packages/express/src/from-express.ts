@@ -1,0 +1,26 @@
+import { TLSSocket } from 'node:tls'
+import type { AuthRequest } from '@callsign/core'
+import type { Request } from 'express'
+import { tlsPeer } from './lib/tls-peer.js'
+
+const NONE: readonly string[] = Object.freeze([])
+
+/**
+ * The one place that reads an Express request: method, the matched route pattern (mount prefix
+ * included), every value of a header (`headersDistinct` keeps duplicates), the TLS peer and the
+ * remote address.
+ *
+ * @example
+ * const decision = await pipeline.decide(fromExpress(req, 'GET', '/orders/:id'))
+ */
+export function fromExpress(req: Request, method: string, route: string): AuthRequest {
+  const socket = req.socket
+  return {
+    transport: 'http',
+    method: method.toUpperCase(),
+    route,
+    header: (name) => req.headersDistinct[name.toLowerCase()] ?? NONE,
+    ...(socket instanceof TLSSocket ? { tls: tlsPeer(socket) } : {}),
+    ...(socket?.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}),
+  }
+}
