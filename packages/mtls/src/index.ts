@@ -5,6 +5,13 @@ export {
   issueServiceCertificate,
   type ServiceCertificate,
 } from './issue-service-certificate.js'
+export type { TlsFiles, TlsMaterial } from './lib/tls-material.js'
+export {
+  type MtlsGrant,
+  type MtlsVerifierOptions,
+  mtlsVerifier,
+  type TrustDomainOptions,
+} from './mtls-verifier.js'
 export { parseSpiffeId, type SpiffeId, SpiffeIdError, type SpiffeIdRule } from './parse-spiffe-id.js'
 export {
   authorizeId,
@@ -13,3 +20,10 @@ export {
   authorizePathPrefix,
   type SpiffeAuthorizer,
 } from './spiffe-authorizers.js'
+export { type ClientTls, type TlsClientOptionsInput, tlsClientOptions } from './tls-client-options.js'
+export {
+  type GrpcCertificateProvider,
+  type ServerTls,
+  type TlsServerOptionsInput,
+  tlsServerOptions,
+} from './tls-server-options.js'

@@ -36,7 +36,8 @@ export interface ServiceCertificate {
 }
 
 const DAY = 86_400_000
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const DNS_NAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 
 /**
  * Issues a short-lived service certificate (an X.509-SVID): a fresh ECDSA P-256 key, one SPIFFE URI
@@ -56,8 +57,8 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
   let caCert: X509Certificate
   let caKey: ReturnType<typeof createPrivateKey>
   try {
-    caCert = new X509Certificate(options.ca.cert)
-    caKey = createPrivateKey(options.ca.key)
+    caCert = new X509Certificate(Buffer.from(options.ca.cert))
+    caKey = createPrivateKey(Buffer.from(options.ca.key))
   } catch (cause) {
     throw new ConfigError(`${where}: "ca" must hold a PEM certificate and its PEM private key`, { cause })
   }
@@ -67,11 +68,15 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
   try {
     spiffeId = parseSpiffeId(options.spiffeId)
   } catch (cause) {
-    throw new ConfigError(`${where}: "spiffeId" ${JSON.stringify(options.spiffeId)} is not a valid SPIFFE ID`, {
-      cause,
-    })
+    throw new ConfigError(
+      `${where}: "spiffeId" ${JSON.stringify(options.spiffeId)} is not a valid SPIFFE ID`,
+      {
+        cause,
+      },
+    )
   }
-  if (spiffeId.path === '') throw new ConfigError(`${where}: "spiffeId" must have a path (it names a workload)`)
+  if (spiffeId.path === '')
+    throw new ConfigError(`${where}: "spiffeId" must have a path (it names a workload)`)
   const caDomains = subjectAltNames(caCert.raw).uris.filter((uri) => uri.startsWith('spiffe://'))
   if (caDomains.length > 0 && !caDomains.includes(`spiffe://${spiffeId.trustDomain}`)) {
     throw new ConfigError(
@@ -86,7 +91,8 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
   }
   const ipAddresses = options.ipAddresses ?? []
   for (const ip of ipAddresses) {
-    if (isIP(ip) === 0) throw new ConfigError(`${where}: "ipAddresses" has an invalid address ${JSON.stringify(ip)}`)
+    if (isIP(ip) === 0)
+      throw new ConfigError(`${where}: "ipAddresses" has an invalid address ${JSON.stringify(ip)}`)
   }
   const days = options.days ?? 7
   if (!Number.isInteger(days) || days < 1 || days > 90) {
@@ -130,4 +136,3 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
     thumbprint: certificateThumbprint(der),
   })
 }
-

@@ -1,4 +1,5 @@
 import { createHash, type KeyObject, randomBytes, sign } from 'node:crypto'
+import { OID_CLIENT_AUTH, OID_SERVER_AUTH } from './certificate-facts.js'
 import {
   bitString,
   boolean,
@@ -12,7 +13,6 @@ import {
   unsignedInteger,
   utf8String,
 } from './der.js'
-import { OID_CLIENT_AUTH, OID_SERVER_AUTH } from './certificate-facts.js'
 
 const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2'
 
@@ -46,7 +46,9 @@ function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array
 
 function keyIdentifier(key: KeyObject): Buffer {
   // RFC 5280 §4.2.1.2 method 1 over the whole SPKI (as many CAs do): unique per key.
-  return createHash('sha1').update(key.export({ type: 'spki', format: 'der' })).digest()
+  return createHash('sha1')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest()
 }
 
 function ipBytes(ip: string): Uint8Array {
@@ -79,7 +81,9 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
     ...(spec.ca ? [] : [extension('2.5.29.37', false, sequence(oid(OID_SERVER_AUTH), oid(OID_CLIENT_AUTH)))]),
     extension('2.5.29.14', false, octetString(keyIdentifier(spec.publicKey))),
     extension('2.5.29.35', false, sequence(contextTag(0, false, keyIdentifier(spec.issuerPublicKey)))),
-    ...(altNames.length > 0 ? [extension('2.5.29.17', spec.subject.length === 0, sequence(...altNames))] : []),
+    ...(altNames.length > 0
+      ? [extension('2.5.29.17', spec.subject.length === 0, sequence(...altNames))]
+      : []),
   ]
   const tbs = sequence(
     contextTag(0, true, unsignedInteger(2)),
@@ -94,4 +98,3 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
   const signature = sign('sha256', tbs, { key: spec.signingKey, dsaEncoding: 'der' })
   return Buffer.from(sequence(tbs, algorithm, bitString(signature)))
 }
-

@@ -73,7 +73,8 @@ export function decodeOid(bytes: Uint8Array): string {
   for (const byte of bytes) {
     value = value * 128 + (byte & 0x7f)
     if ((byte & 0x80) === 0) {
-      if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80)
+      if (parts.length === 0)
+        parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80)
       else parts.push(value)
       value = 0
     }
@@ -122,7 +123,7 @@ export const bitString = (bytes: Uint8Array) => node(TAG.BIT_STRING, Uint8Array.
 export function namedBits(bits: readonly number[]): Uint8Array {
   const size = Math.floor(Math.max(...bits) / 8) + 1
   const bytes = new Uint8Array(size)
-  for (const bit of bits) bytes[Math.floor(bit / 8)]! |= 0x80 >> bit % 8
+  for (const bit of bits) bytes[Math.floor(bit / 8)]! |= 0x80 >> (bit % 8)
   const last = bytes[size - 1]!
   let unused = 0
   while (unused < 7 && (last & (1 << unused)) === 0) unused++
@@ -135,7 +136,8 @@ export function oid(dotted: string): Uint8Array {
   const bytes: number[] = []
   for (const value of values) {
     const chunk = [value & 0x7f]
-    for (let rest = Math.floor(value / 128); rest > 0; rest = Math.floor(rest / 128)) chunk.unshift(0x80 | (rest & 0x7f))
+    for (let rest = Math.floor(value / 128); rest > 0; rest = Math.floor(rest / 128))
+      chunk.unshift(0x80 | (rest & 0x7f))
     bytes.push(...chunk)
   }
   return node(TAG.OID, Uint8Array.from(bytes))
