@@ -1,1 +1,18 @@
-export {}
+export { createKeyDir } from './create-key-dir.js'
+export {
+  generateSigningKey,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+  type SigningKey,
+} from './generate-signing-key.js'
+export {
+  type JwtKeyCacheOptions,
+  type JwtVerifier,
+  type JwtVerifierHealth,
+  type JwtVerifierOptions,
+  jwtVerifier,
+  type KeySourceHealth,
+} from './jwt-verifier.js'
+export { type MintKey, type MintTokenOptions, mintToken } from './mint-token.js'
+export { type KeyDir, readKeyDir } from './read-key-dir.js'
+export { type RotateKeyDirOptions, rotateKeyDir } from './rotate-key-dir.js'

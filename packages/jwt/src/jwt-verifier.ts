@@ -1,0 +1,273 @@
+import { createHash, type KeyObject } from 'node:crypto'
+import {
+  type AuthRequest,
+  type Caller,
+  type Clock,
+  ConfigError,
+  type TlsPeer,
+  type Verifier,
+} from '@callsign/core'
+import type { JWK } from 'jose'
+import { verifySignature } from './lib/algorithms.js'
+import { bearerToken } from './lib/bearer-token.js'
+import { checkClaims } from './lib/claims.js'
+import { discoveryLoader, discoveryUrl } from './lib/discovery-loader.js'
+import { invalid } from './lib/fail.js'
+import { fetchJson } from './lib/fetch-json.js'
+import { importConfiguredKey, importSecret, type KeyRecord, KeySet } from './lib/key-set.js'
+import type { KeySource, KeySourceHealth } from './lib/key-source.js'
+import { looksLikeJwt, parseToken } from './lib/parse-token.js'
+import { RemoteKeySet } from './lib/remote-key-set.js'
+import { ReplayGuard } from './lib/replay-guard.js'
+import { normalizeTyp, resolveOptions } from './lib/resolve-options.js'
+import { staticKeySource } from './lib/static-key-source.js'
+import { TokenCache } from './lib/token-cache.js'
+
+export type { KeySourceHealth } from './lib/key-source.js'
+
+export interface JwtKeyCacheOptions {
+  /** Seconds a fetched key set is fresh. Default 600. */
+  readonly maxAge?: number
+  /** Refresh in the background this many seconds before the set goes stale. Default min(60, maxAge/5). */
+  readonly refreshAhead?: number
+  /** Seconds past `maxAge` the last good set is still used while the issuer fails. Default 3600, at most 86400. */
+  readonly staleIfError?: number
+  /** Minimum seconds between fetches caused by unknown kids or failures. Default 30. */
+  readonly unknownKidCooldown?: number
+  /** Seconds a fetch may take, headers and body. Default 5. */
+  readonly timeout?: number
+  /** Largest JWKS or discovery document accepted, in bytes. Default 256 KiB. */
+  readonly maxResponseBytes?: number
+}
+
+export interface JwtVerifierOptions {
+  /** The accepted issuers (`iss`), compared exactly. Each has its own key cache. */
+  readonly issuer: string | readonly string[]
+  /** Our audience(s): the token's `aud` must contain one of them. */
+  readonly audience: string | readonly string[]
+  /** Static public keys: JWKs, a JWKS object, or KeyObjects. */
+  readonly keys?: readonly (JWK | KeyObject)[] | { readonly keys: readonly JWK[] }
+  /** A JWKS URL, or one per issuer. https only, except on loopback. */
+  readonly jwksUri?: string | Readonly<Record<string, string>>
+  /** Find each issuer's `jwks_uri` through OIDC discovery (`<issuer>/.well-known/openid-configuration`). */
+  readonly discovery?: boolean
+  /** Shared-secret mode (HMAC), at least 32 bytes. Never mixed with asymmetric keys. */
+  readonly secret?: Uint8Array | KeyObject
+  /** Accepted `alg` values. Default ES256, EdDSA, RS256, PS256 (HS256 in secret mode). */
+  readonly algorithms?: readonly string[]
+  /** Longest accepted lifetime (`exp - iat`) in seconds. Default 900. */
+  readonly maxLifetime?: number
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`. Default 5, at most 60. */
+  readonly clockTolerance?: number
+  /** The claim holding the scopes. Default `scope` (space-delimited), else `scp` (array). */
+  readonly scopeClaim?: string
+  /** The claim naming the caller. Default `sub`. */
+  readonly subjectClaim?: string
+  /** Required header `typ`, e.g. `'at+jwt'` (RFC 9068). Default: not checked. */
+  readonly typ?: string
+  /** Longest accepted token, in characters. Default 8192. */
+  readonly maxTokenBytes?: number
+  readonly keyCache?: JwtKeyCacheOptions
+  /** Cache of verified tokens. Default { maxEntries: 10000 }; `false` turns it off. */
+  readonly tokenCache?: false | { readonly maxEntries?: number }
+  /** Accept each `jti` once (one-time tokens). Default off; `true` is { maxEntries: 100000 }. */
+  readonly replayProtection?: boolean | { readonly maxEntries?: number }
+  readonly clock?: Clock
+}
+
+export interface JwtVerifierHealth {
+  /** The worst state of any issuer's keys. */
+  readonly state: 'fresh' | 'stale' | 'failing'
+  readonly issuers: readonly KeySourceHealth[]
+  readonly tokenCache: { readonly size: number; readonly hits: number; readonly misses: number } | null
+}
+
+export interface JwtVerifier extends Verifier {
+  readonly kind: 'jwt'
+  /** Verifies a token without a request, e.g. from a CLI or a gRPC interceptor. */
+  verifyToken(token: string, tls?: TlsPeer): Promise<Caller>
+  /** Fetches every issuer's keys now; resolves when done (failures show in {@link health}). */
+  warmUp(): Promise<JwtVerifierHealth>
+  /** A snapshot for a health endpoint: per issuer, fresh, stale or failing, and the age of the keys. */
+  health(): JwtVerifierHealth
+}
+
+const EMBEDDED_KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
+const STATE_ORDER = { fresh: 0, stale: 1, failing: 2 } as const
+
+/**
+ * A verifier for short-lived JWT bearer tokens (`Authorization: Bearer <jwt>`): asymmetric
+ * algorithms from an allow-list, keys from static JWKs, a JWKS URL or OIDC discovery (never from
+ * the token), required `iss`, `aud`, `exp`, `iat`, `sub`, a maximum lifetime, and RFC 8705
+ * certificate binding. A bearer value that is not JWT-shaped is not its kind (null).
+ *
+ * @example
+ * const jwt = jwtVerifier({
+ *   issuer: 'https://issuer.internal',
+ *   audience: 'orders',
+ *   jwksUri: 'https://issuer.internal/.well-known/jwks.json',
+ * })
+ * await jwt.warmUp()
+ * const pipeline = createPipeline({ policy, verifiers: [jwt] })
+ */
+export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  const config = resolveOptions(options)
+  const { clock, rules } = config
+  const tokenCache = config.tokenCacheEntries > 0 ? new TokenCache(config.tokenCacheEntries) : undefined
+  const replay = config.replayEntries > 0 ? new ReplayGuard(config.replayEntries) : undefined
+  const onRetired = (records: readonly KeyRecord[]) => tokenCache?.evict(records)
+  const sources = buildSources(config, onRetired)
+
+  const warmUp = async (): Promise<JwtVerifierHealth> => {
+    await Promise.all([...new Set(sources.values())].map((source) => source.warmUp()))
+    return health()
+  }
+  const health = (): JwtVerifierHealth => {
+    const issuers = [...sources.values()].map((source) => source.health())
+    const worst = issuers.reduce<'fresh' | 'stale' | 'failing'>(
+      (state, entry) => (STATE_ORDER[entry.state] > STATE_ORDER[state] ? entry.state : state),
+      'fresh',
+    )
+    return {
+      state: worst,
+      issuers,
+      tokenCache: tokenCache
+        ? { size: tokenCache.size, hits: tokenCache.hits, misses: tokenCache.misses }
+        : null,
+    }
+  }
+
+  const certificateDigests = new WeakMap<object, string>()
+  const checkBinding = (x5t: string | undefined, tls: TlsPeer | undefined) => {
+    if (x5t === undefined) return
+    if (tls?.authorized !== true) throw invalid('certificate_binding')
+    let digest = certificateDigests.get(tls.connection)
+    if (digest === undefined) {
+      const leaf = tls.peerCertificateChain()[0]
+      if (!leaf) throw invalid('certificate_binding')
+      digest = createHash('sha256').update(leaf).digest('base64url')
+      certificateDigests.set(tls.connection, digest)
+    }
+    if (digest !== x5t) throw invalid('certificate_binding')
+  }
+
+  const verifyToken = async (token: string, tls?: TlsPeer): Promise<Caller> => {
+    if (typeof token !== 'string' || !looksLikeJwt(token)) throw invalid('malformed')
+    const nowMs = clock.now()
+    const now = nowMs / 1000
+    const cached = tokenCache?.get(token, now, rules.clockTolerance)
+    if (cached) {
+      checkBinding(cached.x5t, tls)
+      if (replay && cached.replayKey)
+        replay.use(cached.replayKey, (cached.exp + rules.clockTolerance) * 1000, nowMs)
+      return cached.caller
+    }
+
+    const { header, payload, signingInput, signature } = parseToken(token, config.maxTokenBytes)
+    const alg = header.alg
+    if (typeof alg !== 'string' || !config.algorithms.has(alg)) throw invalid('alg_not_allowed')
+    for (const name of EMBEDDED_KEY_HEADERS) if (header[name] !== undefined) throw invalid('embedded_key')
+    if (header.crit !== undefined || header.b64 !== undefined) throw invalid('unsupported_crit')
+    const kid = header.kid
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > 256)) {
+      throw invalid('malformed')
+    }
+    if (
+      config.typ !== undefined &&
+      (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== config.typ)
+    ) {
+      throw invalid('wrong_type')
+    }
+    const iss = payload.iss
+    if (iss === undefined) throw invalid('missing_claim')
+    const source = typeof iss === 'string' ? sources.get(iss) : undefined
+    if (!source) throw invalid('wrong_issuer')
+
+    const record = await source.getKey(kid, alg)
+    if (!verifySignature(alg, record.key, signingInput, signature)) throw invalid('bad_signature')
+
+    const claims = checkClaims(payload, rules, clock.now() / 1000)
+    checkBinding(claims.x5t, tls)
+    let replayKey: string | undefined
+    if (replay) {
+      if (claims.jti === undefined) throw invalid('missing_claim')
+      replayKey = `${iss}\n${claims.jti}`
+      replay.use(replayKey, (claims.exp + rules.clockTolerance) * 1000, clock.now())
+    }
+    const caller: Caller = Object.freeze({
+      id: claims.subject,
+      kind: 'jwt' as const,
+      scopes: new Set(claims.scopes),
+      credentialId: claims.jti ?? `sha256:${createHash('sha256').update(token).digest('base64url')}`,
+      expiresAt: new Date(claims.exp * 1000),
+      ...(claims.x5t === undefined ? {} : { boundCertificate: claims.x5t }),
+      attributes: Object.freeze({ ...payload }),
+    })
+    tokenCache?.set(token, { caller, exp: claims.exp, nbf: claims.nbf, record, x5t: claims.x5t, replayKey })
+    return caller
+  }
+
+  void warmUp().catch(() => {})
+
+  return {
+    kind: 'jwt',
+    async verify(req: AuthRequest) {
+      const token = bearerToken(req)
+      if (token === null || !looksLikeJwt(token)) return null
+      return verifyToken(token, req.tls)
+    },
+    verifyToken,
+    warmUp,
+    health,
+  }
+}
+
+function buildSources(
+  config: ReturnType<typeof resolveOptions>,
+  onRetired: (records: readonly KeyRecord[]) => void,
+): Map<string, KeySource> {
+  const sources = new Map<string, KeySource>()
+  const { mode, algorithms, clock, cache } = config
+  const fetchOptions = { timeoutMs: cache.timeoutMs, maxBytes: cache.maxBytes }
+  if (mode.kind === 'keys' || mode.kind === 'secret') {
+    const records =
+      mode.kind === 'secret'
+        ? [importSecret(mode.secret, algorithms)]
+        : mode.keys.map((key) => importConfiguredKey(key, algorithms))
+    records.forEach((record, index) => {
+      if (record === null) {
+        throw new ConfigError(
+          mode.kind === 'secret'
+            ? 'jwtVerifier: "secret" must be a Uint8Array or secret KeyObject long enough for the HMAC algorithm (32 bytes for HS256)'
+            : `jwtVerifier: "keys"[${index}] is not a usable public key for the allowed algorithms`,
+        )
+      }
+    })
+    const set = new KeySet(records as KeyRecord[])
+    for (const issuer of config.issuers) {
+      sources.set(issuer, staticKeySource(issuer, set, mode.kind === 'secret' ? 'secret' : 'static'))
+    }
+    return sources
+  }
+  for (const issuer of config.issuers) {
+    const url = mode.kind === 'jwks' ? (mode.uris.get(issuer) as string) : discoveryUrl(issuer)
+    const load =
+      mode.kind === 'jwks'
+        ? () => fetchJson(url, fetchOptions)
+        : discoveryLoader(issuer, fetchOptions, clock, Math.max(cache.maxAge, 3600))
+    sources.set(
+      issuer,
+      new RemoteKeySet({
+        issuer,
+        source: mode.kind,
+        url,
+        load,
+        clock,
+        settings: cache,
+        allowed: algorithms,
+        onRetired,
+      }),
+    )
+  }
+  return sources
+}

@@ -1,0 +1,27 @@
+import type { KeyRecord } from './key-set.js'
+
+/** The health of one issuer's keys. */
+export interface KeySourceHealth {
+  readonly issuer: string
+  readonly source: 'static' | 'jwks' | 'discovery' | 'secret'
+  /** The JWKS or discovery URL (no credentials are ever in it). */
+  readonly url?: string
+  /**
+   * `fresh`: keys younger than the cache's max age; `stale`: older, served while the issuer is
+   * unreachable, within the stale-if-error bound; `failing`: no usable keys, tokens are refused.
+   */
+  readonly state: 'fresh' | 'stale' | 'failing'
+  readonly keys: number
+  /** Seconds since the last good fetch; null before the first one. */
+  readonly lastSuccessAgeSeconds: number | null
+  /** Why the last fetch failed (`timeout`, `http_status`, `too_large`, `invalid_json` …). */
+  readonly lastError: string | null
+}
+
+/** Where the keys of one issuer come from. */
+export interface KeySource {
+  /** The key for a token; throws a 401 AuthError (`unknown_kid`, `keys_unavailable` …). */
+  getKey(kid: string | undefined, alg: string): Promise<KeyRecord>
+  warmUp(): Promise<void>
+  health(): KeySourceHealth
+}

@@ -1,0 +1,57 @@
+import { invalid } from './fail.js'
+
+export interface ParsedToken {
+  readonly header: Readonly<Record<string, unknown>>
+  readonly payload: Readonly<Record<string, unknown>>
+  /** `<header>.<payload>` as sent, the bytes the signature covers. */
+  readonly signingInput: Buffer
+  readonly signature: Buffer
+}
+
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
+const SEGMENT = /^[A-Za-z0-9_-]*$/
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * True when a bearer value is shaped like a compact JWS: token68 syntax with exactly three
+ * dot-separated parts. Anything else is not ours (an API key verifier may claim it).
+ */
+export function looksLikeJwt(value: string): boolean {
+  if (!TOKEN68.test(value)) return false
+  const first = value.indexOf('.')
+  if (first <= 0) return false
+  const second = value.indexOf('.', first + 1)
+  return second > first && value.indexOf('.', second + 1) === -1
+}
+
+/** Splits and decodes a compact JWS strictly: canonical base64url, UTF-8 JSON objects. */
+export function parseToken(token: string, maxBytes: number): ParsedToken {
+  if (token.length > maxBytes) throw invalid('token_too_large')
+  const first = token.indexOf('.')
+  const second = token.indexOf('.', first + 1)
+  const header = decodeJson(token.slice(0, first))
+  const payload = decodeJson(token.slice(first + 1, second))
+  const signature = decodeSegment(token.slice(second + 1))
+  return { header, payload, signingInput: Buffer.from(token.slice(0, second), 'latin1'), signature }
+}
+
+function decodeSegment(segment: string): Buffer {
+  if (!SEGMENT.test(segment) || segment.length % 4 === 1) throw invalid('malformed')
+  const bytes = Buffer.from(segment, 'base64url')
+  // Reject non-canonical encodings (stray trailing bits), so one token has one spelling.
+  if (bytes.toString('base64url') !== segment) throw invalid('malformed')
+  return bytes
+}
+
+function decodeJson(segment: string): Record<string, unknown> {
+  if (segment.length === 0) throw invalid('malformed')
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(decodeSegment(segment)))
+  } catch (cause) {
+    if (cause instanceof Error && cause.name === 'AuthError') throw cause
+    throw invalid('malformed', cause)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('malformed')
+  return value as Record<string, unknown>
+}
