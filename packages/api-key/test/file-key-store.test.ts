@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { ConfigError } from '@callsign/core'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createApiKey, type FileKeyStore, fileKeyStore, KeyStoreError } from '../src/index.js'
+import { tempDir } from './support.js'
+
+let tmp: Awaited<ReturnType<typeof tempDir>>
+const stores: FileKeyStore[] = []
+const open = (...args: Parameters<typeof fileKeyStore>) => {
+  const store = fileKeyStore(...args)
+  stores.push(store)
+  return store
+}
+beforeEach(async () => {
+  tmp = await tempDir()
+})
+afterEach(async () => {
+  for (const store of stores.splice(0)) store.close()
+  await tmp.remove()
+})
+
+describe('fileKeyStore', () => {
+  it('stores only the hash of the secret, never the key, in a version 1 file with mode 0600', async () => {
+    const path = tmp.file('keys.json')
+    const store = open(path, { watch: false })
+    const { key, record } = await createApiKey(store, { owner: 'billing', scopes: ['orders:read'] })
+    const text = await readFile(path, 'utf8')
+    expect(text).not.toContain(key)
+    expect(text).not.toContain(key.slice(17, 60))
+    const file = JSON.parse(text)
+    expect(file.version).toBe(1)
+    expect(file.keys).toEqual([record])
+    expect((await stat(path)).mode & 0o777).toBe(0o600)
+    expect(await store.find(record.id)).toEqual(record)
+    expect(await open(path, { watch: false }).list()).toEqual([record])
+  })
+
+  it('treats a missing file as an empty store and creates it (and its folder) on the first write', async () => {
+    const path = tmp.file('deep/er/keys.json')
+    const store = open(path, { watch: false })
+    expect(await store.list()).toEqual([])
+    await createApiKey(store, { owner: 'billing', scopes: ['orders:read'] })
+    expect(JSON.parse(await readFile(path, 'utf8')).keys).toHaveLength(1)
+  })
+
+  it.each([
+    ['not JSON', '{"version": 1, "keys": [', /not valid JSON/],
+    ['another version', '{"version": 2, "keys": []}', /version 2/],
+    ['no keys list', '{"version": 1}', /"keys"/],
+    ['a record without a hash', '{"version": 1, "keys": [{"id": "AAAAAAAAAAAA", "owner": "a"}]}', /AAAAAAAAAAAA/],
+  ])('throws a ConfigError naming the file at startup for a store that is %s', async (_case, text, message) => {
+    const path = tmp.file('keys.json')
+    await writeFile(path, text)
+    expect(() => fileKeyStore(path)).toThrow(ConfigError)
+    expect(() => fileKeyStore(path)).toThrow(message)
+    expect(() => fileKeyStore(path)).toThrow(path)
+  })
+
+  it('throws a ConfigError at startup for an unreadable store (a folder in its place)', async () => {
+    const path = tmp.file('keys.json')
+    await mkdir(path)
+    expect(() => fileKeyStore(path)).toThrow(/cannot read the key store/)
+  })
+
+  it('refuses to overwrite a store that became corrupt, with ERR_KEY_STORE_IO', async () => {
+    const path = tmp.file('keys.json')
+    const store = open(path, { watch: false })
+    await writeFile(path, 'garbage')
+    await expect(createApiKey(store, { owner: 'a', scopes: ['x:y'] })).rejects.toMatchObject({
+      code: 'ERR_KEY_STORE_IO',
+    })
+    expect(await readFile(path, 'utf8')).toBe('garbage')
+  })
+
+  it('sees a key created by another writer, through the watcher, and notifies onChange', async () => {
+    const path = tmp.file('keys.json')
+    const service = open(path)
+    const changed = vi.fn()
+    service.onChange(changed)
+    const { record } = await createApiKey(open(path, { watch: false }), { owner: 'billing', scopes: ['a:b'] })
+    await vi.waitFor(async () => expect(await service.find(record.id)).toEqual(record), { timeout: 3000 })
+    expect(changed).toHaveBeenCalled()
+  })
+
+  it('keeps the last good records and reports the problem when a reload finds a corrupt file', async () => {
+    const path = tmp.file('keys.json')
+    const writer = open(path, { watch: false })
+    const { record } = await createApiKey(writer, { owner: 'billing', scopes: ['a:b'] })
+    const errors: ConfigError[] = []
+    const service = open(path, { onError: (error) => errors.push(error) })
+    await writeFile(path, '{"version": 1, "keys": [ oops')
+    await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 3000 })
+    expect(errors[0]).toBeInstanceOf(ConfigError)
+    expect(errors[0]!.message).toContain(path)
+    expect(await service.find(record.id)).toEqual(record)
+    expect(service.reload()).toBe(false)
+  })
+
+  it('loses no record when 20 writers on two store objects create keys at once', async () => {
+    const path = tmp.file('keys.json')
+    const a = open(path, { watch: false })
+    const b = open(path, { watch: false })
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createApiKey(i % 2 ? a : b, { owner: `svc${i}`, scopes: ['a:b'] })),
+    )
+    const ids = (await open(path, { watch: false }).list()).map((record) => record.id).sort()
+    expect(ids).toEqual(created.map(({ record }) => record.id).sort())
+    expect((await readdir(tmp.dir)).sort()).toEqual(['keys.json'])
+  })
+
+  it('breaks a lock left by a dead process (killed mid-write) and ignores its temporary file', async () => {
+    const path = tmp.file('keys.json')
+    const store = open(path, { watch: false })
+    await createApiKey(store, { owner: 'first', scopes: ['a:b'] })
+    const before = await readFile(path, 'utf8')
+    const child = spawn(process.execPath, ['-e', ''])
+    const pid = child.pid!
+    await new Promise((done) => child.on('exit', done))
+    await writeFile(`${path}.lock`, JSON.stringify({ pid, token: `${pid}:x`, at: new Date().toISOString() }))
+    await writeFile(`${path}.${pid}.abc.tmp`, before.slice(0, 40))
+    await createApiKey(store, { owner: 'second', scopes: ['a:b'] })
+    const owners = (await open(path, { watch: false }).list()).map((record) => record.owner)
+    expect(owners).toEqual(['first', 'second'])
+    expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.lock'))).toEqual([])
+  })
+
+  it('waits for a live lock and gives up with ERR_KEY_STORE_LOCKED after lockTimeoutMs', async () => {
+    const path = tmp.file('keys.json')
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, token: 'held', at: new Date().toISOString() }))
+    const store = open(path, { watch: false, lockTimeoutMs: 100 })
+    const error = await createApiKey(store, { owner: 'a', scopes: ['a:b'] }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(KeyStoreError)
+    expect((error as KeyStoreError).code).toBe('ERR_KEY_STORE_LOCKED')
+    expect(await readFile(`${path}.lock`, 'utf8')).toContain('held')
+  })
+
+  it('revokes at once: the record says revoked with revokedAt, and listeners hear of it', async () => {
+    const store = open(tmp.file('keys.json'), { watch: false })
+    const { record } = await createApiKey(store, { owner: 'a', scopes: ['a:b'] })
+    const changed = vi.fn()
+    store.onChange(changed)
+    const revoked = await store.revoke(record.id)
+    expect(revoked.state).toBe('revoked')
+    expect(revoked.revokedAt).not.toBeNull()
+    expect((await store.find(record.id))?.state).toBe('revoked')
+    expect(changed).toHaveBeenCalledTimes(1)
+  })
+
+  it('rejects an unknown id with ERR_KEY_NOT_FOUND and an invalid record with ERR_INVALID_KEY_RECORD', async () => {
+    const store = open(tmp.file('keys.json'), { watch: false })
+    await expect(store.revoke('AAAAAAAAAAAA')).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' })
+    const { record } = await createApiKey(store, { owner: 'a', scopes: ['a:b'] })
+    await expect(store.update(record.id, (r) => ({ ...r, scopes: ['bad scope!'] }))).rejects.toMatchObject({
+      code: 'ERR_INVALID_KEY_RECORD',
+    })
+    await expect(store.create(record)).rejects.toMatchObject({ code: 'ERR_KEY_EXISTS' })
+  })
+})

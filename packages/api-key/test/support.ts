@@ -1,0 +1,29 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AuthRequest, Clock } from '@callsign/core'
+
+/** An AuthRequest as an adapter would build it: header names lower-case, every value of a header. */
+export function request(headers: Record<string, string | readonly string[]> = {}): AuthRequest {
+  return {
+    transport: 'http',
+    method: 'GET',
+    route: '/orders/:id',
+    header: (name) => {
+      const value = headers[name]
+      return value === undefined ? [] : typeof value === 'string' ? [value] : value
+    },
+  }
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.parse('2030-01-01T00:00:00.000Z')): Clock & { advance(ms: number): void } {
+  let now = start
+  return { now: () => now, advance: (ms) => void (now += ms) }
+}
+
+/** A fresh temporary folder, removed by the returned function. */
+export async function tempDir(): Promise<{ dir: string; file: (name: string) => string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'callsign-api-key-'))
+  return { dir, file: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) }
+}
