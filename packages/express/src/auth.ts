@@ -1,4 +1,4 @@
-import { AuthError, ConfigError, type Pipeline } from '@callsign/core'
+import { AuthError, ConfigError, type Decision, type Pipeline } from '@callsign/core'
 import type { Application, NextFunction, Request, Response } from 'express'
 import { fromExpress } from './from-express.js'
 import { checkCoverage } from './lib/check-coverage.js'
@@ -102,7 +102,13 @@ export function auth(app: Application, options: AuthOptions): void {
 
 function enforce(pipeline: Pipeline, req: Request, res: Response, next: NextFunction, pattern: string): void {
   const method = req.method
-  pipeline.decide(fromExpress(req, method, pattern)).then(
+  let pending: Promise<Decision>
+  try {
+    pending = pipeline.decide(fromExpress(req, method, pattern))
+  } catch (cause) {
+    pending = Promise.reject(cause)
+  }
+  pending.then(
     (decision) => {
       if (!decision.allowed) return sendRefusal(res, decision.error, pipeline.realm)
       ;(req as { caller?: unknown }).caller = decision.caller

@@ -1,0 +1,68 @@
+import { AuthError, type Caller, type Decision } from '@callsign/core'
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { fromFastify } from './from-fastify.js'
+import { checkCoverage } from './lib/check-coverage.js'
+import { states } from './lib/request-state.js'
+import { type AuthOptions, resolveOptions } from './lib/resolve-options.js'
+import { sendRefusal } from './lib/send-refusal.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller; `null` on a public route. Set by Callsign's `auth` plugin. */
+    caller: Caller | null
+  }
+}
+
+const WHERE = '@callsign/fastify'
+
+const callsignPlugin: FastifyPluginAsync<AuthOptions> = async (fastify, options) => {
+  const resolved = resolveOptions(options, WHERE)
+  const { pipeline } = resolved
+  const state = Object.freeze({ realm: pipeline.realm, dryRun: pipeline.dryRun })
+  const registered: { method: string; url: string }[] = []
+
+  fastify.decorateRequest('caller', null)
+
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) registered.push({ method: method.toUpperCase(), url: route.url })
+  })
+
+  fastify.addHook('onRequest', async function callsignOnRequest(request, reply) {
+    const route = request.routeOptions.url
+    if (route === undefined) return // no route matched: the framework's 404
+    states.set(request, state)
+    let decision: Decision
+    try {
+      decision = await pipeline.decide(fromFastify(request, route))
+    } catch (cause) {
+      // decide() never throws; should it ever, that is a refusal, never an open door or a 500.
+      const error = new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause })
+      return sendRefusal(reply, error, pipeline.realm)
+    }
+    if (!decision.allowed) return sendRefusal(reply, decision.error, pipeline.realm)
+    request.caller = decision.caller
+  })
+
+  fastify.addHook('onReady', async function callsignCoverage() {
+    const gets = new Set(registered.filter((r) => r.method === 'GET').map((r) => r.url))
+    const keys = registered
+      // Fastify adds HEAD beside every GET (also at `/prefix/`): the GET entry governs them.
+      .filter((r) => r.method !== 'HEAD' || !(gets.has(r.url) || gets.has(r.url.replace(/\/$/, ''))))
+      .map((r) => `${r.method} ${r.url}`)
+    checkCoverage(resolved, keys, WHERE)
+  })
+}
+
+/**
+ * The Fastify 5 plugin. Register it before your routes: it decides every request in an
+ * `onRequest` hook (before the body is parsed) for the route Fastify matched, sets
+ * `request.caller`, and at `ready()` fails startup naming every route without a policy entry.
+ *
+ * @example
+ * const app = Fastify()
+ * await app.register(auth, { policy, verifiers: [jwtVerifier({ issuer, audience, jwksUrl })] })
+ * app.get('/orders/:id', async (request) => ({ by: getCaller(request).id }))
+ * await app.listen({ port: 8080 })
+ */
+export const auth = fp(callsignPlugin, { name: '@callsign/fastify', fastify: '5.x' })
