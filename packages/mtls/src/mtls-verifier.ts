@@ -113,7 +113,8 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     throw new AuthError('ERR_INVALID_CREDENTIAL', cause === undefined ? { reason } : { reason, cause })
   }
 
-  function establish(tls: TlsPeer, leafDer: Uint8Array): Established {
+  function establish(tls: TlsPeer, chain: readonly Uint8Array[]): Established {
+    const leafDer = chain[0]!
     if (!tls.authorized) {
       refuse(HANDSHAKE_REASONS[tls.authorizationError ?? ''] ?? 'handshake_unauthorized')
     }
@@ -152,7 +153,7 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
       if (trustDomains) {
         const domain = trustDomains.get(spiffe.trustDomain)
         if (!domain) refuse('trust_domain_not_allowed')
-        if (domain.cas.length > 0 && !chainsTo(leaf, tls.peerCertificateChain(), domain.cas)) {
+        if (domain.cas.length > 0 && !chainsTo(leaf, chain, domain.cas)) {
           refuse('trust_domain_ca_mismatch')
         }
       }
@@ -198,7 +199,7 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
         const chain = tls.peerCertificateChain()
         if (chain.length === 0) return null
         try {
-          known = establish(tls, chain[0]!)
+          known = establish(tls, chain)
         } catch (error) {
           if (!(error instanceof AuthError)) throw error
           known = error

@@ -1,0 +1,82 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+let counter = 0
+
+/**
+ * A certificate made by the `openssl` command, to prove interoperability and to make the odd
+ * certificates our own CA refuses to issue. `extensions` is an OpenSSL extension section body.
+ */
+export function opensslCertificate(
+  dir: string,
+  options: {
+    signer: { cert: string; key: string } | 'self'
+    extensions: string
+    subject?: string
+    days?: number
+  },
+): { cert: string; key: string } {
+  const name = `openssl-${++counter}`
+  const key = join(dir, `${name}.key`)
+  const csr = join(dir, `${name}.csr`)
+  const crt = join(dir, `${name}.crt`)
+  const ext = join(dir, `${name}.ext`)
+  writeFileSync(ext, `[v3]\n${options.extensions}\n`)
+  const subject = options.subject ?? `/CN=${name}`
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], {
+    stdio: 'pipe',
+  })
+  execFileSync('openssl', ['req', '-new', '-key', key, '-subj', subject, '-out', csr], { stdio: 'pipe' })
+  const signing =
+    options.signer === 'self'
+      ? ['-signkey', key]
+      : [
+          '-CA',
+          write(join(dir, `${name}-ca.crt`), options.signer.cert),
+          '-CAkey',
+          write(join(dir, `${name}-ca.key`), options.signer.key),
+        ]
+  const serial = `0x${(Date.now() * 1000 + counter).toString(16)}`
+  const days = String(options.days ?? 2)
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      ...signing,
+      '-set_serial',
+      serial,
+      '-days',
+      days,
+      '-extfile',
+      ext,
+      '-extensions',
+      'v3',
+      '-out',
+      crt,
+    ],
+    { stdio: 'pipe' },
+  )
+  return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') }
+}
+
+/** `openssl verify` of a certificate against a CA file, for a purpose; resolves to its output. */
+export function opensslVerify(caFile: string, certFile: string, purpose = 'sslclient'): string {
+  try {
+    return execFileSync('openssl', ['verify', '-purpose', purpose, '-CAfile', caFile, certFile], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+    })
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string }
+    return `${failed.stdout ?? ''}${failed.stderr ?? ''}`
+  }
+}
+
+function write(path: string, text: string): string {
+  writeFileSync(path, text)
+  return path
+}
