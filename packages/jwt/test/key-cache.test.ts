@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto'
+import { ConfigError } from '@callsign/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type JwtVerifierOptions, jwtVerifier, mintToken } from '../src/index.js'
+import { es256Pair, jwksServer, manualClock } from './support.js'
+
+const k1 = es256Pair('k1')
+const k2 = es256Pair('k2')
+const servers: Awaited<ReturnType<typeof jwksServer>>[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()))
+})
+
+async function setup(keys: unknown[] = [k1.jwk], options: Partial<JwtVerifierOptions> = {}) {
+  const server = await jwksServer({ keys })
+  servers.push(server)
+  const clock = manualClock()
+  const verifier = jwtVerifier({
+    issuer: server.issuer,
+    audience: 'orders',
+    jwksUri: server.jwksUri,
+    clock,
+    ...options,
+  } as JwtVerifierOptions)
+  const token = (pair = k1, kid = pair.jwk.kid as string) =>
+    mintToken({
+      key: { alg: 'ES256', kid, privateKey: pair.privateKey },
+      issuer: server.issuer,
+      subject: 'billing',
+      audience: 'orders',
+      scopes: ['orders:read'],
+      ttl: 300,
+      clock,
+    })
+  return { server, clock, verifier, token }
+}
+
+const reasonOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'accepted',
+    (error: { reason?: string }) => error.reason,
+  )
+
+describe('jwtVerifier key cache over a real JWKS server', () => {
+  it('fetches once for many concurrent first requests (single flight)', async () => {
+    const { server, verifier, token } = await setup()
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => token()))
+    const callers = await Promise.all(tokens.map((t) => verifier.verifyToken(t)))
+    expect(callers.every((caller) => caller.id === 'billing')).toBe(true)
+    expect(server.state.jwksRequests).toBe(1)
+  })
+
+  it('refetches for an unknown kid only after the cool-down, then accepts the rotated key', async () => {
+    const { server, clock, verifier, token } = await setup()
+    await verifier.warmUp()
+    server.state.jwks = { keys: [k1.jwk, k2.jwk] }
+    expect(await reasonOf(verifier.verifyToken(await token(k2)))).toBe('unknown_kid')
+    expect(server.state.jwksRequests).toBe(1)
+    clock.advance(31)
+    expect(await reasonOf(verifier.verifyToken(await token(k2)))).toBe('accepted')
+    expect(server.state.jwksRequests).toBe(2)
+  })
+
+  it('does not hammer the issuer for a flood of random kids (401 unknown_kid, one fetch per cool-down)', async () => {
+    const { server, clock, verifier, token } = await setup()
+    await verifier.warmUp()
+    clock.advance(31)
+    const reasons = await Promise.all(
+      Array.from({ length: 50 }, async () => reasonOf(verifier.verifyToken(await token(k1, randomUUID())))),
+    )
+    expect(new Set(reasons)).toEqual(new Set(['unknown_kid']))
+    expect(server.state.jwksRequests).toBe(2)
+  })
+
+  it('drops cached tokens of a key that left the set (401 unknown_kid afterwards)', async () => {
+    const { server, clock, verifier, token } = await setup()
+    const old = await token(k1)
+    await verifier.verifyToken(old)
+    await verifier.verifyToken(old)
+    expect(verifier.health().tokenCache).toMatchObject({ size: 1, hits: 1 })
+    server.state.jwks = { keys: [k2.jwk] }
+    clock.advance(31)
+    await verifier.verifyToken(await token(k2)) // unknown kid → refetch → k1 leaves the set
+    expect(verifier.health().tokenCache?.size).toBe(1)
+    expect(await reasonOf(verifier.verifyToken(old))).toBe('unknown_kid')
+  })
+
+  it('refreshes ahead of expiry in the background', async () => {
+    const { server, clock, verifier, token } = await setup([k1.jwk], {
+      keyCache: { maxAge: 60, refreshAhead: 20 },
+    })
+    await verifier.warmUp()
+    clock.advance(45)
+    await verifier.verifyToken(await token())
+    await vi.waitFor(() => expect(server.state.jwksRequests).toBe(2))
+    expect(verifier.health().issuers[0]).toMatchObject({ state: 'fresh', lastSuccessAgeSeconds: 0 })
+  })
+
+  it('serves stale keys while the issuer fails, within the bound, then fails closed (keys_unavailable)', async () => {
+    const { server, clock, verifier, token } = await setup([k1.jwk], {
+      keyCache: { maxAge: 60, staleIfError: 120, unknownKidCooldown: 10 },
+    })
+    await verifier.warmUp()
+    server.state.mode = 'status500'
+    clock.advance(70)
+    expect(await reasonOf(verifier.verifyToken(await token()))).toBe('accepted')
+    await vi.waitFor(() => expect(verifier.health().issuers[0]?.lastError).toBe('http_status'))
+    expect(verifier.health()).toMatchObject({
+      state: 'stale',
+      issuers: [{ state: 'stale', lastSuccessAgeSeconds: 70 }],
+    })
+    clock.advance(120)
+    expect(await reasonOf(verifier.verifyToken(await token()))).toBe('keys_unavailable')
+    expect(verifier.health().state).toBe('failing')
+    server.state.mode = 'ok'
+    clock.advance(11)
+    expect(await reasonOf(verifier.verifyToken(await token()))).toBe('accepted')
+    expect(verifier.health().state).toBe('fresh')
+  })
+
+  it.each([
+    ['status500', 'http_status'],
+    ['garbage', 'invalid_json'],
+    ['huge', 'too_large'],
+    ['slow', 'timeout'],
+  ] as const)(
+    'refuses with keys_unavailable, without crashing or hanging, when the JWKS endpoint is %s',
+    async (mode, lastError) => {
+      const server = await jwksServer({ keys: [k1.jwk] })
+      servers.push(server)
+      server.state.mode = mode
+      const clock = manualClock()
+      const verifier = jwtVerifier({
+        issuer: server.issuer,
+        audience: 'orders',
+        jwksUri: server.jwksUri,
+        clock,
+        keyCache: { timeout: 0.3 },
+      })
+      const t = await mintToken({
+        key: { alg: 'ES256', kid: 'k1', privateKey: k1.privateKey },
+        issuer: server.issuer,
+        subject: 'billing',
+        audience: 'orders',
+        scopes: [],
+        ttl: 60,
+        clock,
+      })
+      expect(await reasonOf(verifier.verifyToken(t))).toBe('keys_unavailable')
+      expect(verifier.health().issuers[0]).toMatchObject({
+        state: 'failing',
+        lastError,
+        lastSuccessAgeSeconds: null,
+      })
+    },
+  )
+
+  it('refuses with keys_unavailable when the JWKS server is down', async () => {
+    const { server, verifier, token } = await setup()
+    const t = await token()
+    await server.close()
+    servers.length = 0
+    expect(await reasonOf(verifier.verifyToken(t))).toBe('keys_unavailable')
+    expect(verifier.health().issuers[0]?.lastError).toBe('network')
+  })
+
+  it('finds keys through OIDC discovery', async () => {
+    const server = await jwksServer({ keys: [k1.jwk] })
+    servers.push(server)
+    const verifier = jwtVerifier({ issuer: server.issuer, audience: 'orders', discovery: true })
+    const t = await mintToken({
+      key: { alg: 'ES256', kid: 'k1', privateKey: k1.privateKey },
+      issuer: server.issuer,
+      subject: 'billing',
+      audience: 'orders',
+      scopes: [],
+      ttl: 60,
+    })
+    expect((await verifier.verifyToken(t)).id).toBe('billing')
+    expect(server.state.discoveryRequests).toBe(1)
+    expect(verifier.health().issuers[0]).toMatchObject({ source: 'discovery', state: 'fresh', keys: 1 })
+  })
+
+  it('refuses a discovery document that names another issuer (keys_unavailable, issuer_mismatch)', async () => {
+    const server = await jwksServer({ keys: [k1.jwk] })
+    servers.push(server)
+    server.state.issuer = 'https://elsewhere.test'
+    const verifier = jwtVerifier({ issuer: server.issuer, audience: 'orders', discovery: true })
+    await verifier.warmUp()
+    expect(verifier.health().issuers[0]).toMatchObject({ state: 'failing', lastError: 'issuer_mismatch' })
+  })
+
+  it('keeps one cache per issuer: one issuer down leaves the other working', async () => {
+    const a = await jwksServer({ keys: [k1.jwk] })
+    const b = await jwksServer({ keys: [k2.jwk] })
+    servers.push(a, b)
+    b.state.mode = 'status500'
+    const verifier = jwtVerifier({
+      issuer: [a.issuer, b.issuer],
+      audience: 'orders',
+      jwksUri: { [a.issuer]: a.jwksUri, [b.issuer]: b.jwksUri },
+    })
+    const mint = (issuer: string, pair: typeof k1) =>
+      mintToken({
+        key: { alg: 'ES256', kid: pair.jwk.kid as string, privateKey: pair.privateKey },
+        issuer,
+        subject: 'billing',
+        audience: 'orders',
+        scopes: [],
+        ttl: 60,
+      })
+    expect(await reasonOf(verifier.verifyToken(await mint(a.issuer, k1)))).toBe('accepted')
+    expect(await reasonOf(verifier.verifyToken(await mint(b.issuer, k2)))).toBe('keys_unavailable')
+    // a token of issuer A signed with B's key is not found in A's set
+    expect(await reasonOf(verifier.verifyToken(await mint(a.issuer, k2)))).toBe('unknown_kid')
+    expect(verifier.health().issuers.map((issuer) => issuer.state)).toEqual(['fresh', 'failing'])
+  })
+
+  it.each([
+    'http://issuer.example/jwks.json',
+    'ftp://127.0.0.1/jwks.json',
+    'https://user:pw@issuer.example/jwks.json',
+  ])('throws ConfigError at startup for the insecure jwksUri %s', (jwksUri) => {
+    expect(() => jwtVerifier({ issuer: 'https://i.test', audience: 'a', jwksUri })).toThrow(ConfigError)
+  })
+
+  it.each([
+    'http://127.0.0.1:1/jwks.json',
+    'http://127.8.9.10/jwks.json',
+    'http://[::1]:1/j',
+    'http://localhost:1/j',
+  ])('allows plain http on loopback (%s)', (jwksUri) => {
+    expect(() => jwtVerifier({ issuer: 'https://i.test', audience: 'a', jwksUri })).not.toThrow()
+  })
+})
