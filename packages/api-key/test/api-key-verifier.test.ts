@@ -92,7 +92,8 @@ describe('apiKeyVerifier', () => {
         const secret = generateApiKey().key.slice(17, 60)
         presented = `csk_${record.id}_${secret}${checksumOf('csk', record.id, secret)}`
       }
-      if (situation === 'a key with a broken checksum') presented = `${key.slice(0, -1)}${key.endsWith('a') ? 'b' : 'a'}`
+      if (situation === 'a key with a broken checksum')
+        presented = `${key.slice(0, -1)}${key.endsWith('a') ? 'b' : 'a'}`
       if (situation === 'a truncated key') presented = key.slice(0, -2)
       if (situation === 'a rotated key after its grace period') {
         await rotateApiKey(store, record.id, { graceMs: HOUR, clock })
@@ -174,9 +175,12 @@ describe('apiKeyVerifier', () => {
         const verifier = apiKeyVerifier({ store: watching, clock })
         expect(await verifier.verify(bearer(key))).not.toBeNull()
         await store.revoke(record.id)
-        await vi.waitFor(async () => expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('revoked'), {
-          timeout: 3000,
-        })
+        await vi.waitFor(
+          async () => expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('revoked'),
+          {
+            timeout: 3000,
+          },
+        )
       } finally {
         watching.close()
       }
@@ -207,24 +211,61 @@ describe('apiKeyVerifier', () => {
     const counted = countingStore(store)
     const verifier = apiKeyVerifier({ store: counted, clock })
     const { key } = generateApiKey()
-    for (let i = 0; i < 5; i++) expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('unknown_key')
+    for (let i = 0; i < 5; i++)
+      expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('unknown_key')
     expect(counted.finds).toBe(1)
   })
 
   describe('bad input: 400 or 401, never a secret echoed back', () => {
     it.each([
-      ['Authorization and x-api-key together', (k: string) => ({ authorization: `Bearer ${k}`, 'x-api-key': k }), 'ERR_AMBIGUOUS_REQUEST'],
+      [
+        'Authorization and x-api-key together',
+        (k: string) => ({ authorization: `Bearer ${k}`, 'x-api-key': k }),
+        'ERR_AMBIGUOUS_REQUEST',
+      ],
       ['two x-api-key headers', (k: string) => ({ 'x-api-key': [k, k] }), 'ERR_AMBIGUOUS_REQUEST'],
-      ['two Authorization headers', (k: string) => ({ authorization: [`Bearer ${k}`, `Bearer ${k}`] }), 'ERR_AMBIGUOUS_REQUEST'],
-      ['two keys in one Bearer value', (k: string) => ({ authorization: `Bearer ${k} ${k}` }), 'ERR_INVALID_CREDENTIAL'],
-      ['two keys comma-joined in x-api-key', (k: string) => ({ 'x-api-key': `${k}, ${k}` }), 'ERR_INVALID_CREDENTIAL'],
-      ['a key under the Basic scheme', (k: string) => ({ authorization: `Basic ${k}` }), 'ERR_INVALID_CREDENTIAL'],
-      ['a key with two spaces after Bearer', (k: string) => ({ authorization: `Bearer  ${k}` }), 'ERR_INVALID_CREDENTIAL'],
-      ['a key with a trailing space', (k: string) => ({ authorization: `Bearer ${k} ` }), 'ERR_INVALID_CREDENTIAL'],
+      [
+        'two Authorization headers',
+        (k: string) => ({ authorization: [`Bearer ${k}`, `Bearer ${k}`] }),
+        'ERR_AMBIGUOUS_REQUEST',
+      ],
+      [
+        'two keys in one Bearer value',
+        (k: string) => ({ authorization: `Bearer ${k} ${k}` }),
+        'ERR_INVALID_CREDENTIAL',
+      ],
+      [
+        'two keys comma-joined in x-api-key',
+        (k: string) => ({ 'x-api-key': `${k}, ${k}` }),
+        'ERR_INVALID_CREDENTIAL',
+      ],
+      [
+        'a key under the Basic scheme',
+        (k: string) => ({ authorization: `Basic ${k}` }),
+        'ERR_INVALID_CREDENTIAL',
+      ],
+      [
+        'a key with two spaces after Bearer',
+        (k: string) => ({ authorization: `Bearer  ${k}` }),
+        'ERR_INVALID_CREDENTIAL',
+      ],
+      [
+        'a key with a trailing space',
+        (k: string) => ({ authorization: `Bearer ${k} ` }),
+        'ERR_INVALID_CREDENTIAL',
+      ],
       ['a key with a tab', (k: string) => ({ authorization: `Bearer\t${k}` }), 'ERR_INVALID_CREDENTIAL'],
       ['an empty x-api-key', () => ({ 'x-api-key': '' }), 'ERR_INVALID_CREDENTIAL'],
-      ['a non-ASCII character in the key', (k: string) => ({ authorization: `Bearer ${k.slice(0, -1)}é` }), 'ERR_INVALID_CREDENTIAL'],
-      ['an oversized key', (k: string) => ({ authorization: `Bearer ${k}${'A'.repeat(64 * 1024)}` }), 'ERR_INVALID_CREDENTIAL'],
+      [
+        'a non-ASCII character in the key',
+        (k: string) => ({ authorization: `Bearer ${k.slice(0, -1)}é` }),
+        'ERR_INVALID_CREDENTIAL',
+      ],
+      [
+        'an oversized key',
+        (k: string) => ({ authorization: `Bearer ${k}${'A'.repeat(64 * 1024)}` }),
+        'ERR_INVALID_CREDENTIAL',
+      ],
     ])('refuses %s with %s', async (_case, headers, code) => {
       const { key } = await create()
       const pipeline = createPipeline({
@@ -235,7 +276,9 @@ describe('apiKeyVerifier', () => {
       expect(decision.allowed).toBe(false)
       if (decision.allowed) return
       expect(decision.error.code).toBe(code)
-      expect(JSON.stringify({ ...decision.error, message: decision.error.message })).not.toContain(key.slice(17, 60))
+      expect(JSON.stringify({ ...decision.error, message: decision.error.message })).not.toContain(
+        key.slice(17, 60),
+      )
     })
   })
 

@@ -48,14 +48,21 @@ describe('fileKeyStore', () => {
     ['not JSON', '{"version": 1, "keys": [', /not valid JSON/],
     ['another version', '{"version": 2, "keys": []}', /version 2/],
     ['no keys list', '{"version": 1}', /"keys"/],
-    ['a record without a hash', '{"version": 1, "keys": [{"id": "AAAAAAAAAAAA", "owner": "a"}]}', /AAAAAAAAAAAA/],
-  ])('throws a ConfigError naming the file at startup for a store that is %s', async (_case, text, message) => {
-    const path = tmp.file('keys.json')
-    await writeFile(path, text)
-    expect(() => fileKeyStore(path)).toThrow(ConfigError)
-    expect(() => fileKeyStore(path)).toThrow(message)
-    expect(() => fileKeyStore(path)).toThrow(path)
-  })
+    [
+      'a record without a hash',
+      '{"version": 1, "keys": [{"id": "AAAAAAAAAAAA", "owner": "a"}]}',
+      /AAAAAAAAAAAA/,
+    ],
+  ])(
+    'throws a ConfigError naming the file at startup for a store that is %s',
+    async (_case, text, message) => {
+      const path = tmp.file('keys.json')
+      await writeFile(path, text)
+      expect(() => fileKeyStore(path)).toThrow(ConfigError)
+      expect(() => fileKeyStore(path)).toThrow(message)
+      expect(() => fileKeyStore(path)).toThrow(path)
+    },
+  )
 
   it('throws a ConfigError at startup for an unreadable store (a folder in its place)', async () => {
     const path = tmp.file('keys.json')
@@ -102,7 +109,9 @@ describe('fileKeyStore', () => {
     const a = open(path, { watch: false })
     const b = open(path, { watch: false })
     const created = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => createApiKey(i % 2 ? a : b, { owner: `svc${i}`, scopes: ['a:b'] })),
+      Array.from({ length: 20 }, (_, i) =>
+        createApiKey(i % 2 ? a : b, { owner: `svc${i}`, scopes: ['a:b'] }),
+      ),
     )
     const ids = (await open(path, { watch: false }).list()).map((record) => record.id).sort()
     expect(ids).toEqual(created.map(({ record }) => record.id).sort())
@@ -127,7 +136,10 @@ describe('fileKeyStore', () => {
 
   it('waits for a live lock and gives up with ERR_KEY_STORE_LOCKED after lockTimeoutMs', async () => {
     const path = tmp.file('keys.json')
-    await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, token: 'held', at: new Date().toISOString() }))
+    await writeFile(
+      `${path}.lock`,
+      JSON.stringify({ pid: process.pid, token: 'held', at: new Date().toISOString() }),
+    )
     const store = open(path, { watch: false, lockTimeoutMs: 100 })
     const error = await createApiKey(store, { owner: 'a', scopes: ['a:b'] }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(KeyStoreError)

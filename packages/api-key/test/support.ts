@@ -17,13 +17,24 @@ export function request(headers: Record<string, string | readonly string[]> = {}
 }
 
 /** A clock the test moves by hand. */
-export function manualClock(start = Date.parse('2030-01-01T00:00:00.000Z')): Clock & { advance(ms: number): void } {
+export function manualClock(
+  start = Date.parse('2030-01-01T00:00:00.000Z'),
+): Clock & { advance(ms: number): void } {
   let now = start
-  return { now: () => now, advance: (ms) => void (now += ms) }
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms
+    },
+  }
 }
 
 /** A fresh temporary folder, removed by the returned function. */
-export async function tempDir(): Promise<{ dir: string; file: (name: string) => string; remove: () => Promise<void> }> {
+export async function tempDir(): Promise<{
+  dir: string
+  file: (name: string) => string
+  remove: () => Promise<void>
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'callsign-api-key-'))
   return { dir, file: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) }
 }
