@@ -1,1 +1,4 @@
-export {}
+export { auth, type GrpcAuthOptions } from './auth.js'
+export { getCaller } from './get-caller.js'
+export type { CoverageOptions, CoverageReport } from './lib/resolve-options.js'
+export { requireScopes } from './require-scopes.js'

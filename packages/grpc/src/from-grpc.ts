@@ -1,0 +1,48 @@
+import { TLSSocket } from 'node:tls'
+import type { AuthRequest, TlsPeer } from '@callsign/core'
+import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js'
+import { tlsPeer } from './lib/tls-peer.js'
+
+/**
+ * The TLS socket under a call. grpc-js exposes only the leaf certificate of an authorized peer
+ * (`getAuthContext()`); the socket gives the handshake's verdict, the whole chain and an object that
+ * lives as long as the connection, so it is preferred when reachable.
+ */
+function tlsSocketOf(call: ServerInterceptingCallInterface): TLSSocket | undefined {
+  let current: unknown = call
+  for (let depth = 0; depth < 16 && current; depth++) {
+    const socket = (current as { stream?: { session?: { socket?: unknown } } }).stream?.session?.socket
+    if (socket) return socket instanceof TLSSocket ? socket : undefined
+    current = (current as { nextCall?: unknown }).nextCall
+  }
+  return undefined
+}
+
+function authContextPeer(call: ServerInterceptingCallInterface): TlsPeer | undefined {
+  const context = call.getAuthContext?.()
+  if (context?.transportSecurityType !== 'ssl') return undefined
+  const leaf = context.sslPeerCertificate?.raw
+  return { authorized: true, peerCertificateChain: () => (leaf ? [leaf] : []), connection: context }
+}
+
+/**
+ * The one place that reads a gRPC call: the method path, every value of a metadata key (binary
+ * values as base64), the TLS peer and the remote address. The method is always `'POST'`.
+ *
+ * @example
+ * const decision = await pipeline.decide(fromGrpc(call, '/shop.v1.Inventory/Reserve', metadata))
+ */
+export function fromGrpc(call: ServerInterceptingCallInterface, path: string, metadata: Metadata): AuthRequest {
+  const socket = tlsSocketOf(call)
+  const tls = socket ? tlsPeer(socket) : authContextPeer(call)
+  const remoteAddress = call.getConnectionInfo?.().remoteAddress
+  return {
+    transport: 'grpc',
+    method: 'POST',
+    route: path,
+    header: (name) =>
+      metadata.get(name.toLowerCase()).map((value) => (typeof value === 'string' ? value : value.toString('base64'))),
+    ...(tls ? { tls } : {}),
+    ...(remoteAddress ? { remoteAddress } : {}),
+  }
+}

@@ -1,0 +1,60 @@
+import { ConfigError, createPipeline, type Pipeline, type PipelineOptions } from '@callsign/core'
+
+/** What startup coverage found: routes without a policy entry, entries that match no route. */
+export interface CoverageReport {
+  readonly missing: readonly string[]
+  readonly unused: readonly string[]
+}
+
+export interface CoverageOptions {
+  /**
+   * Adoption mode: routes without a policy entry are reported instead of stopping startup. They
+   * are still refused at request time (403) unless the pipeline also runs in `dryRun`.
+   */
+  readonly reportOnly?: boolean
+  /** Receives the coverage report when it is not empty. Default: a process warning. */
+  readonly onReport?: (report: CoverageReport) => void
+}
+
+/** Pipeline options, or a ready pipeline, plus the adapter's own options. */
+export type AuthOptions = (PipelineOptions | { readonly pipeline: Pipeline }) & CoverageOptions
+
+export interface ResolvedOptions {
+  readonly pipeline: Pipeline
+  readonly reportOnly: boolean
+  readonly onReport: (report: CoverageReport) => void
+}
+
+/** Validates the options eagerly: every mistake is a ConfigError at startup. */
+export function resolveOptions(options: AuthOptions, where: string): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(`${where}: options must be an object with "policy" and "verifiers", or "pipeline"`)
+  }
+  if (options.reportOnly !== undefined && typeof options.reportOnly !== 'boolean') {
+    throw new ConfigError(`${where}: "reportOnly" must be a boolean`)
+  }
+  if (options.onReport !== undefined && typeof options.onReport !== 'function') {
+    throw new ConfigError(`${where}: "onReport" must be a function`)
+  }
+  let pipeline: Pipeline
+  if ('pipeline' in options && options.pipeline !== undefined) {
+    if ('policy' in options || 'verifiers' in options) {
+      throw new ConfigError(`${where}: pass either "pipeline" or "policy" and "verifiers", not both`)
+    }
+    if (typeof options.pipeline?.decide !== 'function' || typeof options.pipeline.policy !== 'function') {
+      throw new ConfigError(`${where}: "pipeline" must come from createPipeline()`)
+    }
+    pipeline = options.pipeline
+  } else {
+    pipeline = createPipeline(options as PipelineOptions)
+  }
+  const onReport =
+    options.onReport ??
+    ((report: CoverageReport) => {
+      const parts = []
+      if (report.missing.length) parts.push(`routes without a policy entry: ${report.missing.join(', ')}`)
+      if (report.unused.length) parts.push(`policy entries that match no route: ${report.unused.join(', ')}`)
+      process.emitWarning(`${where}: ${parts.join('; ')}`, { code: 'CALLSIGN_COVERAGE' })
+    })
+  return { pipeline, reportOnly: options.reportOnly === true, onReport }
+}
