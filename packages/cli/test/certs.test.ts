@@ -1,0 +1,118 @@
+import { execFileSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { certificateThumbprint, createDevCa, issueServiceCertificate } from '@callsign/mtls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../../../test/support/run-cli.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'callsign-certs-'))
+})
+afterAll(() => rm(dir, { recursive: true, force: true }))
+
+describe('callsign certs', () => {
+  it('init, issue and inspect: a Kubernetes-style TLS secret that openssl verifies, key files mode 0600', async () => {
+    const out = join(dir, 'flow')
+    const init = await runCli(['certs', 'init', '--trust-domain', 'shop.internal', '--dir', out])
+    expect(init.code).toBe(0)
+    expect(init.stdout).toContain('trust domain shop.internal')
+    const issue = await runCli([
+      'certs',
+      'issue',
+      'billing',
+      '--dir',
+      out,
+      '--days',
+      '3',
+      '--namespace',
+      'prod',
+    ])
+    expect(issue.code).toBe(0)
+    expect(issue.stdout).toContain('Issued spiffe://shop.internal/ns/prod/sa/billing')
+
+    expect((await stat(join(out, 'ca', 'ca.key'))).mode & 0o777).toBe(0o600)
+    expect((await stat(join(out, 'billing', 'tls.key'))).mode & 0o777).toBe(0o600)
+    expect(await readFile(join(out, 'billing', 'ca.crt'), 'utf8')).toBe(
+      await readFile(join(out, 'ca', 'ca.crt'), 'utf8'),
+    )
+    const verified = execFileSync(
+      'openssl',
+      [
+        'verify',
+        '-purpose',
+        'sslclient',
+        '-CAfile',
+        join(out, 'billing', 'ca.crt'),
+        join(out, 'billing', 'tls.crt'),
+      ],
+      { encoding: 'utf8' },
+    )
+    expect(verified).toContain(': OK')
+    const certificate = new X509Certificate(await readFile(join(out, 'billing', 'tls.crt')))
+    expect(certificate.subjectAltName).toBe(
+      'URI:spiffe://shop.internal/ns/prod/sa/billing, DNS:billing, DNS:localhost, IP Address:127.0.0.1',
+    )
+    expect(Date.parse(certificate.validTo) - Date.parse(certificate.validFrom)).toBe(3 * 86_400_000)
+
+    const inspect = await runCli(['certs', 'inspect', join(out, 'billing', 'tls.crt'), '--json'])
+    expect(inspect.code).toBe(0)
+    const described = JSON.parse(inspect.stdout)
+    expect(described).toMatchObject({
+      spiffeIds: ['spiffe://shop.internal/ns/prod/sa/billing'],
+      ca: false,
+      extendedKeyUsage: ['serverAuth', 'clientAuth'],
+      publicKey: 'ec prime256v1',
+      status: 'valid',
+      thumbprint: certificateThumbprint(certificate.raw),
+    })
+    const text = await runCli(['certs', 'inspect', join(out, 'ca', 'ca.crt')])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/CA\s+yes/)
+  })
+
+  it('refuses to replace an existing CA without --force (exit 1)', async () => {
+    const out = join(dir, 'twice')
+    expect((await runCli(['certs', 'init', '--dir', out])).code).toBe(0)
+    const again = await runCli(['certs', 'init', '--dir', out])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('--force')
+  })
+
+  it('exits 1 telling to run init when there is no CA, and 2 for a service name that is not a DNS label', async () => {
+    const missing = await runCli(['certs', 'issue', 'billing', '--dir', join(dir, 'nothing')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('callsign certs init')
+    const bad = await runCli(['certs', 'issue', '../etc', '--dir', join(dir, 'nothing')])
+    expect(bad.code).toBe(2)
+  })
+
+  it('inspect exits 1 and says EXPIRED for an expired certificate', async () => {
+    const ca = createDevCa({ trustDomain: 'mesh.local' })
+    const old = issueServiceCertificate({
+      ca,
+      spiffeId: 'spiffe://mesh.local/x',
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    })
+    await writeFile(join(dir, 'old.crt'), old.cert)
+    const result = await runCli(['certs', 'inspect', join(dir, 'old.crt')])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('EXPIRED')
+  })
+
+  it('prints help to stdout and exits 0 for certs and each subcommand', async () => {
+    for (const args of [
+      ['certs', '--help'],
+      ['certs', 'init', '--help'],
+      ['certs', 'issue', '--help'],
+      ['certs', 'inspect', '--help'],
+    ]) {
+      const result = await runCli(args)
+      expect(result.code, args.join(' ')).toBe(0)
+      expect(result.stdout).toContain('callsign certs issue <service>')
+    }
+  })
+})
