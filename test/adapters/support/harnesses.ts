@@ -1,0 +1,209 @@
+import { request as httpsRequest, createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import type { Caller, Verifier } from '@callsign/core'
+import { definePolicy } from '@callsign/core'
+import { auth as expressAuth } from '@callsign/express'
+import { auth as fastifyAuth } from '@callsign/fastify'
+import { getCaller as grpcGetCaller, auth as grpcAuth } from '@callsign/grpc'
+import * as grpc from '@grpc/grpc-js'
+import { loadSync } from '@grpc/proto-loader'
+import express from 'express'
+import Fastify from 'fastify'
+import type { DevCerts } from './dev-certs.js'
+
+/** What a scenario aims at: a route needing orders:read, one needing orders:write, a public one, an unmapped one. */
+export type Target = 'read' | 'write' | 'public' | 'unmapped'
+
+export interface Credentials {
+  readonly bearer?: string
+  readonly apiKey?: string
+  /** CN of a client certificate signed by the test CA. */
+  readonly certCn?: string
+}
+
+/** One answer, in transport-neutral form plus the raw transport status. */
+export interface Outcome {
+  readonly status: number
+  readonly code?: string
+  readonly caller?: string | null
+}
+
+export interface Harness {
+  readonly name: string
+  readonly transport: 'http' | 'grpc'
+  send(target: Target, credentials: Credentials): Promise<Outcome>
+  close(): Promise<void>
+}
+
+export const httpRoutes = {
+  'GET /orders/:id': ['orders:read'],
+  'POST /orders': ['orders:write'],
+  'GET /healthz': 'public',
+} as const
+
+export const grpcRoutes = {
+  '/contract.v1.Orders/Get': ['orders:read'],
+  '/contract.v1.Orders/Create': ['orders:write'],
+  '/contract.v1.Orders/Health': 'public',
+} as const
+
+const HTTP_TARGETS: Record<Target, readonly [string, string]> = {
+  read: ['GET', '/orders/42'],
+  write: ['POST', '/orders'],
+  public: ['GET', '/healthz'],
+  unmapped: ['GET', '/unmapped'],
+}
+const GRPC_TARGETS: Record<Target, string> = { read: 'Get', write: 'Create', public: 'Health', unmapped: 'Unmapped' }
+
+function httpsSend(port: number, certs: DevCerts, target: Target, credentials: Credentials): Promise<Outcome> {
+  const [method, path] = HTTP_TARGETS[target]
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (credentials.bearer) headers.authorization = `Bearer ${credentials.bearer}`
+  if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey
+  const pair = credentials.certCn ? certs.client(credentials.certCn) : undefined
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, method, path, headers, ca: certs.ca, servername: 'localhost', ...(pair ?? {}), agent: false },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          text += chunk
+        })
+        res.on('end', () => {
+          const body = text ? (JSON.parse(text) as { code?: string; caller?: string | null }) : {}
+          resolve({
+            status: res.statusCode ?? 0,
+            ...(body.code ? { code: body.code } : {}),
+            ...('caller' in body ? { caller: body.caller } : {}),
+          })
+        })
+      },
+    )
+    req.on('error', reject)
+    req.end(method === 'POST' ? JSON.stringify({ item: 'x' }) : undefined)
+  })
+}
+
+function httpsOptions(certs: DevCerts) {
+  return { key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: false }
+}
+
+async function listen(server: HttpsServer): Promise<number> {
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  return (server.address() as AddressInfo).port
+}
+
+const callerId = (caller: Caller | null | undefined) => caller?.id ?? null
+
+/** Express 5 over HTTPS with optional client certificates. */
+export async function expressHarness(certs: DevCerts, verifiers: Verifier[]): Promise<Harness> {
+  const app = express()
+  app.use(express.json())
+  app.get('/orders/:id', (req, res) => res.json({ caller: callerId(req.caller) }))
+  app.post('/orders', (req, res) => res.status(200).json({ caller: callerId(req.caller) }))
+  app.get('/healthz', (req, res) => res.json({ caller: callerId(req.caller) }))
+  app.get('/unmapped', (req, res) => res.json({ caller: callerId(req.caller) }))
+  expressAuth(app, { policy: definePolicy({ routes: httpRoutes }), verifiers, reportOnly: true, onReport: () => {} })
+  const server = createHttpsServer(httpsOptions(certs), app)
+  const port = await listen(server)
+  return {
+    name: 'express',
+    transport: 'http',
+    send: (target, credentials) => httpsSend(port, certs, target, credentials),
+    close: () => new Promise((done) => server.close(() => done())),
+  }
+}
+
+/** Fastify 5 over HTTPS with optional client certificates. */
+export async function fastifyHarness(certs: DevCerts, verifiers: Verifier[]): Promise<Harness> {
+  const app = Fastify({ https: httpsOptions(certs) })
+  await app.register(fastifyAuth, {
+    policy: definePolicy({ routes: httpRoutes }),
+    verifiers,
+    reportOnly: true,
+    onReport: () => {},
+  })
+  const reply = async (request: { caller: Caller | null }) => ({ caller: callerId(request.caller) })
+  app.get('/orders/:id', reply)
+  app.post('/orders', reply)
+  app.get('/healthz', reply)
+  app.get('/unmapped', reply)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as AddressInfo).port
+  return {
+    name: 'fastify',
+    transport: 'http',
+    send: (target, credentials) => httpsSend(port, certs, target, credentials),
+    close: () => app.close(),
+  }
+}
+
+const protoFile = fileURLToPath(new URL('../fixtures/contract.proto', import.meta.url))
+const Orders = (
+  grpc.loadPackageDefinition(loadSync(protoFile)) as unknown as {
+    contract: { v1: { Orders: grpc.ServiceClientConstructor } }
+  }
+).contract.v1.Orders
+
+/**
+ * gRPC: an mTLS port for scenarios with a client certificate (grpc-js requires one when it checks
+ * them) and a plaintext loopback port for the others, on the same server.
+ */
+export async function grpcHarness(certs: DevCerts, verifiers: Verifier[]): Promise<Harness> {
+  const server = new grpc.Server()
+  grpcAuth(server, {
+    policy: definePolicy({ routes: grpcRoutes }),
+    verifiers,
+    allowPlaintextLoopback: true,
+    reportOnly: true,
+    onReport: () => {},
+  })
+  const handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    let caller: string | null = null
+    try {
+      caller = grpcGetCaller(call).id
+    } catch {
+      caller = null // a public method has no caller
+    }
+    callback(null, { caller: caller ?? '' })
+  }
+  server.addService(Orders.service, { Get: handler, Create: handler, Health: handler, Unmapped: handler })
+  const bind = (address: string, creds: grpc.ServerCredentials) =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, creds, (error, port) => (error ? reject(error) : resolve(port))),
+    )
+  const tlsPort = await bind(
+    '127.0.0.1:0',
+    grpc.ServerCredentials.createSsl(certs.ca, [{ private_key: certs.serverKey, cert_chain: certs.serverCert }], true),
+  )
+  const plainPort = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure())
+  const clients: grpc.Client[] = []
+  return {
+    name: 'grpc',
+    transport: 'grpc',
+    send(target, credentials) {
+      const pair = credentials.certCn ? certs.client(credentials.certCn) : undefined
+      const client = pair
+        ? new Orders(`localhost:${tlsPort}`, grpc.credentials.createSsl(certs.ca, pair.key, pair.cert))
+        : new Orders(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure())
+      clients.push(client)
+      const md = new grpc.Metadata()
+      if (credentials.bearer) md.set('authorization', `Bearer ${credentials.bearer}`)
+      if (credentials.apiKey) md.set('x-api-key', credentials.apiKey)
+      return new Promise((resolve) => {
+        const method = (client as unknown as Record<string, (...args: unknown[]) => void>)[GRPC_TARGETS[target]]!
+        method.call(client, { id: '42' }, md, (error: grpc.ServiceError | null, reply: { caller: string }) => {
+          if (!error) return resolve({ status: 0, caller: reply.caller || null })
+          const code = error.metadata?.get('callsign-error-code')[0]
+          resolve({ status: error.code, ...(code ? { code: String(code) } : {}) })
+        })
+      })
+    },
+    async close() {
+      for (const client of clients) client.close()
+      server.forceShutdown()
+    },
+  }
+}
