@@ -152,13 +152,18 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
       return {
         addCaCertificateListener(listener) {
           caListeners.add(listener)
-          listener({ caCertificate: Buffer.concat(material().ca) })
+          // asynchronously, as grpc-js registers its watcher only after adding the listener
+          queueMicrotask(
+            () => caListeners.has(listener) && listener({ caCertificate: Buffer.concat(material().ca) }),
+          )
         },
         removeCaCertificateListener: (listener) => caListeners.delete(listener),
         addIdentityCertificateListener(listener) {
           identityListeners.add(listener)
-          const m = material()
-          listener({ certificate: m.cert, privateKey: m.key })
+          queueMicrotask(() => {
+            const m = material()
+            if (identityListeners.has(listener)) listener({ certificate: m.cert, privateKey: m.key })
+          })
         },
         removeIdentityCertificateListener: (listener) => identityListeners.delete(listener),
       }

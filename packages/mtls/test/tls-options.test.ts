@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect } from 'node:tls'
 import { ConfigError } from '@callsign/core'
 import {
   createDevCa,
@@ -13,6 +14,7 @@ import {
   tlsClientOptions,
   tlsServerOptions,
 } from '@callsign/mtls'
+import * as grpc from '@grpc/grpc-js'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { get } from './support/servers.js'
 
@@ -209,5 +211,44 @@ describe('tlsClientOptions', () => {
     expect((await get(url, right.options)).status).toBe(200)
     await expect(get(url, wrong.options)).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' })
     expect(right.options.minVersion).toBe('TLSv1.2')
+  })
+})
+
+describe('certificateProvider (grpc-js)', () => {
+  it('rotates a grpc-js server certificate without a new server through createCertificateProviderServerCredentials', async () => {
+    const first = issue(caOld, 'orders')
+    const second = issue(caOld, 'orders')
+    const billing = issue(caOld, 'billing')
+    await writeIdentity(caOld.cert, first)
+    const serverTls = tlsServerOptions({ ...files(), watch: FAST })
+    handles.push(serverTls)
+    const provider = serverTls.certificateProvider()
+    const server = new grpc.Server()
+    const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true)
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', credentials, (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    )
+    try {
+      const served = () =>
+        new Promise<Buffer | undefined>((resolve) => {
+          const socket = connect(
+            { host: '127.0.0.1', port, ca: caOld.cert, ...billing, ALPNProtocols: ['h2'] },
+            () => {
+              const raw = socket.getPeerCertificate().raw
+              socket.destroy()
+              resolve(raw)
+            },
+          )
+          socket.on('error', () => resolve(undefined))
+        })
+      expect((await served())?.equals(new X509Certificate(first.cert).raw)).toBe(true)
+      await replace(join(dir, 'tls.key'), second.key)
+      await replace(join(dir, 'tls.crt'), second.cert)
+      await eventually(async () => (await served())?.equals(new X509Certificate(second.cert).raw) === true)
+    } finally {
+      server.forceShutdown()
+    }
   })
 })
