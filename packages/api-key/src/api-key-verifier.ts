@@ -31,8 +31,35 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/
 const UNKNOWN = Object.freeze({ unknown: true as const })
 type Cached = KeyEntry | typeof UNKNOWN
 
+/**
+ * A refusal. Built without a stack trace: it is an expected outcome whose reason says everything,
+ * and capturing a stack would make refusing garbage cost more than accepting a valid key.
+ */
+function refusal(code: 'ERR_INVALID_CREDENTIAL' | 'ERR_AMBIGUOUS_REQUEST', reason: string, cause?: unknown) {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new AuthError(code, cause === undefined ? { reason } : { reason, cause })
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
+/** The refusals without a cause are values: built once, frozen, thrown as often as needed. */
+const REFUSALS = new Map(
+  [
+    'malformed',
+    'checksum',
+    'unknown_key',
+    'wrong_secret',
+    'revoked',
+    'expired',
+    'rotated',
+    'lookup_rate_limited',
+  ].map((reason) => [reason, Object.freeze(refusal('ERR_INVALID_CREDENTIAL', reason))]),
+)
 const invalid = (reason: string, cause?: unknown) =>
-  new AuthError('ERR_INVALID_CREDENTIAL', cause === undefined ? { reason } : { reason, cause })
+  (cause === undefined ? REFUSALS.get(reason) : undefined) ?? refusal('ERR_INVALID_CREDENTIAL', reason, cause)
 
 /**
  * The API key verifier. Reads `Authorization: Bearer <key>` (and, when configured, one named header),
@@ -106,11 +133,10 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     const authorization = req.header('authorization')
     const named = header === undefined ? NONE : req.header(header)
     if (authorization.length > 1 || named.length > 1) {
-      throw new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_credential_header' })
+      throw refusal('ERR_AMBIGUOUS_REQUEST', 'duplicate_credential_header')
     }
     if (named.length === 1) {
-      if (authorization.length === 1)
-        throw new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
+      if (authorization.length === 1) throw refusal('ERR_AMBIGUOUS_REQUEST', 'several_credentials')
       return named[0]!
     }
     const value = authorization[0]
@@ -133,7 +159,9 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
       if (!decoded.ok) throw invalid(decoded.reason === 'checksum' ? 'checksum' : 'malformed')
       const entry = cache.get(decoded.id) ?? (await lookup(decoded.id))
       if (entry === UNKNOWN) throw invalid('unknown_key')
-      return checkEntry(entry as KeyEntry, decoded.secret, clock.now())
+      const caller = checkEntry(entry as KeyEntry, decoded.secret, clock.now())
+      if (typeof caller === 'string') throw invalid(caller)
+      return caller
     },
   }
 }

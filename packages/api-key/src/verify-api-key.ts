@@ -38,5 +38,7 @@ export async function verifyApiKey(
     throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'store_unavailable', cause })
   }
   if (!record) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'unknown_key' })
-  return checkEntry(toEntry(record), decoded.secret, (options.clock ?? systemClock).now())
+  const caller = checkEntry(toEntry(record), decoded.secret, (options.clock ?? systemClock).now())
+  if (typeof caller === 'string') throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: caller })
+  return caller
 }

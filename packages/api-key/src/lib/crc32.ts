@@ -8,9 +8,9 @@ const TABLE = (() => {
   return table
 })()
 
-/** CRC-32 (IEEE 802.3, as zlib) of an ASCII string, as an unsigned 32-bit number. */
-export function crc32(text: string): number {
+/** CRC-32 (IEEE 802.3, as zlib) of an ASCII string (or its first `end` characters), unsigned. */
+export function crc32(text: string, end = text.length): number {
   let crc = -1
-  for (let i = 0; i < text.length; i++) crc = TABLE[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8)
+  for (let i = 0; i < end; i++) crc = TABLE[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8)
   return (crc ^ -1) >>> 0
 }

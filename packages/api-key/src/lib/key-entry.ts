@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { AuthError, type Caller } from '@callsign/core'
+import type { Caller } from '@callsign/core'
 import type { ApiKeyRecord } from '../api-key-record.js'
 import { digestOfHash, secretDigest } from './hash-secret.js'
 
@@ -35,14 +35,12 @@ export function toEntry(record: ApiKeyRecord): KeyEntry {
 }
 
 /**
- * The caller for a secret, or a 401. The secret is compared first, in constant time, so a wrong
- * secret learns nothing about the key's state.
+ * The caller for a secret, or the reason for a 401. The secret is compared first, in constant time,
+ * so a wrong secret learns nothing about the key's state.
  */
-export function checkEntry(entry: KeyEntry, secret: string, now: number): Caller {
-  if (!timingSafeEqual(secretDigest(secret), entry.digest)) {
-    throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'wrong_secret' })
-  }
-  if (entry.revoked) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'revoked' })
-  if (now >= entry.endsAt) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: entry.endReason })
+export function checkEntry(entry: KeyEntry, secret: string, now: number): Caller | string {
+  if (!timingSafeEqual(secretDigest(secret), entry.digest)) return 'wrong_secret'
+  if (entry.revoked) return 'revoked'
+  if (now >= entry.endsAt) return entry.endReason
   return entry.caller
 }

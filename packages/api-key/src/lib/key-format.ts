@@ -13,7 +13,6 @@ export const SECRET_LENGTH = 43
 /** Checksum length: CRC-32 in base62 (62^6 > 2^32). */
 export const CHECKSUM_LENGTH = 6
 export const KEY_ID_PATTERN = /^[0-9A-Za-z]{12}$/
-const BODY = /^[0-9A-Za-z]+$/
 
 export function checksumOf(prefix: string, id: string, secret: string): string {
   return uint32ToBase62(crc32(`${prefix}_${id}_${secret}`), CHECKSUM_LENGTH)
@@ -30,6 +29,15 @@ export type DecodedKey =
 const WRONG_PREFIX = { ok: false, reason: 'wrong_prefix' } as const
 const MALFORMED = { ok: false, reason: 'malformed' } as const
 const CHECKSUM = { ok: false, reason: 'checksum' } as const
+const SHAPES = new Map<string, RegExp>()
+
+/** The value of one base62 digit, -1 for any other character. */
+function digit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48
+  if (code >= 65 && code <= 90) return code - 55
+  if (code >= 97 && code <= 122) return code - 61
+  return -1
+}
 
 /**
  * Checks a key's shape without any store: prefix, then length, then alphabet, then checksum.
@@ -37,16 +45,26 @@ const CHECKSUM = { ok: false, reason: 'checksum' } as const
  */
 export function decodeKey(text: string, prefix: string): DecodedKey {
   if (typeof text !== 'string' || !text.startsWith(`${prefix}_`)) return WRONG_PREFIX
-  if (text.length !== keyLength(prefix)) return MALFORMED
+  const length = keyLength(prefix)
+  if (text.length !== length) return MALFORMED
+  let shape = SHAPES.get(prefix)
+  if (!shape) {
+    shape = new RegExp(
+      `^${prefix}_[0-9A-Za-z]{${ID_LENGTH}}_[0-9A-Za-z]{${SECRET_LENGTH + CHECKSUM_LENGTH}}$`,
+    )
+    SHAPES.set(prefix, shape)
+  }
+  if (!shape.test(text)) return MALFORMED
+  const body = length - CHECKSUM_LENGTH
+  let sum = 0
+  for (let i = body; i < length; i++) sum = sum * 62 + digit(text.charCodeAt(i))
+  if (sum !== crc32(text, body)) return CHECKSUM
   const idStart = prefix.length + 1
-  const secretStart = idStart + ID_LENGTH + 1
-  if (text.charCodeAt(secretStart - 1) !== 95 /* _ */) return MALFORMED
-  const id = text.slice(idStart, secretStart - 1)
-  const rest = text.slice(secretStart)
-  if (!BODY.test(id) || !BODY.test(rest)) return MALFORMED
-  const secret = rest.slice(0, SECRET_LENGTH)
-  if (rest.slice(SECRET_LENGTH) !== checksumOf(prefix, id, secret)) return CHECKSUM
-  return { ok: true, id, secret }
+  return {
+    ok: true,
+    id: text.slice(idStart, idStart + ID_LENGTH),
+    secret: text.slice(idStart + ID_LENGTH + 1, body),
+  }
 }
 
 /** The prefix option, validated (internal). */
