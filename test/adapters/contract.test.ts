@@ -25,7 +25,8 @@ for (const [name, factory] of Object.entries(factories)) {
       it(`${scenario.name}: answers ${expected}`, async () => {
         const outcome = await harness.send(scenario.target, scenario.credentials)
         if (scenario.code) {
-          const status = harness.transport === 'grpc' ? GRPC_STATUS[scenario.code] : HTTP_STATUS[scenario.code]
+          const status =
+            harness.transport === 'grpc' ? GRPC_STATUS[scenario.code] : HTTP_STATUS[scenario.code]
           expect(outcome).toEqual({ status, code: scenario.code })
         } else {
           expect(outcome).toEqual({ status: harness.transport === 'grpc' ? 0 : 200, caller: scenario.caller })

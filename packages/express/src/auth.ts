@@ -8,8 +8,8 @@ import { resolveOptions } from './lib/resolve-options.js'
 import {
   buildRouteTable,
   isRouter,
-  patternAt,
   pathnameOf,
+  patternAt,
   type RouterLayer,
   type RouterLike,
   type RouterRoute,
@@ -61,14 +61,18 @@ export function auth(app: Application, options: AuthOptions): void {
     ;(req as { caller?: unknown }).caller = null
     const path = pathnameOf(req.url)
     const found = path === undefined ? undefined : resolveRoute(root as RouterLike, req.method, path)
-    if (!found) return next()
+    if (!found) {
+      next()
+      return
+    }
     if (!sitesOf.has(found.route)) {
       // A route added after auth(): guard it too (it is still denied unless the policy names it).
       try {
         instrument()
       } catch (cause) {
         const error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_unknown', cause })
-        return sendRefusal(res, error, pipeline.realm)
+        sendRefusal(res, error, pipeline.realm)
+        return
       }
     }
     enforce(pipeline, req, res, next, found.pattern)
@@ -76,7 +80,10 @@ export function auth(app: Application, options: AuthOptions): void {
 
   function routeGate(route: RouterRoute) {
     return function callsignRouteGate(req: Request, res: Response, next: NextFunction): void {
-      if (!route._handlesMethod(req.method)) return next()
+      if (!route._handlesMethod(req.method)) {
+        next()
+        return
+      }
       const path = pathnameOf(req.url) ?? '/'
       let pattern: string | undefined
       for (const site of sitesOf.get(route) ?? []) {
@@ -85,11 +92,15 @@ export function auth(app: Application, options: AuthOptions): void {
       }
       if (pattern === undefined) {
         // Dispatched from a place Callsign did not see when it walked the app: refuse, never guess.
-        sendRefusal(res, new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_unknown' }), pipeline.realm)
+        sendRefusal(
+          res,
+          new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_unknown' }),
+          pipeline.realm,
+        )
         return
       }
-      if (stateOf(req)?.key === decisionKey(req.method, pattern)) return next()
-      enforce(pipeline, req, res, next, pattern)
+      if (stateOf(req)?.key === decisionKey(req.method, pattern)) next()
+      else enforce(pipeline, req, res, next, pattern)
     }
   }
 
@@ -121,7 +132,11 @@ function enforce(pipeline: Pipeline, req: Request, res: Response, next: NextFunc
       next()
     },
     (cause: unknown) => {
-      sendRefusal(res, new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause }), pipeline.realm)
+      sendRefusal(
+        res,
+        new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause }),
+        pipeline.realm,
+      )
     },
   )
 }

@@ -1,5 +1,4 @@
 export { auth } from './auth.js'
 export { getCaller } from './get-caller.js'
-export type { CoverageReport } from './lib/resolve-options.js'
-export type { AuthOptions, CoverageOptions } from './lib/resolve-options.js'
+export type { AuthOptions, CoverageOptions, CoverageReport } from './lib/resolve-options.js'
 export { requireScopes } from './require-scopes.js'

@@ -10,7 +10,9 @@ import { sendRefusal } from './lib/send-refusal.js'
  * @example
  * app.delete('/orders/:id', requireScopes('orders:admin'), (req, res) => res.sendStatus(204))
  */
-export function requireScopes(...scopes: string[]): (req: Request, res: Response, next: NextFunction) => void {
+export function requireScopes(
+  ...scopes: string[]
+): (req: Request, res: Response, next: NextFunction) => void {
   if (scopes.length === 0) throw new ConfigError('requireScopes(): name at least one scope')
   for (const scope of scopes) {
     if (!isScope(scope)) {
@@ -25,7 +27,10 @@ export function requireScopes(...scopes: string[]): (req: Request, res: Response
     if (state?.dryRun) return next()
     if (!caller) return sendRefusal(res, new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }), realm)
     if (required.some((scope) => !caller.scopes.has(scope))) {
-      const error = new AuthError('ERR_INSUFFICIENT_SCOPE', { reason: 'scope_missing', requiredScopes: required })
+      const error = new AuthError('ERR_INSUFFICIENT_SCOPE', {
+        reason: 'scope_missing',
+        requiredScopes: required,
+      })
       return sendRefusal(res, error, realm)
     }
     next()

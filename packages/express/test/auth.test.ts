@@ -71,7 +71,12 @@ async function guarded(extra: Partial<Parameters<typeof auth>[1]> = {}) {
   const reached: string[] = []
   const events: AuditEvent[] = []
   const app = buildApp(reached)
-  auth(app, { policy: definePolicy({ routes }), verifiers: tableVerifiers(), audit: (e) => events.push(e), ...extra })
+  auth(app, {
+    policy: definePolicy({ routes }),
+    verifiers: tableVerifiers(),
+    audit: (e) => events.push(e),
+    ...extra,
+  })
   const server = await listen(app)
   return { app, server, reached, events }
 }
@@ -98,7 +103,10 @@ describe('@callsign/express auth(app)', () => {
 
   it('refuses a missing scope with 403 insufficient_scope naming the scope (ERR_INSUFFICIENT_SCOPE)', async () => {
     const { server } = await guarded()
-    const res = await request(server).post('/orders').set('authorization', 'Bearer valid-reader').send({ a: 1 })
+    const res = await request(server)
+      .post('/orders')
+      .set('authorization', 'Bearer valid-reader')
+      .send({ a: 1 })
     expect(res.status).toBe(403)
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="callsign", error="insufficient_scope", scope="orders:write"',
@@ -124,13 +132,18 @@ describe('@callsign/express auth(app)', () => {
     const res = await request(server).get('/orders/1').set('authorization', 'Bearer crash')
     expect(res.status).toBe(401)
     expect(res.text).not.toContain('crash')
-    expect(events).toMatchObject([{ decision: 'deny', code: 'ERR_INVALID_CREDENTIAL', reason: 'verifier_error' }])
+    expect(events).toMatchObject([
+      { decision: 'deny', code: 'ERR_INVALID_CREDENTIAL', reason: 'verifier_error' },
+    ])
     expect(reached).toEqual([])
   })
 
   it('refuses before an app-wide body parser reads the body (malformed JSON still gets 401, not 400)', async () => {
     const { server, reached } = await guarded()
-    const res = await request(server).post('/orders').set('content-type', 'application/json').send('{"broken":')
+    const res = await request(server)
+      .post('/orders')
+      .set('content-type', 'application/json')
+      .send('{"broken":')
     expect(res.status).toBe(401)
     expect(JSON.parse(res.text).code).toBe('ERR_NO_CREDENTIAL')
     expect(reached).toEqual([])
@@ -194,7 +207,9 @@ describe('@callsign/express path-variant bypass table', () => {
 
   it('re-decides after a method override: a reader POST to /orders/7 passes, overridden to DELETE does not', async () => {
     const { server, reached, events } = await guarded()
-    expect((await request(server).post('/orders/7').set('authorization', 'Bearer valid-reader')).status).toBe(204)
+    expect((await request(server).post('/orders/7').set('authorization', 'Bearer valid-reader')).status).toBe(
+      204,
+    )
     const res = await request(server)
       .post('/orders/7')
       .set({ authorization: 'Bearer valid-reader', 'x-http-method-override': 'DELETE' })
@@ -210,9 +225,12 @@ describe('@callsign/express startup coverage', () => {
     app.put('/orders/:id', (_req, res) => res.end())
     const policy = definePolicy({ routes: { ...routes } })
     expect(() => auth(app, { policy, verifiers: tableVerifiers() })).toThrow(ConfigError)
-    expect(() => auth(buildApp([]).put('/x', () => {}), { policy, verifiers: tableVerifiers() })).toThrow(
-      /PUT \/x/,
-    )
+    expect(() =>
+      auth(
+        buildApp([]).put('/x', () => {}),
+        { policy, verifiers: tableVerifiers() },
+      ),
+    ).toThrow(/PUT \/x/)
   })
 
   it('reports unused entries and, in report-only mode, missing ones instead of throwing', async () => {
@@ -230,9 +248,9 @@ describe('@callsign/express startup coverage', () => {
   it('refuses bad options eagerly with a ConfigError naming the option', () => {
     const policy = definePolicy({ routes })
     expect(() => auth(buildApp([]), { policy, verifiers: [] })).toThrow(/verifiers/)
-    expect(() => auth(buildApp([]), { policy, verifiers: tableVerifiers(), reportOnly: 'yes' as never })).toThrow(
-      /reportOnly/,
-    )
+    expect(() =>
+      auth(buildApp([]), { policy, verifiers: tableVerifiers(), reportOnly: 'yes' as never }),
+    ).toThrow(/reportOnly/)
     expect(() => auth({} as never, { policy, verifiers: tableVerifiers() })).toThrow(/app/)
     const pipeline = createPipeline({ policy, verifiers: tableVerifiers() })
     expect(() => auth(buildApp([]), { pipeline, policy } as never)).toThrow(/pipeline/)
@@ -244,7 +262,9 @@ describe('@callsign/express startup coverage', () => {
   it('refuses to guard an app with a mounted Express sub-app it cannot see into', () => {
     const app = buildApp([])
     app.use('/legacy', express())
-    expect(() => auth(app, { policy: definePolicy({ routes }), verifiers: tableVerifiers() })).toThrow(/legacy/)
+    expect(() => auth(app, { policy: definePolicy({ routes }), verifiers: tableVerifiers() })).toThrow(
+      /legacy/,
+    )
   })
 
   it('guards a route added after auth() and still denies it when the policy lacks it', async () => {
@@ -266,12 +286,17 @@ describe('@callsign/express requireScopes', () => {
   it('adds a per-handler requirement with the same 403 contract', async () => {
     const app = express()
     app.get('/orders/:id', requireScopes('orders:write'), (_req, res) => res.json({ ok: true }))
-    auth(app, { policy: definePolicy({ routes: { 'GET /orders/:id': ['orders:read'] } }), verifiers: tableVerifiers() })
+    auth(app, {
+      policy: definePolicy({ routes: { 'GET /orders/:id': ['orders:read'] } }),
+      verifiers: tableVerifiers(),
+    })
     const server = await listen(app)
     const res = await request(server).get('/orders/1').set('authorization', 'Bearer valid-reader')
     expect(res.status).toBe(403)
     expect(res.headers['www-authenticate']).toContain('scope="orders:write"')
-    expect((await request(server).get('/orders/1').set('authorization', 'Bearer valid-writer')).status).toBe(200)
+    expect((await request(server).get('/orders/1').set('authorization', 'Bearer valid-writer')).status).toBe(
+      200,
+    )
   })
 
   it('rejects a malformed scope at startup with a ConfigError', () => {

@@ -25,7 +25,8 @@ const callsignPlugin: FastifyPluginAsync<AuthOptions> = async (fastify, options)
   fastify.decorateRequest('caller', null)
 
   fastify.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) registered.push({ method: method.toUpperCase(), url: route.url })
+    for (const method of [route.method].flat())
+      registered.push({ method: method.toUpperCase(), url: route.url })
   })
 
   fastify.addHook('onRequest', async function callsignOnRequest(request, reply) {

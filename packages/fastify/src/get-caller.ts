@@ -10,7 +10,9 @@ import type { Caller } from '@callsign/core'
 export function getCaller(request: { readonly caller?: Caller | null }): Caller {
   const caller = request.caller
   if (!caller) {
-    throw new Error('getCaller(): no verified caller on this request (a public route, or auth is not registered)')
+    throw new Error(
+      'getCaller(): no verified caller on this request (a public route, or auth is not registered)',
+    )
   }
   return caller
 }

@@ -27,7 +27,10 @@ export function requireScopes(
     const caller = request.caller
     if (!caller) return sendRefusal(reply, new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }), realm)
     if (required.some((scope) => !caller.scopes.has(scope))) {
-      const error = new AuthError('ERR_INSUFFICIENT_SCOPE', { reason: 'scope_missing', requiredScopes: required })
+      const error = new AuthError('ERR_INSUFFICIENT_SCOPE', {
+        reason: 'scope_missing',
+        requiredScopes: required,
+      })
       return sendRefusal(reply, error, realm)
     }
     return undefined

@@ -92,7 +92,10 @@ describe('@callsign/fastify auth plugin', () => {
 
   it('uses the plugin prefix in the route key (GET /api/v1/reports needs orders:write)', async () => {
     const { app, events } = await guarded()
-    const res = await app.inject({ url: '/api/v1/reports', headers: { authorization: 'Bearer valid-reader' } })
+    const res = await app.inject({
+      url: '/api/v1/reports',
+      headers: { authorization: 'Bearer valid-reader' },
+    })
     expect(res.statusCode).toBe(403)
     expect(events[0]).toMatchObject({ route: '/api/v1/reports', code: 'ERR_INSUFFICIENT_SCOPE' })
   })
@@ -160,7 +163,11 @@ describe('@callsign/fastify path-variant bypass table', () => {
   for (const [method, url, headers] of reader) {
     it(`answers a reader's ${method} ${url} ${JSON.stringify(headers)} with 403 ERR_INSUFFICIENT_SCOPE`, async () => {
       const { app, reached } = await guarded()
-      const res = await app.inject({ method: method as 'GET', url, headers: { authorization: 'Bearer valid-reader', ...headers } })
+      const res = await app.inject({
+        method: method as 'GET',
+        url,
+        headers: { authorization: 'Bearer valid-reader', ...headers },
+      })
       expect(res.statusCode).toBe(403)
       expect(res.json().code).toBe('ERR_INSUFFICIENT_SCOPE')
       expect(reached).toEqual([])
@@ -186,7 +193,11 @@ describe('@callsign/fastify startup coverage', () => {
       (a) => a.put('/x', async () => 'x'),
     )
     expect(reports).toEqual([{ missing: ['PUT /x'], unused: ['GET /gone'] }])
-    const res = await app.inject({ method: 'PUT', url: '/x', headers: { authorization: 'Bearer valid-writer' } })
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/x',
+      headers: { authorization: 'Bearer valid-writer' },
+    })
     expect(res.statusCode).toBe(403)
     expect(res.json().code).toBe('ERR_ROUTE_NOT_IN_POLICY')
   })
@@ -201,8 +212,9 @@ describe('@callsign/fastify startup coverage', () => {
 
 describe('@callsign/fastify requireScopes', () => {
   it('adds a per-route requirement with the same 403 contract', async () => {
-    const { app } = await guarded({ policy: definePolicy({ routes: { ...routes, 'GET /admin': ['orders:read'] } }) }, (a) =>
-      a.get('/admin', { onRequest: requireScopes('orders:write') }, async () => ({ ok: true })),
+    const { app } = await guarded(
+      { policy: definePolicy({ routes: { ...routes, 'GET /admin': ['orders:read'] } }) },
+      (a) => a.get('/admin', { onRequest: requireScopes('orders:write') }, async () => ({ ok: true })),
     )
     const res = await app.inject({ url: '/admin', headers: { authorization: 'Bearer valid-reader' } })
     expect(res.statusCode).toBe(403)

@@ -3,8 +3,8 @@ import {
   type Metadata,
   type Server,
   type ServerCredentials,
-  type ServerInterceptor,
   ServerInterceptingCall,
+  type ServerInterceptor,
 } from '@grpc/grpc-js'
 import { fromGrpc } from './from-grpc.js'
 import { callStates } from './lib/call-state.js'
@@ -50,7 +50,9 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
     throw new ConfigError(`${WHERE}: auth(server, options) needs a @grpc/grpc-js Server as "server"`)
   }
   if (!Array.isArray(internals.interceptors) || !(internals.handlers instanceof Map)) {
-    throw new ConfigError(`${WHERE}: this @grpc/grpc-js has no server interceptors; use version 1.12 or later`)
+    throw new ConfigError(
+      `${WHERE}: this @grpc/grpc-js has no server interceptors; use version 1.12 or later`,
+    )
   }
   if (attached.has(server)) throw new ConfigError(`${WHERE}: auth() is already attached to this server`)
   if (options?.allowPlaintextLoopback !== undefined && typeof options.allowPlaintextLoopback !== 'boolean') {
@@ -78,7 +80,9 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
                 forward(metadata)
               },
               (cause: unknown) => {
-                call.sendStatus(grpcRefusal(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause })))
+                call.sendStatus(
+                  grpcRefusal(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause })),
+                )
               },
             )
           },
@@ -101,7 +105,9 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
         )
       }
       if (!isLoopbackBind(port)) {
-        throw new ConfigError(`${WHERE}: plaintext bind to ${port} refused: plaintext is allowed on loopback only`)
+        throw new ConfigError(
+          `${WHERE}: plaintext bind to ${port} refused: plaintext is allowed on loopback only`,
+        )
       }
     }
     checkCoverage(resolved, internals.handlers?.keys() ?? [], WHERE)

@@ -32,7 +32,11 @@ function authContextPeer(call: ServerInterceptingCallInterface): TlsPeer | undef
  * @example
  * const decision = await pipeline.decide(fromGrpc(call, '/shop.v1.Inventory/Reserve', metadata))
  */
-export function fromGrpc(call: ServerInterceptingCallInterface, path: string, metadata: Metadata): AuthRequest {
+export function fromGrpc(
+  call: ServerInterceptingCallInterface,
+  path: string,
+  metadata: Metadata,
+): AuthRequest {
   const socket = tlsSocketOf(call)
   const tls = socket ? tlsPeer(socket) : authContextPeer(call)
   const remoteAddress = call.getConnectionInfo?.().remoteAddress
@@ -41,7 +45,9 @@ export function fromGrpc(call: ServerInterceptingCallInterface, path: string, me
     method: 'POST',
     route: path,
     header: (name) =>
-      metadata.get(name.toLowerCase()).map((value) => (typeof value === 'string' ? value : value.toString('base64'))),
+      metadata
+        .get(name.toLowerCase())
+        .map((value) => (typeof value === 'string' ? value : value.toString('base64'))),
     ...(tls ? { tls } : {}),
     ...(remoteAddress ? { remoteAddress } : {}),
   }

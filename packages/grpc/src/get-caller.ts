@@ -17,7 +17,9 @@ import { callStates } from './lib/call-state.js'
 export function getCaller(call: { readonly metadata: Metadata }): Caller {
   const caller = callStates.get(call.metadata)?.caller
   if (!caller) {
-    throw new Error('getCaller(): no verified caller on this call (a public method, or auth() is not attached)')
+    throw new Error(
+      'getCaller(): no verified caller on this call (a public method, or auth() is not attached)',
+    )
   }
   return caller
 }

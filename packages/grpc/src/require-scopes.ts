@@ -1,9 +1,7 @@
 import { AuthError, ConfigError, isScope } from '@callsign/core'
-import type { Metadata, StatusObject } from '@grpc/grpc-js'
+import type { Metadata, StatusObject, UntypedHandleCall } from '@grpc/grpc-js'
 import { callStates } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
-
-type AnyHandler = (call: never, callback?: never) => void
 
 /**
  * Wraps a handler with a requirement on top of the policy entry: every scope must be held. A
@@ -15,7 +13,7 @@ type AnyHandler = (call: never, callback?: never) => void
  *   reserve: requireScopes('inventory:admin')((call, callback) => callback(null, {})),
  * })
  */
-export function requireScopes(...scopes: string[]): <H extends AnyHandler>(handler: H) => H {
+export function requireScopes(...scopes: string[]): <H extends UntypedHandleCall>(handler: H) => H {
   if (scopes.length === 0) throw new ConfigError('requireScopes(): name at least one scope')
   for (const scope of scopes) {
     if (!isScope(scope)) {
@@ -23,8 +21,9 @@ export function requireScopes(...scopes: string[]): <H extends AnyHandler>(handl
     }
   }
   const required = Object.freeze([...new Set(scopes)])
-  return <H extends AnyHandler>(handler: H): H => {
-    if (typeof handler !== 'function') throw new ConfigError('requireScopes(...)(handler): "handler" must be a function')
+  return <H extends UntypedHandleCall>(handler: H): H => {
+    if (typeof handler !== 'function')
+      throw new ConfigError('requireScopes(...)(handler): "handler" must be a function')
     const wrapped = function callsignRequireScopes(
       this: unknown,
       call: { metadata: Metadata; emit(event: 'error', error: unknown): void },

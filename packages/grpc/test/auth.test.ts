@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createDevCerts } from '../../../test/adapters/support/dev-certs.js'
 import { tableVerifiers } from '../../../test/adapters/support/test-verifiers.js'
 import { fromGrpc } from '../src/from-grpc.js'
-import { isLoopbackBind } from '../src/lib/is-loopback-bind.js'
 import { auth, getCaller, requireScopes } from '../src/index.js'
+import { isLoopbackBind } from '../src/lib/is-loopback-bind.js'
 import { bind, Health, Inventory, type ReplyMessage, unary } from './support.js'
 
 const servers: grpc.Server[] = []
@@ -27,7 +27,10 @@ type Handlers = grpc.UntypedServiceImplementation
 
 function implementation(reached: string[], deserialized: { count: number }): Handlers {
   return {
-    Reserve(call: grpc.ServerUnaryCall<{ sku: string }, ReplyMessage>, callback: grpc.sendUnaryData<ReplyMessage>) {
+    Reserve(
+      call: grpc.ServerUnaryCall<{ sku: string }, ReplyMessage>,
+      callback: grpc.sendUnaryData<ReplyMessage>,
+    ) {
       reached.push('Reserve')
       callback(null, { caller: getCaller(call).id, sku: call.request.sku })
     },
@@ -36,7 +39,10 @@ function implementation(reached: string[], deserialized: { count: number }): Han
       call.write({ caller: getCaller(call).id, sku: call.request.sku })
       call.end()
     },
-    Upload(call: grpc.ServerReadableStream<{ sku: string }, ReplyMessage>, callback: grpc.sendUnaryData<ReplyMessage>) {
+    Upload(
+      call: grpc.ServerReadableStream<{ sku: string }, ReplyMessage>,
+      callback: grpc.sendUnaryData<ReplyMessage>,
+    ) {
       reached.push('Upload')
       const skus: string[] = []
       call.on('data', (item: { sku: string }) => skus.push(item.sku))
@@ -65,7 +71,9 @@ function countingService(deserialized: { count: number }): grpc.ServiceDefinitio
   return service
 }
 
-async function start(options: { secure?: ReturnType<typeof createDevCerts>; extra?: Partial<Parameters<typeof auth>[1]> } = {}) {
+async function start(
+  options: { secure?: ReturnType<typeof createDevCerts>; extra?: Partial<Parameters<typeof auth>[1]> } = {},
+) {
   const reached: string[] = []
   const events: AuditEvent[] = []
   const deserialized = { count: 0 }
@@ -88,7 +96,11 @@ async function start(options: { secure?: ReturnType<typeof createDevCerts>; extr
   })
   const certs = options.secure
   const creds = certs
-    ? grpc.ServerCredentials.createSsl(certs.ca, [{ private_key: certs.serverKey, cert_chain: certs.serverCert }], true)
+    ? grpc.ServerCredentials.createSsl(
+        certs.ca,
+        [{ private_key: certs.serverKey, cert_chain: certs.serverCert }],
+        true,
+      )
     : grpc.ServerCredentials.createInsecure()
   const port = await bind(server, '127.0.0.1:0', creds)
   const client = (clientCreds = grpc.credentials.createInsecure()) => {
@@ -106,12 +118,18 @@ function metadataOf(values: Record<string, string>) {
   return md
 }
 
-function streamOutcome(call: grpc.ClientReadableStream<ReplyMessage> | grpc.ClientDuplexStream<unknown, ReplyMessage>) {
+function streamOutcome(
+  call: grpc.ClientReadableStream<ReplyMessage> | grpc.ClientDuplexStream<unknown, ReplyMessage>,
+) {
   return new Promise<{ code: number; errorCode?: string; replies: ReplyMessage[] }>((resolve) => {
     const replies: ReplyMessage[] = []
     call.on('data', (reply: ReplyMessage) => replies.push(reply))
     call.on('error', (error: grpc.ServiceError) =>
-      resolve({ code: error.code, errorCode: String(error.metadata?.get('callsign-error-code')[0]), replies }),
+      resolve({
+        code: error.code,
+        errorCode: String(error.metadata?.get('callsign-error-code')[0]),
+        replies,
+      }),
     )
     call.on('status', (status: grpc.StatusObject) => {
       if (status.code === 0) resolve({ code: 0, replies })
@@ -125,7 +143,9 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
     const outcome = await unary(client().inventory, 'Reserve', { authorization: 'Bearer valid-reader' })
     expect(outcome).toEqual({ code: 0, reply: { caller: 'svc-reader', sku: 'a-1' } })
     expect(reached).toEqual(['Reserve'])
-    expect(events).toMatchObject([{ decision: 'allow', transport: 'grpc', method: 'POST', route: '/shop.v1.Inventory/Reserve' }])
+    expect(events).toMatchObject([
+      { decision: 'allow', transport: 'grpc', method: 'POST', route: '/shop.v1.Inventory/Reserve' },
+    ])
   })
 
   it('refuses a call without credential with 16 UNAUTHENTICATED and callsign-error-code ERR_NO_CREDENTIAL, before reading the message', async () => {
@@ -150,7 +170,10 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
   it('refuses two credentials with 16 ERR_AMBIGUOUS_REQUEST', async () => {
     const { client } = await start()
     const both = { authorization: 'Bearer valid-reader', 'x-api-key': 'valid-reader' }
-    expect(await unary(client().inventory, 'Reserve', both)).toEqual({ code: 16, errorCode: 'ERR_AMBIGUOUS_REQUEST' })
+    expect(await unary(client().inventory, 'Reserve', both)).toEqual({
+      code: 16,
+      errorCode: 'ERR_AMBIGUOUS_REQUEST',
+    })
   })
 
   it('hands every value of a metadata key to the pipeline, so duplicates are seen (fromGrpc header())', () => {
@@ -164,7 +187,12 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
     const req = fromGrpc(call, '/shop.v1.Inventory/Reserve', md)
     expect(req.header('authorization')).toEqual(['Bearer valid-reader', 'Bearer valid-writer'])
     expect(req.header('x-trace-bin')).toEqual(['AQID'])
-    expect(req).toMatchObject({ transport: 'grpc', method: 'POST', route: '/shop.v1.Inventory/Reserve', remoteAddress: '127.0.0.1' })
+    expect(req).toMatchObject({
+      transport: 'grpc',
+      method: 'POST',
+      route: '/shop.v1.Inventory/Reserve',
+      remoteAddress: '127.0.0.1',
+    })
     expect(req.tls).toBeUndefined()
   })
 
@@ -177,23 +205,31 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
     const { client } = await start()
     const { inventory } = client()
     const md = metadataOf({ authorization: 'Bearer valid-writer' })
-    const watch = (inventory as unknown as { Watch: (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<ReplyMessage> }).Watch(
-      { sku: 'w' },
-      md,
-    )
+    const watch = (
+      inventory as unknown as {
+        Watch: (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<ReplyMessage>
+      }
+    ).Watch({ sku: 'w' }, md)
     expect(await streamOutcome(watch)).toEqual({ code: 0, replies: [{ caller: 'svc-writer', sku: 'w' }] })
 
     const upload = await new Promise<ReplyMessage>((resolve, reject) => {
-      const call = (inventory as unknown as {
-        Upload: (md: grpc.Metadata, cb: (e: Error | null, r: ReplyMessage) => void) => grpc.ClientWritableStream<unknown>
-      }).Upload(md, (error, reply) => (error ? reject(error) : resolve(reply)))
+      const call = (
+        inventory as unknown as {
+          Upload: (
+            md: grpc.Metadata,
+            cb: (e: Error | null, r: ReplyMessage) => void,
+          ) => grpc.ClientWritableStream<unknown>
+        }
+      ).Upload(md, (error, reply) => (error ? reject(error) : resolve(reply)))
       call.write({ sku: 'u1' })
       call.write({ sku: 'u2' })
       call.end()
     })
     expect(upload).toEqual({ caller: 'svc-writer', sku: 'u1,u2' })
 
-    const chat = (inventory as unknown as { Chat: (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, ReplyMessage> }).Chat(md)
+    const chat = (
+      inventory as unknown as { Chat: (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, ReplyMessage> }
+    ).Chat(md)
     chat.write({ sku: 'c1' })
     chat.end()
     expect(await streamOutcome(chat)).toEqual({ code: 0, replies: [{ caller: 'svc-writer', sku: 'c1' }] })
@@ -203,9 +239,14 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
     const { client, reached } = await start()
     const { inventory } = client()
     const outcome = await new Promise<grpc.ServiceError>((resolve) => {
-      const call = (inventory as unknown as {
-        Upload: (md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown>
-      }).Upload(metadataOf({ authorization: 'Bearer valid-reader' }), (error) => resolve(error!))
+      const call = (
+        inventory as unknown as {
+          Upload: (
+            md: grpc.Metadata,
+            cb: (e: grpc.ServiceError | null) => void,
+          ) => grpc.ClientWritableStream<unknown>
+        }
+      ).Upload(metadataOf({ authorization: 'Bearer valid-reader' }), (error) => resolve(error!))
       call.write({ sku: 'u1' })
       call.end()
     })
@@ -217,9 +258,11 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
 
   it('refuses an anonymous bidi Chat with 16 before the handler runs', async () => {
     const { client, reached } = await start()
-    const chat = (client().inventory as unknown as { Chat: (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, ReplyMessage> }).Chat(
-      new grpc.Metadata(),
-    )
+    const chat = (
+      client().inventory as unknown as {
+        Chat: (md: grpc.Metadata) => grpc.ClientDuplexStream<unknown, ReplyMessage>
+      }
+    ).Chat(new grpc.Metadata())
     chat.write({ sku: 'c1' })
     chat.end()
     expect(await streamOutcome(chat)).toMatchObject({ code: 16, errorCode: 'ERR_NO_CREDENTIAL', replies: [] })
@@ -232,7 +275,11 @@ describe('@callsign/grpc startup rules', () => {
     const server = new grpc.Server()
     servers.push(server)
     const { '/shop.v1.Inventory/Chat': _chat, ...partial } = routes
-    auth(server, { policy: definePolicy({ routes: partial }), verifiers: tableVerifiers(), allowPlaintextLoopback: true })
+    auth(server, {
+      policy: definePolicy({ routes: partial }),
+      verifiers: tableVerifiers(),
+      allowPlaintextLoopback: true,
+    })
     server.addService(Inventory.service, {})
     expect(() => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), () => {})).toThrow(
       /\/shop\.v1\.Inventory\/Chat/,
@@ -255,7 +302,12 @@ describe('@callsign/grpc startup rules', () => {
     await bind(server, '127.0.0.1:0', grpc.ServerCredentials.createInsecure())
     expect(reports).toEqual([
       {
-        missing: ['/shop.v1.Inventory/Chat', '/shop.v1.Inventory/Reserve', '/shop.v1.Inventory/Upload', '/shop.v1.Inventory/Watch'],
+        missing: [
+          '/shop.v1.Inventory/Chat',
+          '/shop.v1.Inventory/Reserve',
+          '/shop.v1.Inventory/Upload',
+          '/shop.v1.Inventory/Watch',
+        ],
         unused: ['/shop.v1.Gone/Away'],
       },
     ])
@@ -270,7 +322,9 @@ describe('@callsign/grpc startup rules', () => {
     )
     const sidecar = new grpc.Server()
     auth(sidecar, { policy, verifiers: tableVerifiers(), allowPlaintextLoopback: true })
-    expect(() => sidecar.bindAsync('0.0.0.0:0', grpc.ServerCredentials.createInsecure(), () => {})).toThrow(ConfigError)
+    expect(() => sidecar.bindAsync('0.0.0.0:0', grpc.ServerCredentials.createInsecure(), () => {})).toThrow(
+      ConfigError,
+    )
     expect(isLoopbackBind('[::1]:50051')).toBe(true)
     expect(isLoopbackBind('localhost:0')).toBe(true)
     expect(isLoopbackBind('127.0.0.2:1')).toBe(true)
@@ -282,9 +336,9 @@ describe('@callsign/grpc startup rules', () => {
   it('refuses bad options eagerly with a ConfigError naming the option', () => {
     const policy = definePolicy({ routes })
     expect(() => auth(new grpc.Server(), { policy, verifiers: [] })).toThrow(/verifiers/)
-    expect(() => auth(new grpc.Server(), { policy, verifiers: tableVerifiers(), allowPlaintextLoopback: 1 as never })).toThrow(
-      /allowPlaintextLoopback/,
-    )
+    expect(() =>
+      auth(new grpc.Server(), { policy, verifiers: tableVerifiers(), allowPlaintextLoopback: 1 as never }),
+    ).toThrow(/allowPlaintextLoopback/)
     expect(() => auth({} as never, { policy, verifiers: tableVerifiers() })).toThrow(/server/)
     const server = new grpc.Server()
     auth(server, { policy, verifiers: tableVerifiers() })
@@ -299,7 +353,10 @@ describe('@callsign/grpc over mTLS', () => {
     const { client } = await start({ secure: certs })
     const pair = certs.client('valid-reader')
     const { inventory } = client(grpc.credentials.createSsl(certs.ca, pair.key, pair.cert))
-    expect(await unary(inventory, 'Reserve', {})).toEqual({ code: 0, reply: { caller: 'svc-reader', sku: 'a-1' } })
+    expect(await unary(inventory, 'Reserve', {})).toEqual({
+      code: 0,
+      reply: { caller: 'svc-reader', sku: 'a-1' },
+    })
   })
 
   it('refuses a revoked client certificate with 16 ERR_INVALID_CREDENTIAL', async () => {
@@ -314,13 +371,19 @@ describe('@callsign/grpc requireScopes', () => {
   it('wraps a handler with an extra requirement: 7 PERMISSION_DENIED for a reader, OK for a writer', async () => {
     const server = new grpc.Server()
     servers.push(server)
-    auth(server, { policy: definePolicy({ routes }), verifiers: tableVerifiers(), allowPlaintextLoopback: true })
+    auth(server, {
+      policy: definePolicy({ routes }),
+      verifiers: tableVerifiers(),
+      allowPlaintextLoopback: true,
+    })
     server.addService(Inventory.service, {
       Reserve: requireScopes('orders:write')(
         (call: grpc.ServerUnaryCall<unknown, ReplyMessage>, callback: grpc.sendUnaryData<ReplyMessage>) =>
           callback(null, { caller: getCaller(call).id, sku: '' }),
       ),
-      Watch: requireScopes('orders:write')((call: grpc.ServerWritableStream<unknown, ReplyMessage>) => call.end()),
+      Watch: requireScopes('orders:write')((call: grpc.ServerWritableStream<unknown, ReplyMessage>) =>
+        call.end(),
+      ),
       Upload: () => {},
       Chat: () => {},
     })
@@ -333,10 +396,11 @@ describe('@callsign/grpc requireScopes', () => {
       errorCode: 'ERR_INSUFFICIENT_SCOPE',
     })
     expect((await unary(inventory, 'Reserve', { authorization: 'Bearer valid-writer' })).code).toBe(0)
-    const watch = (inventory as unknown as { Watch: (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<ReplyMessage> }).Watch(
-      {},
-      metadataOf({ authorization: 'Bearer valid-reader' }),
-    )
+    const watch = (
+      inventory as unknown as {
+        Watch: (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<ReplyMessage>
+      }
+    ).Watch({}, metadataOf({ authorization: 'Bearer valid-reader' }))
     expect(await streamOutcome(watch)).toMatchObject({ code: 7, errorCode: 'ERR_INSUFFICIENT_SCOPE' })
     expect(() => requireScopes('nope')).toThrow(ConfigError)
   })

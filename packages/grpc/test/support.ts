@@ -27,7 +27,11 @@ export interface CallOutcome {
 }
 
 /** A unary call, resolved with the status code, the callsign-error-code trailer and the reply. */
-export function unary(client: grpc.Client, method: string, metadata: Record<string, string | string[]>): Promise<CallOutcome> {
+export function unary(
+  client: grpc.Client,
+  method: string,
+  metadata: Record<string, string | string[]>,
+): Promise<CallOutcome> {
   const md = new grpc.Metadata()
   for (const [key, value] of Object.entries(metadata)) for (const v of [value].flat()) md.add(key, v)
   return new Promise((resolve) => {

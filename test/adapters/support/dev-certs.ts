@@ -9,7 +9,10 @@ export interface DevCerts {
   readonly serverKey: Buffer
   readonly serverCert: Buffer
   /** A client certificate whose CN is `cn`, signed by the CA (or by a stranger CA). */
-  client(cn: string, options?: { readonly untrusted?: boolean }): { readonly key: Buffer; readonly cert: Buffer }
+  client(
+    cn: string,
+    options?: { readonly untrusted?: boolean },
+  ): { readonly key: Buffer; readonly cert: Buffer }
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -31,7 +34,20 @@ function signedPair(dir: string, name: string, subject: string, ca: string, ext?
 
 function selfSignedCa(dir: string, name: string) {
   openssl(dir, 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`)
-  openssl(dir, 'req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-days', '2', '-out', `${name}.crt`)
+  openssl(
+    dir,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    `${name}.key`,
+    '-subj',
+    `/CN=${name}`,
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+  )
 }
 
 /** A throw-away CA, a server certificate for 127.0.0.1/localhost and client certificates, via openssl. */
@@ -53,7 +69,13 @@ export function createDevCerts(): DevCerts {
     serverKey: server.key,
     serverCert: server.cert,
     client(cn, options = {}) {
-      return signedPair(dir, `client${n++}`, `/CN=${cn}`, options.untrusted ? 'stranger' : 'ca', 'extendedKeyUsage=clientAuth\n')
+      return signedPair(
+        dir,
+        `client${n++}`,
+        `/CN=${cn}`,
+        options.untrusted ? 'stranger' : 'ca',
+        'extendedKeyUsage=clientAuth\n',
+      )
     },
   }
 }

@@ -1,11 +1,15 @@
-import { request as httpsRequest, createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import {
+  createServer as createHttpsServer,
+  type Server as HttpsServer,
+  request as httpsRequest,
+} from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Caller, Verifier } from '@callsign/core'
 import { definePolicy } from '@callsign/core'
 import { auth as expressAuth } from '@callsign/express'
 import { auth as fastifyAuth } from '@callsign/fastify'
-import { getCaller as grpcGetCaller, auth as grpcAuth } from '@callsign/grpc'
+import { auth as grpcAuth, getCaller as grpcGetCaller } from '@callsign/grpc'
 import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
@@ -54,9 +58,19 @@ const HTTP_TARGETS: Record<Target, readonly [string, string]> = {
   public: ['GET', '/healthz'],
   unmapped: ['GET', '/unmapped'],
 }
-const GRPC_TARGETS: Record<Target, string> = { read: 'Get', write: 'Create', public: 'Health', unmapped: 'Unmapped' }
+const GRPC_TARGETS: Record<Target, string> = {
+  read: 'Get',
+  write: 'Create',
+  public: 'Health',
+  unmapped: 'Unmapped',
+}
 
-function httpsSend(port: number, certs: DevCerts, target: Target, credentials: Credentials): Promise<Outcome> {
+function httpsSend(
+  port: number,
+  certs: DevCerts,
+  target: Target,
+  credentials: Credentials,
+): Promise<Outcome> {
   const [method, path] = HTTP_TARGETS[target]
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (credentials.bearer) headers.authorization = `Bearer ${credentials.bearer}`
@@ -64,7 +78,17 @@ function httpsSend(port: number, certs: DevCerts, target: Target, credentials: C
   const pair = credentials.certCn ? certs.client(credentials.certCn) : undefined
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port, method, path, headers, ca: certs.ca, servername: 'localhost', ...(pair ?? {}), agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers,
+        ca: certs.ca,
+        servername: 'localhost',
+        ...(pair ?? {}),
+        agent: false,
+      },
       (res) => {
         let text = ''
         res.setEncoding('utf8')
@@ -87,7 +111,13 @@ function httpsSend(port: number, certs: DevCerts, target: Target, credentials: C
 }
 
 function httpsOptions(certs: DevCerts) {
-  return { key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: false }
+  return {
+    key: certs.serverKey,
+    cert: certs.serverCert,
+    ca: certs.ca,
+    requestCert: true,
+    rejectUnauthorized: false,
+  }
 }
 
 async function listen(server: HttpsServer): Promise<number> {
@@ -105,7 +135,12 @@ export async function expressHarness(certs: DevCerts, verifiers: Verifier[]): Pr
   app.post('/orders', (req, res) => res.status(200).json({ caller: callerId(req.caller) }))
   app.get('/healthz', (req, res) => res.json({ caller: callerId(req.caller) }))
   app.get('/unmapped', (req, res) => res.json({ caller: callerId(req.caller) }))
-  expressAuth(app, { policy: definePolicy({ routes: httpRoutes }), verifiers, reportOnly: true, onReport: () => {} })
+  expressAuth(app, {
+    policy: definePolicy({ routes: httpRoutes }),
+    verifiers,
+    reportOnly: true,
+    onReport: () => {},
+  })
   const server = createHttpsServer(httpsOptions(certs), app)
   const port = await listen(server)
   return {
@@ -176,7 +211,11 @@ export async function grpcHarness(certs: DevCerts, verifiers: Verifier[]): Promi
     )
   const tlsPort = await bind(
     '127.0.0.1:0',
-    grpc.ServerCredentials.createSsl(certs.ca, [{ private_key: certs.serverKey, cert_chain: certs.serverCert }], true),
+    grpc.ServerCredentials.createSsl(
+      certs.ca,
+      [{ private_key: certs.serverKey, cert_chain: certs.serverCert }],
+      true,
+    ),
   )
   const plainPort = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure())
   const clients: grpc.Client[] = []
@@ -193,12 +232,19 @@ export async function grpcHarness(certs: DevCerts, verifiers: Verifier[]): Promi
       if (credentials.bearer) md.set('authorization', `Bearer ${credentials.bearer}`)
       if (credentials.apiKey) md.set('x-api-key', credentials.apiKey)
       return new Promise((resolve) => {
-        const method = (client as unknown as Record<string, (...args: unknown[]) => void>)[GRPC_TARGETS[target]]!
-        method.call(client, { id: '42' }, md, (error: grpc.ServiceError | null, reply: { caller: string }) => {
-          if (!error) return resolve({ status: 0, caller: reply.caller || null })
-          const code = error.metadata?.get('callsign-error-code')[0]
-          resolve({ status: error.code, ...(code ? { code: String(code) } : {}) })
-        })
+        const method = (client as unknown as Record<string, (...args: unknown[]) => void>)[
+          GRPC_TARGETS[target]
+        ]!
+        method.call(
+          client,
+          { id: '42' },
+          md,
+          (error: grpc.ServiceError | null, reply: { caller: string }) => {
+            if (!error) return resolve({ status: 0, caller: reply.caller || null })
+            const code = error.metadata?.get('callsign-error-code')[0]
+            resolve({ status: error.code, ...(code ? { code: String(code) } : {}) })
+          },
+        )
       })
     },
     async close() {

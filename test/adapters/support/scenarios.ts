@@ -23,19 +23,54 @@ export const KINDS: Readonly<Record<string, (token: string) => Credentials>> = {
 
 const perKind: Scenario[] = Object.entries(KINDS).flatMap(([kind, present]) => [
   { name: `${kind}: valid`, target: 'read', credentials: present('valid-reader'), caller: 'svc-reader' },
-  { name: `${kind}: invalid`, target: 'read', credentials: present('not-a-known-token'), code: 'ERR_INVALID_CREDENTIAL' },
-  { name: `${kind}: expired`, target: 'read', credentials: present('expired'), code: 'ERR_INVALID_CREDENTIAL' },
-  { name: `${kind}: revoked`, target: 'read', credentials: present('revoked'), code: 'ERR_INVALID_CREDENTIAL' },
-  { name: `${kind}: verifier crash`, target: 'read', credentials: present('crash'), code: 'ERR_INVALID_CREDENTIAL' },
-  { name: `${kind}: scope missing`, target: 'write', credentials: present('valid-reader'), code: 'ERR_INSUFFICIENT_SCOPE' },
-  { name: `${kind}: scope held`, target: 'write', credentials: present('valid-writer'), caller: 'svc-writer' },
+  {
+    name: `${kind}: invalid`,
+    target: 'read',
+    credentials: present('not-a-known-token'),
+    code: 'ERR_INVALID_CREDENTIAL',
+  },
+  {
+    name: `${kind}: expired`,
+    target: 'read',
+    credentials: present('expired'),
+    code: 'ERR_INVALID_CREDENTIAL',
+  },
+  {
+    name: `${kind}: revoked`,
+    target: 'read',
+    credentials: present('revoked'),
+    code: 'ERR_INVALID_CREDENTIAL',
+  },
+  {
+    name: `${kind}: verifier crash`,
+    target: 'read',
+    credentials: present('crash'),
+    code: 'ERR_INVALID_CREDENTIAL',
+  },
+  {
+    name: `${kind}: scope missing`,
+    target: 'write',
+    credentials: present('valid-reader'),
+    code: 'ERR_INSUFFICIENT_SCOPE',
+  },
+  {
+    name: `${kind}: scope held`,
+    target: 'write',
+    credentials: present('valid-writer'),
+    caller: 'svc-writer',
+  },
 ])
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'no credential', target: 'read', credentials: {}, code: 'ERR_NO_CREDENTIAL' },
   ...perKind,
   { name: 'public route, no credential', target: 'public', credentials: {}, caller: null },
-  { name: 'unmapped route', target: 'unmapped', credentials: { bearer: 'valid-writer' }, code: 'ERR_ROUTE_NOT_IN_POLICY' },
+  {
+    name: 'unmapped route',
+    target: 'unmapped',
+    credentials: { bearer: 'valid-writer' },
+    code: 'ERR_ROUTE_NOT_IN_POLICY',
+  },
   {
     name: 'ambiguous: api key and bearer token',
     target: 'read',
@@ -48,5 +83,10 @@ export const SCENARIOS: readonly Scenario[] = [
     credentials: { certCn: 'valid-reader', bearer: 'valid-reader' },
     code: 'ERR_AMBIGUOUS_REQUEST',
   },
-  { name: 'malformed authorization header', target: 'read', credentials: { bearer: 'a b' }, code: 'ERR_INVALID_CREDENTIAL' },
+  {
+    name: 'malformed authorization header',
+    target: 'read',
+    credentials: { bearer: 'a b' },
+    code: 'ERR_INVALID_CREDENTIAL',
+  },
 ]

@@ -8,7 +8,11 @@ import { X509Certificate } from 'node:crypto'
 import { AuthError, type AuthRequest, type Caller, type CredentialKind, type Verifier } from '@callsign/core'
 
 /** What a token in the table stands for. */
-export type TokenOutcome = { readonly id: string; readonly scopes: readonly string[] } | 'expired' | 'revoked' | 'crash'
+export type TokenOutcome =
+  | { readonly id: string; readonly scopes: readonly string[] }
+  | 'expired'
+  | 'revoked'
+  | 'crash'
 
 export const TOKENS: Readonly<Record<string, TokenOutcome>> = {
   'valid-reader': { id: 'svc-reader', scopes: ['orders:read'] },

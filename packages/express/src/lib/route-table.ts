@@ -83,7 +83,9 @@ export function buildRouteTable(root: RouterLike, policyKeys: readonly string[])
         }
       } else if (isRouter(layer.handle)) {
         const next = prefixes.flatMap((prefix) =>
-          variants(layer.rawPath ?? '/').map((variant) => joinPattern(prefix, variant === '/' ? '' : variant)),
+          variants(layer.rawPath ?? '/').map((variant) =>
+            joinPattern(prefix, variant === '/' ? '' : variant),
+          ),
         )
         walk(layer.handle, [...mounts, layer], next, inner)
       } else if (typeof layer.handle === 'function' && layer.handle.name === 'mounted_app') {
@@ -130,7 +132,8 @@ export function resolveRoute(
     }
     if (!match) continue
     if (layer.route) {
-      if (layer.route._handlesMethod(method)) return { route: layer.route, pattern: joinPattern(prefix, match.pattern) }
+      if (layer.route._handlesMethod(method))
+        return { route: layer.route, pattern: joinPattern(prefix, match.pattern) }
       continue
     }
     if (!isRouter(layer.handle)) continue

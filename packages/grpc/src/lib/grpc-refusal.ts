@@ -5,6 +5,7 @@ import { Metadata, type StatusObject } from '@grpc/grpc-js'
 export function grpcRefusal(error: AuthError): StatusObject {
   const metadata = new Metadata()
   metadata.set(GRPC_ERROR_CODE_KEY, error.code)
-  if (error.code === 'ERR_INSUFFICIENT_SCOPE') metadata.set('callsign-required-scope', error.requiredScopes.join(' '))
+  if (error.code === 'ERR_INSUFFICIENT_SCOPE')
+    metadata.set('callsign-required-scope', error.requiredScopes.join(' '))
   return { code: GRPC_STATUS[error.code], details: error.message, metadata }
 }
