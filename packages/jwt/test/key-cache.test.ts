@@ -66,7 +66,8 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
     await verifier.warmUp()
     clock.advance(31)
     const reasons: unknown[] = []
-    for (let i = 0; i < 50; i++) reasons.push(await reasonOf(verifier.verifyToken(await token(k1, randomUUID()))))
+    for (let i = 0; i < 50; i++)
+      reasons.push(await reasonOf(verifier.verifyToken(await token(k1, randomUUID()))))
     expect(new Set(reasons)).toEqual(new Set(['unknown_kid']))
     expect(server.state.jwksRequests).toBe(2)
   })
@@ -121,6 +122,7 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
     ['status500', 'http_status'],
     ['garbage', 'invalid_json'],
     ['huge', 'too_large'],
+    ['hugeChunked', 'too_large'],
     ['slow', 'timeout'],
   ] as const)(
     'refuses with keys_unavailable, without crashing or hanging, when the JWKS endpoint is %s',

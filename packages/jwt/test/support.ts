@@ -71,7 +71,7 @@ export function es256Pair(kid: string) {
   return { privateKey, publicKey, jwk }
 }
 
-export type JwksMode = 'ok' | 'status500' | 'garbage' | 'huge' | 'slow'
+export type JwksMode = 'ok' | 'status500' | 'garbage' | 'huge' | 'hugeChunked' | 'slow'
 
 /** A real JWKS and OIDC discovery server on 127.0.0.1, with switchable faults. */
 export async function jwksServer(initial: { keys: unknown[] }) {
@@ -102,6 +102,21 @@ export async function jwksServer(initial: { keys: unknown[] }) {
         res.setHeader('content-type', 'application/json')
         res.end(`{"keys":[],"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`)
         return
+      case 'hugeChunked': {
+        // no content-length: the limit must be enforced while streaming
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.write('{"keys":[],"pad":"')
+        const chunk = 'x'.repeat(64 * 1024)
+        let sent = 0
+        const pump = () => {
+          while (sent < 64 && res.write(chunk)) sent++
+          if (sent < 64) res.once('drain', pump)
+          else res.end('"}')
+        }
+        res.on('error', () => {})
+        pump()
+        return
+      }
       case 'slow':
         hanging.add(res)
         res.writeHead(200, { 'content-type': 'application/json' })
