@@ -63,7 +63,9 @@ export function grpcCredentials(creds: Credentials, options: GrpcCredentialsOpti
     )
   }
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigError('grpcCredentials: options must name a TLS "channel" or an "insecureLoopback" target')
+    throw new ConfigError(
+      'grpcCredentials: options must name a TLS "channel" or an "insecureLoopback" target',
+    )
   }
   const audience = options.audience
   if (audience !== undefined && (typeof audience !== 'string' || audience.length === 0)) {
@@ -133,7 +135,11 @@ export function grpcCredentials(creds: Credentials, options: GrpcCredentialsOpti
 }
 
 /** The error a call sees: the ClientError code, never a dependency's text. */
-function unavailable(error: unknown): Error {
+function unavailable(error: unknown): Error & { code: number } {
   const code = error instanceof ClientError ? error.code : 'ERR_CREDENTIAL_UNAVAILABLE'
-  return new Error(`Callsign could not obtain a credential for this call (${code})`, { cause: error })
+  const failure = new Error(`Callsign could not obtain a credential for this call (${code})`, {
+    cause: error,
+  })
+  // grpc-js takes the status from a numeric `code` on a call-credentials error
+  return Object.assign(failure, { code: status.UNAVAILABLE })
 }
