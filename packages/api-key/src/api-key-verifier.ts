@@ -82,7 +82,7 @@ const invalid = (reason: string, cause?: unknown) =>
 export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
   const { store } = options ?? {}
   if (typeof store?.find !== 'function') throw new ConfigError('apiKeyVerifier: "store" must be a KeyStore')
-  const prefix = checkPrefix(options.prefix, 'apiKeyVerifier: prefix')
+  const prefix = checkPrefix(options.prefix, 'apiKeyVerifier: "prefix"')
   const header = options.header === undefined ? undefined : options.header.toLowerCase()
   if (header !== undefined && (!TOKEN.test(header) || header === 'authorization')) {
     throw new ConfigError('apiKeyVerifier: "header" must be a header name other than authorization')

@@ -68,10 +68,10 @@ export function decodeKey(text: string, prefix: string): DecodedKey {
 }
 
 /** The prefix option, validated (internal). */
-export function checkPrefix(prefix: unknown, where = 'prefix'): string {
+export function checkPrefix(prefix: unknown, where = '"prefix"'): string {
   if (prefix === undefined) return DEFAULT_PREFIX
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    throw new ConfigError(`"${where}" must be 2 to 16 lower-case letters`)
+    throw new ConfigError(`${where} must be 2 to 16 lower-case letters`)
   }
   return prefix
 }
