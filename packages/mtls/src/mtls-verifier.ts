@@ -103,6 +103,9 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
   const trustDomains = compileTrustDomains(options.trustDomains)
   const { exact, matchers } = compileGrants(options.grants, identity, trustDomains)
   const dnsNames = identity === 'dns' ? compileDnsNames(options.dnsNames ?? [...exact.keys()]) : undefined
+  if (identity === 'dns' && options.trustDomains !== undefined) {
+    throw new ConfigError(`${where}: "trustDomains" applies only to identity 'spiffe'`)
+  }
   if (identity === 'spiffe' && options.dnsNames !== undefined) {
     throw new ConfigError(`${where}: "dnsNames" applies only to identity 'dns'`)
   }

@@ -27,7 +27,16 @@ export type SpiffeIdRule =
   | 'trailing_slash'
   | 'path_characters'
 
-/** A value that is not a SPIFFE ID; `rule` names the rule it breaks. */
+/**
+ * A value that is not a SPIFFE ID; `rule` names the rule it breaks.
+ *
+ * @example
+ * try {
+ *   parseSpiffeId('spiffe://Mesh.Local/billing')
+ * } catch (error) {
+ *   if (error instanceof SpiffeIdError) console.log(error.rule) // 'trust_domain_characters'
+ * }
+ */
 export class SpiffeIdError extends Error {
   override readonly name = 'SpiffeIdError'
   readonly code = 'ERR_INVALID_SPIFFE_ID'

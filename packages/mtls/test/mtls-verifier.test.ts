@@ -357,6 +357,16 @@ describe('mtlsVerifier options', () => {
     ],
     ['an empty trust domain list', { identity: 'spiffe', trustDomains: [], grants: {} }, /at least one/],
     ['dns identity without names', { identity: 'dns', grants: {} }, /"dnsNames"/],
+    [
+      'trust domains with dns identity',
+      { identity: 'dns', trustDomains: ['td'], grants: { a: ['a:b'] } },
+      /"trustDomains" applies only/,
+    ],
+    [
+      'dns names with spiffe identity',
+      { identity: 'spiffe', dnsNames: ['a'], grants: {} },
+      /"dnsNames" applies only/,
+    ],
   ])('throws ConfigError at startup for %s', (_name, options, message) => {
     expect(() => mtlsVerifier(options as never)).toThrow(ConfigError)
     expect(() => mtlsVerifier(options as never)).toThrow(message)
