@@ -12,7 +12,7 @@ import {
   tokenCredentials,
   withCredentials,
 } from '@callsign/client'
-import { ConfigError } from '@callsign/core'
+import { AuthError, ConfigError, httpRefusal } from '@callsign/core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { manualClock } from './support/manual-clock.js'
 import { startTokenEndpoint, type TokenEndpoint } from './support/token-endpoint.js'
@@ -71,7 +71,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const INVALID = 'Bearer realm="callsign", error="invalid_token"'
+/** The challenge the Callsign adapters send for a bad credential, straight from core's wire mapping. */
+const INVALID = httpRefusal(new AuthError('ERR_INVALID_CREDENTIAL'))!.headers['www-authenticate']!
+/** And the one for no credential at all: no `error` attribute. */
+const NO_CREDENTIAL = httpRefusal(new AuthError('ERR_NO_CREDENTIAL'))!.headers['www-authenticate']!
 const apiKey = () => apiKeyCredentials(fileSecret(keyFile, { watch: false }))
 const tokens = (clock = manualClock()) =>
   tokenCredentials({ tokenUrl: endpoint.url, client: apiKey(), clock })
@@ -162,7 +165,7 @@ describe('withCredentials', () => {
     const creds = tokens(clock)
     await creds.authorization()
     clock.advance(10_000)
-    refuse = () => 'Bearer realm="callsign"'
+    refuse = () => NO_CREDENTIAL
     expect((await withCredentials(fetch, creds)(`${base}/orders`)).status).toBe(401)
     expect(seen).toHaveLength(1)
     expect(endpoint.requests).toHaveLength(1)
