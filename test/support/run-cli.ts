@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url))
 
 /** The argv that starts the real `callsign` command from source in a child process. */
+// tsx by absolute path, so the command also starts from a working folder outside the repository
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 export const cliCommand: readonly string[] = [
   process.execPath,
   '--import',
-  'tsx',
+  tsx,
   '--conditions=@callsign/source',
   bin,
 ]

@@ -33,7 +33,7 @@ export const policyCommand: Command = {
 }
 
 function check(argv: readonly string[], io: CommandIo): number {
-  const { values, positionals } = parse(argv, { routes: { type: 'string' } })
+  const { values, positionals } = parse(argv, ['routes'])
   if (values.help) return help(io)
   const file = onePositional(positionals)
   const policy = load(file, io)
@@ -55,11 +55,7 @@ function check(argv: readonly string[], io: CommandIo): number {
 }
 
 function explain(argv: readonly string[], io: CommandIo): number {
-  const { values, positionals } = parse(argv, {
-    caller: { type: 'string' },
-    scopes: { type: 'string' },
-    route: { type: 'string' },
-  })
+  const { values, positionals } = parse(argv, ['caller', 'scopes', 'route'])
   if (values.help) return help(io)
   const file = onePositional(positionals)
   if (typeof values.route !== 'string')
@@ -131,15 +127,27 @@ function onePositional(positionals: string[]): string {
   return positionals[0]!
 }
 
-function parse(argv: readonly string[], options: Record<string, { type: 'string' }>) {
+const OPTIONS = {
+  routes: { type: 'string' },
+  caller: { type: 'string' },
+  scopes: { type: 'string' },
+  route: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+function parse(argv: readonly string[], allowed: readonly (keyof typeof OPTIONS)[]) {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>
+  >
   try {
-    return parseArgs({
-      args: [...argv],
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    })
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
   } catch (error) {
     throw new UsageError((error as Error).message)
   }
+  for (const name of Object.keys(parsed.values)) {
+    if (name !== 'help' && !allowed.includes(name as keyof typeof OPTIONS)) {
+      throw new UsageError(`unknown option '--${name}'`)
+    }
+  }
+  return parsed
 }
