@@ -1,6 +1,7 @@
 import { ConfigError } from '@callsign/core'
 import { type Command, type CommandIo, EXIT, UsageError } from './command.js'
 import { certsCommand } from './commands/certs.js'
+import { issuerCommand } from './commands/issuer.js'
 import { jwksCommand } from './commands/jwks.js'
 import { keysCommand } from './commands/keys.js'
 import { policyCommand } from './commands/policy.js'
@@ -14,6 +15,7 @@ const commands: readonly Command[] = [
   certsCommand,
   policyCommand,
   reviewCommand,
+  issuerCommand,
 ]
 
 function help(): string {
