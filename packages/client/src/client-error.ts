@@ -17,6 +17,12 @@ const REASON = /^[a-z0-9][a-z0-9_.-]{0,63}$/
 /** RFC 6749 §5.2: the `error` value is %x20-21 / %x23-5B / %x5D-7E. */
 const OAUTH_ERROR = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/
 
+/**
+ * What a {@link ClientError} records besides its code.
+ *
+ * @example
+ * new ClientError('ERR_TOKEN_ENDPOINT_UNAVAILABLE', { reason: 'timeout', endpoint: 'https://issuer/token' })
+ */
 export interface ClientErrorOptions {
   /** Why, in lower-case snake words: `'timeout'`, `'http_503'`, `'not_json'`. */
   readonly reason?: string

@@ -3,6 +3,12 @@ import { inspect } from 'node:util'
 import { ConfigError, watchFiles } from '@callsign/core'
 import type { SecretSource } from './secret-source.js'
 
+/**
+ * Options of {@link fileSecret}.
+ *
+ * @example
+ * fileSecret('/run/secrets/key', { onReload: () => log.info('key rotated') })
+ */
 export interface FileSecretOptions {
   /** Reload the file when it changes (rename, in-place write, Kubernetes symlink swap). Default true. */
   readonly watch?: boolean

@@ -13,6 +13,12 @@ import type { Credentials } from './credentials.js'
 import { grpcTargetHosts } from './lib/grpc-target-hosts.js'
 import { isLoopbackHost } from './lib/is-loopback.js'
 
+/**
+ * A TLS `channel`, or a loopback target for plaintext to a sidecar.
+ *
+ * @example
+ * const options: GrpcCredentialsOptions = { insecureLoopback: '127.0.0.1:15001', audience: 'inventory' }
+ */
 export type GrpcCredentialsOptions =
   | {
       /** TLS channel credentials (`credentials.createSsl(...)`); the credential rides as call credentials. */
@@ -28,7 +34,13 @@ export type GrpcCredentialsOptions =
       readonly audience?: string
     }
 
-/** Spread into a grpc-js client: `new Client(target, g.credentials, g.options)`. */
+/**
+ * What a grpc-js client needs.
+ *
+ * @example
+ * const g = grpcCredentials(tokens, { channel: credentials.createSsl(ca) })
+ * const client = new Inventory(target, g.credentials, g.options)
+ */
 export interface GrpcCredentials {
   readonly credentials: ChannelCredentials
   readonly options: { readonly interceptors: Interceptor[] }

@@ -5,6 +5,12 @@ import { ConfigError, watchFiles } from '@callsign/core'
 import { Agent, buildConnector } from 'undici'
 import type { Credentials } from './credentials.js'
 
+/**
+ * Options of {@link mtlsAgent}: three PEM files.
+ *
+ * @example
+ * mtlsAgent({ cert: '/run/tls/tls.crt', key: '/run/tls/tls.key', ca: '/run/tls/ca.crt', watch: true })
+ */
 export interface MtlsAgentOptions {
   /** PEM client certificate file (leaf first, then intermediates). */
   readonly cert: string
@@ -26,7 +32,13 @@ export interface MtlsAgentOptions {
   readonly connectTimeoutMs?: number
 }
 
-/** The client side of mutual TLS: an undici dispatcher presenting a client certificate. */
+/**
+ * The client side of mutual TLS: an undici dispatcher presenting a client certificate.
+ *
+ * @example
+ * const res = await fetch(url, { dispatcher: tls.dispatcher }) // undici's fetch
+ * await tls.close()
+ */
 export interface MtlsAgent extends Credentials {
   readonly kind: 'mtls'
   /** Pass as `dispatcher` to undici's `fetch` or `request` (not to Node's global `fetch`). */

@@ -7,6 +7,12 @@ import { isHeaderSafe } from './lib/header-safe.js'
 import { isLoopbackHost } from './lib/is-loopback.js'
 import { requestToken } from './lib/request-token.js'
 
+/**
+ * When a token is refreshed.
+ *
+ * @example
+ * tokenCredentials({ tokenUrl, client, refresh: { minMarginMs: 60_000, ratio: 0.25 } })
+ */
 export interface TokenRefreshOptions {
   /** Refresh when less than max(`minMarginMs`, `ratio` × lifetime) remains. Default 30 000. */
   readonly minMarginMs?: number
@@ -16,6 +22,12 @@ export interface TokenRefreshOptions {
   readonly jitterRatio?: number
 }
 
+/**
+ * Options of {@link tokenCredentials}.
+ *
+ * @example
+ * tokenCredentials({ tokenUrl: 'https://issuer/token', client: apiKeyCredentials(key), audience: 'orders' })
+ */
 export interface TokenCredentialsOptions {
   /** The OAuth 2.0 token endpoint. `https:`, or `http:` to a loopback address only. */
   readonly tokenUrl: string

@@ -2,17 +2,33 @@ import { ConfigError } from '@callsign/core'
 import { ClientError } from './client-error.js'
 import type { Credentials } from './credentials.js'
 
-/** The part of a fetch function this wrapper relies on: Node's global `fetch` and undici's both fit. */
+/**
+ * The part of a fetch function this wrapper relies on: Node's global `fetch` and undici's both fit.
+ *
+ * @example
+ * const f: FetchLike = fetch
+ */
 // biome-ignore lint/suspicious/noExplicitAny: the input and init types differ between fetch implementations
 export type FetchLike = (input: any, init?: any) => Promise<Response | ResponseLike>
 
-/** The part of a `Response` this wrapper reads. */
+/**
+ * The part of a `Response` this wrapper reads.
+ *
+ * @example
+ * const res: ResponseLike = await fetch(url)
+ */
 export interface ResponseLike {
   readonly status: number
   readonly headers: { get(name: string): string | null }
   readonly body: { cancel(): Promise<void> } | null
 }
 
+/**
+ * Options of {@link withCredentials}.
+ *
+ * @example
+ * withCredentials(fetch, tokens, { audience: (url) => url.hostname.split('.')[0] })
+ */
 export interface WithCredentialsOptions {
   /** The audience to ask tokens for: fixed, or chosen per request URL. Default: the credential's own. */
   readonly audience?: string | ((url: URL) => string | undefined)
