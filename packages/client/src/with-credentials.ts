@@ -85,7 +85,13 @@ export function withCredentials<F extends FetchLike>(
     if (response.status !== 401 || first === undefined || !replayable) return response
     if (!saysInvalidToken(response.headers.get('www-authenticate'))) return response
     credentials.invalidate(first)
-    const second = await credentials.authorization(target)
+    let second: string | undefined
+    try {
+      second = await credentials.authorization(target)
+    } catch (error) {
+      await response.body?.cancel().catch(() => {})
+      throw error
+    }
     if (second === first) return response
     await response.body?.cancel().catch(() => {})
     return send(second)

@@ -160,6 +160,21 @@ describe('withCredentials', () => {
     expect(seen).toHaveLength(7)
   })
 
+  it('passes a failed refresh after a 401 to the caller as a ClientError, without a second request', async () => {
+    const clock = manualClock()
+    endpoint.reply(
+      { kind: 'token', token: 'tok-1', expiresIn: 300 },
+      { kind: 'json', status: 401, body: { error: 'invalid_client' } },
+    )
+    const creds = tokens(clock)
+    await creds.authorization()
+    clock.advance(10_000)
+    refuse = () => INVALID
+    const error = await withCredentials(fetch, creds)(`${base}/orders`).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_REQUEST_REJECTED', oauthError: 'invalid_client' })
+    expect(seen).toHaveLength(1)
+  })
+
   it('does not retry a 401 without error="invalid_token"', async () => {
     const clock = manualClock()
     const creds = tokens(clock)
