@@ -8,6 +8,7 @@ import { resolveOptions } from './lib/resolve-options.js'
 import {
   buildRouteTable,
   isRouter,
+  joinPattern,
   pathnameOf,
   patternAt,
   type RouterLayer,
@@ -43,6 +44,11 @@ export function auth(app: Application, options: AuthOptions): void {
   const resolved = resolveOptions(options, WHERE)
   const { pipeline } = resolved
   const sitesOf = new Map<RouterRoute, RouteSite[]>()
+  /**
+   * Routes reachable from one place by one plain pattern: when Express reports exactly that mount
+   * path (`req.baseUrl`), the pattern needs no matching. Anything else is matched in full.
+   */
+  const staticPatterns = new Map<RouterRoute, { readonly base: string; readonly pattern: string }>()
 
   const instrument = () => {
     const table = buildRouteTable(
@@ -52,13 +58,15 @@ export function auth(app: Application, options: AuthOptions): void {
     for (const [route, sites] of table.sites) {
       if (!sitesOf.has(route)) route.stack.unshift(gateLayer(sites[0]!.layer, routeGate(route)))
       sitesOf.set(route, sites)
+      const only = sites.length === 1 ? staticPattern(sites[0]!) : undefined
+      if (only === undefined) staticPatterns.delete(route)
+      else staticPatterns.set(route, only)
     }
     return table
   }
   checkCoverage(resolved, instrument().keys, WHERE)
 
   function appGate(req: Request, res: Response, next: NextFunction): void {
-    ;(req as { caller?: unknown }).caller = null
     const path = pathnameOf(req.url)
     const found = path === undefined ? undefined : resolveRoute(root as RouterLike, req.method, path)
     if (!found) {
@@ -85,8 +93,9 @@ export function auth(app: Application, options: AuthOptions): void {
         return
       }
       const path = pathnameOf(req.url) ?? '/'
-      let pattern: string | undefined
-      for (const site of sitesOf.get(route) ?? []) {
+      const fixed = staticPatterns.get(route)
+      let pattern = fixed !== undefined && (req.baseUrl ?? '') === fixed.base ? fixed.pattern : undefined
+      for (const site of pattern === undefined ? (sitesOf.get(route) ?? []) : []) {
         pattern = patternAt(site, req.baseUrl ?? '', path)
         if (pattern !== undefined) break
       }
@@ -149,4 +158,15 @@ function gateLayer(sample: RouterLayer, fn: (req: Request, res: Response, next: 
   const layer = new Layer('/', {}, fn)
   layer.method = undefined
   return layer
+}
+
+/** The mount path and pattern of a site made of plain strings without parameters, else undefined. */
+function staticPattern(site: RouteSite): { base: string; pattern: string } | undefined {
+  let base = ''
+  for (const mount of site.mounts) {
+    if (typeof mount.rawPath !== 'string' || /[:*?(){}\\]/.test(mount.rawPath)) return undefined
+    base = joinPattern(base, mount.rawPath === '/' ? '' : mount.rawPath.replace(/\/+$/, ''))
+  }
+  if (typeof site.layer.rawPath !== 'string') return undefined
+  return { base, pattern: joinPattern(base, site.layer.rawPath) }
 }

@@ -20,7 +20,7 @@ export function fromExpress(req: Request, method: string, route: string): AuthRe
     method: method.toUpperCase(),
     route,
     header: (name) => req.headersDistinct[name.toLowerCase()] ?? NONE,
-    ...(socket instanceof TLSSocket ? { tls: tlsPeer(socket) } : {}),
-    ...(socket?.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}),
+    tls: socket instanceof TLSSocket ? tlsPeer(socket) : undefined,
+    remoteAddress: socket?.remoteAddress,
   }
 }

@@ -219,6 +219,46 @@ describe('@callsign/express path-variant bypass table', () => {
   })
 })
 
+describe('@callsign/express routers mounted twice and URL rewrites', () => {
+  async function twice() {
+    const reached: string[] = []
+    const app = express()
+    app.use(function rewrite(req, _res, next) {
+      const target = req.headers['x-rewrite']
+      if (typeof target === 'string') req.url = target
+      next()
+    })
+    const shared = express.Router()
+    shared.get('/x', (req, res) => {
+      reached.push(`${req.baseUrl}/x`)
+      res.json({ caller: req.caller?.id ?? null })
+    })
+    app.use('/public', shared)
+    app.use('/admin', shared)
+    const policy = definePolicy({ routes: { 'GET /public/x': 'public', 'GET /admin/x': ['orders:write'] } })
+    auth(app, { policy, verifiers: tableVerifiers() })
+    return { server: await listen(app), reached }
+  }
+
+  it('tells the two mounts of one router apart: /public/x is open, /admin/x needs orders:write', async () => {
+    const { server, reached } = await twice()
+    expect((await request(server).get('/public/x')).status).toBe(200)
+    expect((await request(server).get('/admin/x')).status).toBe(401)
+    expect((await request(server).get('/ADMIN/x/')).status).toBe(401)
+    const reader = await request(server).get('/Admin/x').set('authorization', 'Bearer valid-reader')
+    expect(reader.status).toBe(403)
+    expect(reached).toEqual(['/public/x'])
+  })
+
+  it('re-decides when a middleware rewrites /public/x to /admin/x after the app gate (401, handler not reached)', async () => {
+    const { server, reached } = await twice()
+    const res = await request(server).get('/public/x').set('x-rewrite', '/admin/x')
+    expect(res.status).toBe(401)
+    expect(JSON.parse(res.text).code).toBe('ERR_NO_CREDENTIAL')
+    expect(reached).toEqual([])
+  })
+})
+
 describe('@callsign/express startup coverage', () => {
   it('throws a ConfigError naming every route without a policy entry', () => {
     const app = buildApp([])

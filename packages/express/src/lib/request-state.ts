@@ -1,6 +1,6 @@
 import type { Caller } from '@callsign/core'
 
-/** What Callsign decided for a request, kept under a private symbol. */
+/** What Callsign decided for a request. */
 export interface RequestState {
   /** `'GET /orders/:id'`, with HEAD written as GET: the key the decision was made for. */
   readonly key: string
@@ -9,17 +9,18 @@ export interface RequestState {
   readonly dryRun: boolean
 }
 
-export const STATE: unique symbol = Symbol('callsign.express.state')
+const states = new WeakMap<object, RequestState>()
 
 export function decisionKey(method: string, pattern: string): string {
   const upper = method.toUpperCase()
   return `${upper === 'HEAD' ? 'GET' : upper} ${pattern}`
 }
 
+/** Kept beside the request, not on it: no extra property changes the request object's shape. */
 export function stateOf(req: object): RequestState | undefined {
-  return (req as { [STATE]?: RequestState })[STATE]
+  return states.get(req)
 }
 
 export function setState(req: object, state: RequestState): void {
-  ;(req as { [STATE]?: RequestState })[STATE] = state
+  states.set(req, state)
 }

@@ -1,0 +1,237 @@
+import { Agent, createServer, IncomingMessage, request, type Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Duplex } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { type Caller, definePolicy, type Verifier } from '@callsign/core'
+import { auth as expressAuth } from '@callsign/express'
+import { auth as fastifyAuth } from '@callsign/fastify'
+import { auth as grpcAuth } from '@callsign/grpc'
+import * as grpc from '@grpc/grpc-js'
+import { loadSync } from '@grpc/proto-loader'
+import express from 'express'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { type Measurement, measure, table } from './support/measure.js'
+
+const caller: Caller = Object.freeze({
+  id: 'bench',
+  kind: 'api-key',
+  scopes: new Set(['orders:read']),
+  credentialId: 'k1',
+  attributes: {},
+})
+/** Allows everything: the figures are the adapter's own cost plus the pipeline, not a verifier's. */
+const alwaysAllow: Verifier = { kind: 'api-key', verify: async () => caller }
+const options = () => ({
+  policy: definePolicy({
+    routes: { 'GET /orders/:id': ['orders:read'], '/contract.v1.Orders/Get': ['orders:read'] },
+  }),
+  verifiers: [alwaysAllow],
+  reportOnly: true,
+  onReport: () => {},
+})
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+function get(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/orders/7', agent }, (res) => {
+      res.resume()
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
+      )
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** A socket that discards what is written: real Node request/response objects, no network. */
+class DiscardSocket extends Duplex {
+  override _read() {}
+  override _write(_chunk: unknown, _encoding: unknown, callback: () => void) {
+    callback()
+  }
+}
+
+/** One GET /orders/7 through a request listener in process, resolved when the response finishes. */
+function injectInto(listener: (req: IncomingMessage, res: ServerResponse) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = new DiscardSocket() as unknown as ConstructorParameters<typeof IncomingMessage>[0]
+    const req = new IncomingMessage(socket)
+    req.method = 'GET'
+    req.url = '/orders/7'
+    req.headers = { host: 'bench' }
+    req.rawHeaders = ['host', 'bench']
+    req.push(null)
+    const res = new ServerResponse(req)
+    res.assignSocket(socket)
+    res.on('finish', () =>
+      res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
+    )
+    listener(req, res)
+  })
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  return (server.address() as AddressInfo).port
+}
+
+function expressApp(guarded: boolean) {
+  const app = express()
+  app.get('/orders/:id', (req, res) => {
+    res.json({ id: req.params.id })
+  })
+  if (guarded) expressAuth(app, options())
+  return app
+}
+
+async function fastifyApp(guarded: boolean): Promise<FastifyInstance> {
+  const app = Fastify()
+  if (guarded) await app.register(fastifyAuth, options())
+  app.get('/orders/:id', async (req) => ({ id: (req.params as { id: string }).id }))
+  await app.ready()
+  return app
+}
+
+/** CPU time (user + system, this process: client and server) per operation, in µs. */
+async function cpuPerOp(op: () => Promise<unknown>, count: number): Promise<number> {
+  const start = process.cpuUsage()
+  for (let i = 0; i < count; i++) await op()
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / count
+}
+
+async function pairedCpu(
+  bare: () => Promise<unknown>,
+  guarded: () => Promise<unknown>,
+  count: number,
+  rounds = 7,
+) {
+  const deltas: number[] = []
+  for (let round = 0; round < rounds; round++) {
+    const a = await cpuPerOp(bare, count)
+    const b = await cpuPerOp(guarded, count)
+    deltas.push(b - a)
+  }
+  return deltas.sort((x, y) => x - y)[Math.floor(deltas.length / 2)]!
+}
+
+const delta = (rows: Measurement[], a: string, b: string) =>
+  ((rows.find((r) => r.name === b)!.median - rows.find((r) => r.name === a)!.median) / 1000).toFixed(1)
+
+/**
+ * The adapters' own overhead: each framework bare and with Callsign (an always-allow verifier, a
+ * scoped route), both served over loopback in this process and measured in interleaved rounds.
+ */
+export async function run(): Promise<string> {
+  const out: string[] = ['## Adapters: overhead against the bare framework', '']
+
+  // Express: in process (real IncomingMessage/ServerResponse, no socket I/O) and over HTTP.
+  const bareApp = expressApp(false)
+  const guardedApp = expressApp(true)
+  const bareExpress = createServer(bareApp)
+  const guardedExpress = createServer(guardedApp)
+  const [bareExpressPort, guardedExpressPort] = [await listen(bareExpress), await listen(guardedExpress)]
+  const expressBare = () => injectInto(bareApp)
+  const expressGuarded = () => injectInto(guardedApp)
+  const expressRows = await measure(
+    [
+      ['express 5 bare (in process)', expressBare],
+      ['express 5 + @callsign/express (in process)', expressGuarded],
+      ['express 5 bare (HTTP)', () => get(bareExpressPort)],
+      ['express 5 + @callsign/express (HTTP)', () => get(guardedExpressPort)],
+    ],
+    { iterations: 1_000, rounds: 7, warmup: 1_000 },
+  )
+  const expressCpu = await pairedCpu(expressBare, expressGuarded, 2_000)
+  bareExpress.close()
+  guardedExpress.close()
+
+  // Fastify, in process (inject) and over real HTTP.
+  const bareFastify = await fastifyApp(false)
+  const guardedFastify = await fastifyApp(true)
+  await bareFastify.listen({ port: 0, host: '127.0.0.1' })
+  await guardedFastify.listen({ port: 0, host: '127.0.0.1' })
+  const portOf = (app: FastifyInstance) => (app.server.address() as AddressInfo).port
+  const injectBare = () => bareFastify.inject({ url: '/orders/7' })
+  const injectGuarded = () => guardedFastify.inject({ url: '/orders/7' })
+  const fastifyRows = await measure(
+    [
+      ['fastify 5 bare (inject)', injectBare],
+      ['fastify 5 + @callsign/fastify (inject)', injectGuarded],
+      ['fastify 5 bare (HTTP)', () => get(portOf(bareFastify))],
+      ['fastify 5 + @callsign/fastify (HTTP)', () => get(portOf(guardedFastify))],
+    ],
+    { iterations: 1_000, rounds: 7, warmup: 1_000 },
+  )
+  const fastifyCpu = await pairedCpu(injectBare, injectGuarded, 2_000)
+  await bareFastify.close()
+  await guardedFastify.close()
+
+  // gRPC unary over a plaintext loopback channel.
+  const proto = fileURLToPath(new URL('../test/adapters/fixtures/contract.proto', import.meta.url))
+  const Orders = (
+    grpc.loadPackageDefinition(loadSync(proto)) as unknown as {
+      contract: { v1: { Orders: grpc.ServiceClientConstructor } }
+    }
+  ).contract.v1.Orders
+  const grpcServer = async (guarded: boolean) => {
+    const server = new grpc.Server()
+    if (guarded) grpcAuth(server, { ...options(), allowPlaintextLoopback: true })
+    const reply = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, { caller: 'x' })
+    server.addService(Orders.service, { Get: reply, Create: reply, Health: reply, Unmapped: reply })
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    )
+    const client = new Orders(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
+    const call = () =>
+      new Promise<void>((resolve, reject) =>
+        (client as unknown as { Get: (r: unknown, cb: (e: Error | null) => void) => void }).Get(
+          { id: '1' },
+          (e) => (e ? reject(e) : resolve()),
+        ),
+      )
+    const batch = () => Promise.all(Array.from({ length: 16 }, call))
+    return { server, client, batch }
+  }
+  const bareGrpc = await grpcServer(false)
+  const guardedGrpc = await grpcServer(true)
+  const grpcRows = await measure(
+    [
+      ['grpc-js bare (16 concurrent unary calls)', bareGrpc.batch],
+      ['grpc-js + @callsign/grpc (16 concurrent unary calls)', guardedGrpc.batch],
+    ],
+    { iterations: 100, rounds: 7, warmup: 200 },
+  )
+  for (const side of [bareGrpc, guardedGrpc]) {
+    side.client.close()
+    side.server.forceShutdown()
+  }
+  agent.destroy()
+
+  const grpcBase = grpcRows[0]!.median
+  const grpcGuarded = grpcRows[1]!.median
+  out.push(
+    `- Express: +${delta(expressRows, 'express 5 bare (in process)', 'express 5 + @callsign/express (in process)')} µs wall and +${expressCpu.toFixed(1)} µs CPU per request in process (median of paired rounds); budget ≈ 15 µs.`,
+    `- Fastify: +${delta(fastifyRows, 'fastify 5 bare (inject)', 'fastify 5 + @callsign/fastify (inject)')} µs wall and +${fastifyCpu.toFixed(1)} µs CPU per request in process (inject); budget ≈ 15 µs.`,
+    `- gRPC unary throughput: ${((grpcBase / grpcGuarded) * 100).toFixed(1)} % of the bare server (budget ≥ 90 %).`,
+    '',
+    'CPU is this whole process, measured in paired rounds (bare, then guarded); the difference is the adapter',
+    'plus the core pipeline. HTTP rows run over loopback with keep-alive and are dominated by socket noise here.',
+    '',
+    '### Express',
+    '',
+    table(expressRows, 'express 5 bare (in process)'),
+    '',
+    '### Fastify',
+    '',
+    table(fastifyRows, 'fastify 5 bare (inject)'),
+    '',
+    '### gRPC (plaintext loopback)',
+    '',
+    table(grpcRows, 'grpc-js bare (16 concurrent unary calls)'),
+  )
+  return out.join('\n')
+}
