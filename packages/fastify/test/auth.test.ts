@@ -202,6 +202,22 @@ describe('@callsign/fastify startup coverage', () => {
     expect(res.json().code).toBe('ERR_ROUTE_NOT_IN_POLICY')
   })
 
+  it('still decides a route registered before the plugin (deny by default, 403 ERR_ROUTE_NOT_IN_POLICY)', async () => {
+    const app = Fastify()
+    apps.push(app)
+    let reached = false
+    app.get('/early', async () => {
+      reached = true
+      return 'early'
+    })
+    await app.register(auth, { policy: definePolicy({ routes }), verifiers: tableVerifiers(), reportOnly: true, onReport: () => {} })
+    await app.ready()
+    const res = await app.inject({ url: '/early', headers: { authorization: 'Bearer valid-writer' } })
+    expect(res.statusCode).toBe(403)
+    expect(res.json().code).toBe('ERR_ROUTE_NOT_IN_POLICY')
+    expect(reached).toBe(false)
+  })
+
   it('refuses bad options at registration with a ConfigError naming the option', async () => {
     const app = Fastify()
     apps.push(app)
