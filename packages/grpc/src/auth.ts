@@ -15,7 +15,12 @@ import { type AuthOptions as BaseOptions, resolveOptions } from './lib/resolve-o
 
 const WHERE = '@callsign/grpc'
 
-/** Pipeline options (or a pipeline), coverage options, and the transport rule. */
+/**
+ * Pipeline options (or a pipeline), coverage options, and the transport rule.
+ *
+ * @example
+ * const options: GrpcAuthOptions = { policy, verifiers, allowPlaintextLoopback: true }
+ */
 export type GrpcAuthOptions = BaseOptions & {
   /**
    * Allow plaintext (insecure credentials) binds, for a sidecar on loopback only: a plaintext bind

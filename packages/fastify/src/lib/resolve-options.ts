@@ -1,11 +1,22 @@
 import { ConfigError, createPipeline, type Pipeline, type PipelineOptions } from '@callsign/core'
 
-/** What startup coverage found: routes without a policy entry, entries that match no route. */
+/**
+ * What startup coverage found: routes without a policy entry, entries that match no route.
+ *
+ * @example
+ * const onReport = (report: CoverageReport) => log.warn(report, 'policy coverage')
+ */
 export interface CoverageReport {
   readonly missing: readonly string[]
   readonly unused: readonly string[]
 }
 
+/**
+ * Startup coverage settings.
+ *
+ * @example
+ * const adopting: CoverageOptions = { reportOnly: true, onReport: (r) => log.warn(r, 'unmapped routes') }
+ */
 export interface CoverageOptions {
   /**
    * Adoption mode: routes without a policy entry are reported instead of stopping startup. They
@@ -16,7 +27,12 @@ export interface CoverageOptions {
   readonly onReport?: (report: CoverageReport) => void
 }
 
-/** Pipeline options, or a ready pipeline, plus the adapter's own options. */
+/**
+ * Pipeline options, or a ready pipeline, plus the adapter's own options.
+ *
+ * @example
+ * const options: AuthOptions = { policy, verifiers: [apiKeyVerifier({ store })], audit }
+ */
 export type AuthOptions = (PipelineOptions | { readonly pipeline: Pipeline }) & CoverageOptions
 
 export interface ResolvedOptions {
