@@ -210,7 +210,12 @@ describe('@callsign/fastify startup coverage', () => {
       reached = true
       return 'early'
     })
-    await app.register(auth, { policy: definePolicy({ routes }), verifiers: tableVerifiers(), reportOnly: true, onReport: () => {} })
+    await app.register(auth, {
+      policy: definePolicy({ routes }),
+      verifiers: tableVerifiers(),
+      reportOnly: true,
+      onReport: () => {},
+    })
     await app.ready()
     const res = await app.inject({ url: '/early', headers: { authorization: 'Bearer valid-writer' } })
     expect(res.statusCode).toBe(403)
