@@ -1,1 +1,7 @@
-export {}
+export {
+  createIssuer,
+  type FailedAuthenticationOptions,
+  type Issuer,
+  type IssuerClient,
+  type IssuerOptions,
+} from './create-issuer.js'

@@ -1,0 +1,377 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
+import { performance } from 'node:perf_hooks'
+import { TLSSocket } from 'node:tls'
+import { apiKeyVerifier, type KeyStore } from '@callsign/api-key'
+import {
+  AUDIT_SCHEMA_VERSION,
+  type AuditEvent,
+  type AuditSink,
+  type Caller,
+  type Clock,
+  definePolicy,
+  type Verifier,
+} from '@callsign/core'
+import { auth } from '@callsign/fastify'
+import { mintToken } from '@callsign/jwt'
+import type { ServerTls } from '@callsign/mtls'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { JWK } from 'jose'
+import { clientAuthenticator } from './lib/authenticate-client.js'
+import { failureLimiter } from './lib/failure-limiter.js'
+import { grantScopes } from './lib/grant-scopes.js'
+import { openKeyRing } from './lib/key-ring.js'
+import { OAuthError } from './lib/oauth-error.js'
+import { type ParsedForm, parseForm } from './lib/parse-form.js'
+import { resolveIssuerOptions } from './lib/resolve-issuer-options.js'
+import { tlsPeer } from './lib/tls-peer.js'
+
+/**
+ * A client that authenticates with its certificate: the scopes it may be issued.
+ *
+ * @example
+ * const clients: Record<string, IssuerClient> = {
+ *   'spiffe://mesh.local/ns/prod/sa/orders': { scopes: ['inventory:reserve'] },
+ * }
+ */
+export interface IssuerClient {
+  readonly scopes: readonly string[]
+}
+
+/**
+ * The limit on failed client authentications: a token bucket per remote address and one per
+ * client id. An exhausted bucket answers 429 with `Retry-After`, even to the right credential.
+ *
+ * @example
+ * createIssuer({ ...options, failedAuthentication: { burst: 5, perMinute: 5 } })
+ */
+export interface FailedAuthenticationOptions {
+  /** Failures allowed in a burst. Default 10. */
+  readonly burst?: number
+  /** Failures forgiven per minute. Default 10. */
+  readonly perMinute?: number
+  /** Addresses and client ids tracked at most (least recently failed forgotten first). Default 10 000. */
+  readonly maxTracked?: number
+}
+
+/**
+ * Options of {@link createIssuer}.
+ *
+ * @example
+ * const options: IssuerOptions = {
+ *   issuer: 'https://issuer.internal',
+ *   keys: '/etc/issuer/keys',
+ *   store: fileKeyStore('/etc/issuer/clients.json'),
+ *   audiences: ['orders', 'inventory'],
+ * }
+ */
+export interface IssuerOptions {
+  /** The issuer URL: the `iss` claim, and the base of the discovery, JWKS and token URLs. */
+  readonly issuer: string
+  /** A key directory (`callsign jwks generate --dir <dir>`), reloaded when it changes. */
+  readonly keys: string
+  /** The audiences a token may be issued for. A request naming another is `invalid_target`. */
+  readonly audiences: readonly string[]
+  /** API key clients: `client_id` = key id, scopes = the key's scopes, `sub` = its owner. */
+  readonly store?: KeyStore
+  /** Certificate clients (RFC 8705 tls_client_auth): SPIFFE ID (or DNS name) → scopes it may be issued. */
+  readonly clients?: Readonly<Record<string, IssuerClient>>
+  /** Token lifetime in seconds, 1 to 3600. Default 300. */
+  readonly ttl?: number
+  /** Bind the tokens of certificate clients to their certificate (`cnf.x5t#S256`). Default true. */
+  readonly bindCertificates?: boolean
+  /**
+   * Serve HTTPS: `tlsServerOptions({ ca, cert, key, clientCertificate: 'request' })` from
+   * `@callsign/mtls` (hot reload included), or plain `https` server options.
+   */
+  readonly https?: ServerTls | HttpsServerOptions
+  /** Where audit events go (one per token request): a sink, a function, or several. */
+  readonly audit?:
+    | AuditSink
+    | ((event: AuditEvent) => void)
+    | readonly (AuditSink | ((event: AuditEvent) => void))[]
+  /** Limit on failed client authentications; `false` turns it off. */
+  readonly failedAuthentication?: FailedAuthenticationOptions | false
+  /** A changed key directory could not be read; the last good keys stay. Default: a process warning. */
+  readonly onKeysError?: (error: Error) => void
+  /** Reload the key directory when it changes. Default true. */
+  readonly watchKeys?: boolean
+  readonly clock?: Clock
+}
+
+/**
+ * A token issuer, ready to listen.
+ *
+ * @example
+ * const issuer = await createIssuer(options)
+ * await issuer.app.listen({ port: 8443, host: '0.0.0.0' })
+ * process.on('SIGTERM', () => issuer.close())
+ */
+export interface Issuer {
+  /** The Fastify app, ready (routes and policy checked), not listening. */
+  readonly app: FastifyInstance
+  /** The public keys served now. */
+  jwks(): { readonly keys: readonly JWK[] }
+  /** Re-reads the key directory now; false (last good keys kept) when it cannot be read. */
+  reloadKeys(): Promise<boolean>
+  /** Stops the app and the key directory watcher. */
+  close(): Promise<void>
+}
+
+const TOKEN_PATH = '/oauth2/token'
+const JWKS_PATH = '/.well-known/jwks.json'
+const DISCOVERY_PATH = '/.well-known/openid-configuration'
+const BODY_LIMIT = 8 * 1024
+const FORM = 'application/x-www-form-urlencoded'
+/** Published keys outlive their last token by the JWT verifiers' largest clock tolerance. */
+const RETAIN_LEEWAY_MS = 60_000
+const REALM = 'callsign'
+
+/**
+ * An OAuth 2.0 token service (client_credentials grant) protected by Callsign itself: clients trade
+ * an API key or an mTLS certificate for a short-lived JWT signed with the key directory's current
+ * key, and verifiers find the keys through OIDC discovery and the JWKS.
+ *
+ * Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`,
+ * `GET /healthz`, all in a Callsign policy enforced by `@callsign/fastify`. Every option is checked
+ * and the key directory read before it resolves; a mistake rejects with a `ConfigError`.
+ *
+ * @example
+ * const issuer = await createIssuer({
+ *   issuer: 'https://issuer.internal',
+ *   keys: '/etc/issuer/keys',
+ *   store: fileKeyStore('/etc/issuer/clients.json'),
+ *   audiences: ['orders'],
+ * })
+ * await issuer.app.listen({ port: 8443 })
+ */
+export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
+  const resolved = resolveIssuerOptions(options)
+  const { clock, audiences, store, mtls, ttl, base, issuer } = resolved
+  const keyRing = await openKeyRing(resolved.keys, {
+    clock,
+    retainMs: ttl * 1000 + RETAIN_LEEWAY_MS,
+    onError: resolved.onKeysError,
+    watch: resolved.watchKeys,
+  })
+  try {
+    const authenticator = clientAuthenticator({ store, mtls, clock })
+    const limiter = resolved.limit === false ? undefined : failureLimiter({ ...resolved.limit, clock })
+    const methods = [
+      ...(store ? ['client_secret_basic', 'client_secret_post'] : []),
+      ...(mtls ? ['tls_client_auth'] : []),
+    ]
+
+    const app = (resolved.https
+      ? Fastify({ https: resolved.https.options, bodyLimit: BODY_LIMIT, logger: false })
+      : Fastify({ bodyLimit: BODY_LIMIT, logger: false })) as unknown as FastifyInstance
+    if (resolved.https?.attach) {
+      const detach = resolved.https.attach(app.server as never)
+      app.addHook('onClose', async () => detach())
+    }
+    app.addHook('onClose', async () => keyRing.close())
+
+    // Every route is in the policy, and the adapter checks at ready() that none is missing. The
+    // token endpoint is public at this layer: OAuth client authentication must answer in RFC 6749
+    // form (invalid_client, invalid_request …), so the handler authenticates the client itself,
+    // with the same verifiers.
+    const verifiers: Verifier[] = [
+      ...(store ? [apiKeyVerifier({ store, clock })] : []),
+      ...(mtls ? [mtls] : []),
+    ]
+    await app.register(auth, {
+      policy: definePolicy({
+        routes: {
+          [`POST ${TOKEN_PATH}`]: 'public',
+          [`GET ${JWKS_PATH}`]: 'public',
+          [`GET ${DISCOVERY_PATH}`]: 'public',
+          'GET /healthz': 'public',
+        },
+      }),
+      verifiers,
+      clock,
+    })
+
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) =>
+      done(null, parseForm(body as string)),
+    )
+
+    const audit = (
+      started: number,
+      request: FastifyRequest,
+      outcome: { caller?: Caller | undefined; scopes?: readonly string[]; error?: OAuthError },
+    ) => {
+      const { caller, error } = outcome
+      const who = caller ?? error?.caller
+      const remoteAddress = request.raw.socket?.remoteAddress
+      resolved.audit({
+        v: AUDIT_SCHEMA_VERSION,
+        time: new Date(clock.now()).toISOString(),
+        decision: error ? 'deny' : 'allow',
+        ...(error?.auditCode ? { code: error.auditCode } : {}),
+        reason: error ? error.reason : 'token_issued',
+        ...(who ? { caller: who.id, kind: who.kind, credentialId: who.credentialId } : {}),
+        scopes: outcome.scopes ?? [],
+        transport: 'http',
+        method: 'POST',
+        route: TOKEN_PATH,
+        ...(remoteAddress ? { remoteAddress } : {}),
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      })
+    }
+
+    app.setErrorHandler(function issuerErrorHandler(error: FastifyError, request, reply) {
+      const status = error.statusCode ?? 500
+      const clientFault = status >= 400 && status < 500
+      if (request.routeOptions.url === TOKEN_PATH) {
+        const oauth = clientFault
+          ? new OAuthError('invalid_request', { reason: bodyReason(error.code) })
+          : new OAuthError('server_error', { reason: 'internal_error', cause: error })
+        audit(performance.now(), request, { error: oauth })
+        const answer = oauth.response(REALM)
+        return reply.code(answer.status).headers(answer.headers).send(answer.body)
+      }
+      return reply
+        .code(clientFault ? status : 500)
+        .send({ error: clientFault ? 'bad_request' : 'server_error' })
+    })
+
+    app.post(TOKEN_PATH, async function tokenEndpoint(request, reply) {
+      const started = performance.now()
+      let caller: Caller | undefined
+      try {
+        const form = request.body as ParsedForm | undefined
+        if (form === undefined) throw new OAuthError('invalid_request', { reason: 'not_a_form_body' })
+        if (!form.ok) throw new OAuthError('invalid_request', { reason: form.reason })
+        const { params } = form
+        const grantType = params.get('grant_type')
+        if (grantType === undefined) throw new OAuthError('invalid_request', { reason: 'grant_type_missing' })
+        if (grantType !== 'client_credentials') {
+          throw new OAuthError('unsupported_grant_type', { reason: 'unsupported_grant_type' })
+        }
+
+        const socket = request.raw.socket
+        const remoteAddress = socket?.remoteAddress
+        const limitKeys = [`address ${remoteAddress ?? 'unknown'}`]
+        try {
+          const claimed = authenticator.claim({
+            authorization: headerValues(request, 'authorization'),
+            params,
+            ...(socket instanceof TLSSocket ? { tls: tlsPeer(socket) } : {}),
+            ...(remoteAddress ? { remoteAddress } : {}),
+          })
+          if (claimed.clientId !== undefined) limitKeys.push(`client ${claimed.clientId}`)
+          const wait = limiter?.retryAfter(limitKeys) ?? 0
+          if (wait > 0) {
+            throw new OAuthError('invalid_client', {
+              reason: 'rate_limited',
+              auditCode: 'ERR_INVALID_CREDENTIAL',
+              status: 429,
+              retryAfter: wait,
+            })
+          }
+          caller = await claimed.authenticate()
+        } catch (error) {
+          if (error instanceof OAuthError && error.error === 'invalid_client' && error.status === 401) {
+            limiter?.fail(limitKeys)
+          }
+          throw error
+        }
+
+        const grant = grantScopes(caller, params, audiences)
+        const signer = keyRing.signer()
+        const accessToken = await mintToken({
+          key: signer,
+          issuer,
+          subject: caller.id,
+          audience: grant.audience,
+          scopes: grant.scopes,
+          ttl,
+          typ: 'at+jwt',
+          claims: { client_id: caller.kind === 'mtls' ? caller.id : caller.credentialId },
+          ...(caller.kind === 'mtls' && resolved.bindCertificates
+            ? { certificateThumbprint: caller.credentialId }
+            : {}),
+          clock,
+        })
+        audit(started, request, { caller, scopes: grant.scopes })
+        return reply
+          .code(200)
+          .headers({ 'cache-control': 'no-store', pragma: 'no-cache' })
+          .send({
+            access_token: accessToken,
+            token_type: 'Bearer',
+            expires_in: ttl,
+            scope: grant.scopes.join(' '),
+          })
+      } catch (error) {
+        const oauth =
+          error instanceof OAuthError
+            ? error
+            : new OAuthError('server_error', { reason: 'internal_error', cause: error })
+        audit(started, request, { caller, error: oauth })
+        const answer = oauth.response(REALM)
+        return reply.code(answer.status).headers(answer.headers).send(answer.body)
+      }
+    })
+
+    app.get(JWKS_PATH, async function jwks(_request, reply) {
+      return reply.header('cache-control', 'public, max-age=60').send(keyRing.jwks())
+    })
+
+    app.get(DISCOVERY_PATH, async function discovery(_request, reply) {
+      const algorithms = [
+        ...new Set(
+          keyRing
+            .jwks()
+            .keys.map((key) => key.alg)
+            .filter(Boolean),
+        ),
+      ]
+      return reply.header('cache-control', 'public, max-age=300').send({
+        issuer,
+        token_endpoint: `${base}${TOKEN_PATH}`,
+        jwks_uri: `${base}${JWKS_PATH}`,
+        grant_types_supported: ['client_credentials'],
+        token_endpoint_auth_methods_supported: methods,
+        response_types_supported: ['token'],
+        subject_types_supported: ['public'],
+        access_token_signing_alg_values_supported: algorithms,
+        id_token_signing_alg_values_supported: algorithms,
+        tls_client_certificate_bound_access_tokens: mtls !== undefined && resolved.bindCertificates,
+      })
+    })
+
+    app.get('/healthz', async function healthz() {
+      return { status: 'ok', signingKey: keyRing.signer().kid }
+    })
+
+    await app.ready()
+    return Object.freeze({
+      app,
+      jwks: () => keyRing.jwks(),
+      reloadKeys: () => keyRing.reload(),
+      close: () => app.close(),
+    })
+  } catch (error) {
+    keyRing.close()
+    throw error
+  }
+}
+
+function headerValues(request: FastifyRequest, name: string): readonly string[] {
+  const raw = request.raw
+  const distinct = raw.headersDistinct?.[name]
+  if (distinct) return distinct
+  const values: string[] = []
+  const pairs = raw.rawHeaders ?? []
+  for (let i = 0; i + 1 < pairs.length; i += 2)
+    if (pairs[i]!.toLowerCase() === name) values.push(pairs[i + 1]!)
+  return values
+}
+
+function bodyReason(code: string | undefined): string {
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'body_too_large'
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'not_a_form_body'
+  return 'malformed_body'
+}

@@ -1,0 +1,177 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
+import type { KeyStore } from '@callsign/api-key'
+import { type AuditEvent, type Clock, ConfigError, isScope, systemClock, type Verifier } from '@callsign/core'
+import { mtlsVerifier, parseSpiffeId, type ServerTls } from '@callsign/mtls'
+import type { IssuerOptions } from '../create-issuer.js'
+
+export interface ResolvedIssuerOptions {
+  /** The issuer URL as given (the `iss` claim), and its form without a trailing slash. */
+  readonly issuer: string
+  readonly base: string
+  readonly keys: string
+  readonly audiences: readonly string[]
+  readonly store: KeyStore | undefined
+  readonly mtls: Verifier | undefined
+  readonly ttl: number
+  readonly bindCertificates: boolean
+  readonly https: { readonly options: HttpsServerOptions; readonly attach?: ServerTls['attach'] } | undefined
+  readonly audit: (event: AuditEvent) => void
+  readonly limit: { readonly burst: number; readonly perMinute: number; readonly maxTracked: number } | false
+  readonly onKeysError: (error: Error) => void
+  readonly watchKeys: boolean
+  readonly clock: Clock
+}
+
+export const MAX_TTL = 3600
+const AUDIENCE = /^[\x21-\x7e]{1,512}$/
+const fail = (message: string): never => {
+  throw new ConfigError(`createIssuer: ${message}`)
+}
+
+/** Validates every option at startup; each mistake is a ConfigError naming the option. */
+export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOptions {
+  if (typeof options !== 'object' || options === null) fail('options are required')
+  const issuer = checkIssuer(options.issuer)
+  if (typeof options.keys !== 'string' || options.keys.length === 0) {
+    fail('"keys" must be the path of a key directory (callsign jwks generate --dir <dir>)')
+  }
+  const audiences = options.audiences
+  if (!Array.isArray(audiences) || audiences.length === 0) {
+    fail('"audiences" must list at least one audience a token may be issued for')
+  }
+  for (const audience of audiences) {
+    if (typeof audience !== 'string' || !AUDIENCE.test(audience)) {
+      fail(`"audiences" has an invalid audience ${JSON.stringify(audience)}: visible ASCII, no spaces`)
+    }
+  }
+  const store = options.store
+  if (store !== undefined && typeof store?.find !== 'function')
+    fail('"store" must be a KeyStore (fileKeyStore)')
+  const clock = options.clock ?? systemClock
+  if (typeof clock?.now !== 'function') fail('"clock" must have a now() method')
+  const mtls = options.clients === undefined ? undefined : clientsVerifier(options.clients, clock)
+  if (store === undefined && mtls === undefined) {
+    fail('give "store" (API key clients), "clients" (certificate clients), or both')
+  }
+  const ttl = options.ttl ?? 300
+  if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > MAX_TTL) {
+    fail(`"ttl" must be a whole number of seconds from 1 to ${MAX_TTL}`)
+  }
+  if (options.bindCertificates !== undefined && typeof options.bindCertificates !== 'boolean') {
+    fail('"bindCertificates" must be a boolean')
+  }
+  return {
+    issuer,
+    base: issuer.replace(/\/+$/, ''),
+    keys: options.keys,
+    audiences: Object.freeze([...new Set(audiences)]),
+    store,
+    mtls,
+    ttl,
+    bindCertificates: options.bindCertificates ?? true,
+    https: checkHttps(options.https),
+    audit: auditSinks(options.audit),
+    limit: checkLimit(options.failedAuthentication),
+    onKeysError:
+      options.onKeysError ??
+      ((error) =>
+        process.emitWarning(`issuer: ${error.message}; keeping the last good signing keys`, {
+          code: 'CALLSIGN_KEYS_RELOAD',
+        })),
+    watchKeys: options.watchKeys ?? true,
+    clock,
+  }
+}
+
+function checkIssuer(value: unknown): string {
+  let url: URL | undefined
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined
+  } catch {
+    url = undefined
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    return fail('"issuer" must be an absolute https: URL (http: for local development)')
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    fail('"issuer" must have no user name, password, query or fragment')
+  }
+  return value as string
+}
+
+/** `clients`: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
+function clientsVerifier(clients: IssuerOptions['clients'], clock: Clock): Verifier {
+  if (typeof clients !== 'object' || clients === null || Array.isArray(clients)) {
+    return fail('"clients" must map certificate identities to { scopes }')
+  }
+  const ids = Object.keys(clients)
+  if (ids.length === 0) fail('"clients" is empty: leave it out to accept API key clients only')
+  const grants: Record<string, string[]> = {}
+  for (const id of ids) {
+    const scopes = clients[id]?.scopes
+    if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((scope) => !isScope(scope))) {
+      fail(
+        `"clients" entry ${JSON.stringify(id)} must have a non-empty "scopes" list of "resource:action" scopes`,
+      )
+    }
+    grants[id] = [...new Set(scopes as string[])]
+  }
+  const spiffe = ids.filter((id) => id.startsWith('spiffe://'))
+  if (spiffe.length > 0 && spiffe.length < ids.length) {
+    fail('"clients" mixes SPIFFE IDs and DNS names: use one kind of identity')
+  }
+  try {
+    if (spiffe.length > 0) {
+      const trustDomains = [...new Set(spiffe.map((id) => parseSpiffeId(id).trustDomain))]
+      return mtlsVerifier({ identity: 'spiffe', trustDomains, grants, clock })
+    }
+    return mtlsVerifier({ identity: 'dns', grants, clock })
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : 'invalid'
+    throw new ConfigError(`createIssuer: "clients": ${detail}`, { cause })
+  }
+}
+
+function checkHttps(value: IssuerOptions['https']): ResolvedIssuerOptions['https'] {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null)
+    fail('"https" must be tlsServerOptions(...) or https server options')
+  if ('attach' in value && typeof value.attach === 'function' && 'options' in value) {
+    const tls = value as ServerTls
+    return { options: tls.options as HttpsServerOptions, attach: tls.attach.bind(tls) }
+  }
+  return { options: value as HttpsServerOptions }
+}
+
+function auditSinks(audit: IssuerOptions['audit']): (event: AuditEvent) => void {
+  const list = audit === undefined ? [] : Array.isArray(audit) ? audit : [audit]
+  const sinks = list.map((sink): ((event: AuditEvent) => void) => {
+    if (typeof sink === 'function') return sink
+    if (typeof sink?.write === 'function') return (event) => sink.write(event)
+    return fail('"audit" must be an AuditSink, a function, or a list of them')
+  })
+  return (event) => {
+    for (const sink of sinks) {
+      try {
+        sink(event)
+      } catch {
+        // an audit sink never decides a token request
+      }
+    }
+  }
+}
+
+function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssuerOptions['limit'] {
+  if (value === false) return false
+  const burst = value?.burst ?? 10
+  const perMinute = value?.perMinute ?? 10
+  const maxTracked = value?.maxTracked ?? 10_000
+  if (!Number.isSafeInteger(burst) || burst < 1)
+    fail('"failedAuthentication.burst" must be a positive integer')
+  if (!(perMinute > 0) || !Number.isFinite(perMinute))
+    fail('"failedAuthentication.perMinute" must be positive')
+  if (!Number.isSafeInteger(maxTracked) || maxTracked < 1) {
+    fail('"failedAuthentication.maxTracked" must be a positive integer')
+  }
+  return { burst, perMinute, maxTracked }
+}

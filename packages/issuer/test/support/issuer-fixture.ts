@@ -1,0 +1,103 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type CreatedApiKey, createApiKey, type FileKeyStore, fileKeyStore } from '@callsign/api-key'
+import type { AuditEvent } from '@callsign/core'
+import { createIssuer, type Issuer, type IssuerOptions } from '@callsign/issuer'
+import { createKeyDir } from '@callsign/jwt'
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.now()) {
+  let now = start
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms
+    },
+  }
+}
+
+export interface IssuerFixture {
+  readonly dir: string
+  readonly keysDir: string
+  readonly store: FileKeyStore
+  readonly issuer: Issuer
+  readonly url: string
+  readonly audit: AuditEvent[]
+  key(owner: string, scopes: readonly string[]): Promise<CreatedApiKey>
+  close(): Promise<void>
+}
+
+/** A real issuer on 127.0.0.1 (port 0) over a real key directory and key store in a temporary folder. */
+export async function startIssuer(options: Partial<IssuerOptions> = {}): Promise<IssuerFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'callsign-issuer-'))
+  const keysDir = join(dir, 'keys')
+  await createKeyDir(keysDir)
+  const store = fileKeyStore(join(dir, 'clients.json'), { watch: false })
+  const audit: AuditEvent[] = []
+  const issuer = await createIssuer({
+    issuer: 'http://issuer.test',
+    keys: keysDir,
+    store,
+    audiences: ['orders', 'inventory'],
+    audit: (event) => audit.push(event),
+    ...options,
+  })
+  await issuer.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = issuer.app.server.address() as AddressInfo
+  const scheme = options.https ? 'https' : 'http'
+  return {
+    dir,
+    keysDir,
+    store,
+    issuer,
+    url: `${scheme}://127.0.0.1:${port}`,
+    audit,
+    key: (owner, scopes) => createApiKey(store, { owner, scopes }),
+    async close() {
+      await issuer.close()
+      store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** POSTs a form to the token endpoint and returns status, headers and parsed body. */
+export async function postToken(
+  url: string,
+  form: Record<string, string> | string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown>; text: string }> {
+  const body = typeof form === 'string' ? form : new URLSearchParams(form).toString()
+  const response = await fetch(`${url}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body,
+  })
+  const text = await response.text()
+  let parsed: Record<string, unknown> = {}
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>
+  } catch {
+    parsed = {}
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text }
+}
+
+export const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
+
+/** The claims of a JWT, without verifying it (the verifying tests use jwtVerifier). */
+export function claims(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >
+}
+export function header(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >
+}
