@@ -25,6 +25,11 @@ export interface PipelineOptions {
    * let through. Off by default, and announced with a warning when on.
    */
   readonly dryRun?: boolean
+  /**
+   * A decision still waiting on its verifiers after this long is refused (401, reason
+   * `verifier_timeout`): a hung verifier never hangs the request. Default 10 000 ms.
+   */
+  readonly timeoutMs?: number
 }
 
 export type Decision =
@@ -72,6 +77,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   )
   const clock = options.clock ?? systemClock
   const dryRun = options.dryRun === true
+  const timeoutMs = options.timeoutMs ?? 10_000
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
+    throw new ConfigError('pipeline: "timeoutMs" must be an integer from 1 to 600000')
+  }
   const source = options.policy
   const policy = 'current' in source ? () => source.current : () => source
   if (dryRun) {
@@ -106,7 +115,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (requirement === undefined) {
         error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_not_in_policy' })
       } else if (!requirement.public) {
-        const outcome = await authenticate(req, verifiers)
+        const outcome = await withDeadline(authenticate(req, verifiers), timeoutMs)
         if (outcome instanceof AuthError) error = outcome
         else {
           caller = withGrants(outcome, current.grantsFor(outcome.id))
@@ -143,18 +152,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
 /** Runs every verifier; the first bad credential ends it. Exactly one credential must remain. */
 async function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): Promise<Caller | AuthError> {
-  if (req.header('authorization').length > 1) {
-    return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_authorization' })
-  }
   const callers: Caller[] = []
-  for (const verifier of verifiers) {
-    try {
+  try {
+    if (req.header('authorization').length > 1) {
+      return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_authorization' })
+    }
+    for (const verifier of verifiers) {
       const caller = await verifier.verify(req)
       if (caller) callers.push(caller)
-    } catch (error) {
-      if (isAuthError(error)) return error
-      return new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_error', cause: error })
     }
+  } catch (error) {
+    if (isAuthError(error)) return error
+    return new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_error', cause: error })
   }
   // A certificate-bound token (RFC 8705) and the certificate it is bound to are one credential.
   const distinct = callers.filter(
@@ -164,6 +173,18 @@ async function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): P
   if (distinct.length === 0) return new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_credential' })
   if (distinct.length > 1) return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
   return distinct[0]!
+}
+
+/** The verifiers' outcome, or a refusal once the deadline passes. */
+function withDeadline(work: Promise<Caller | AuthError>, ms: number): Promise<Caller | AuthError> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<AuthError>((resolve) => {
+    timer = setTimeout(
+      () => resolve(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_timeout' })),
+      ms,
+    )
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
 
 function withGrants(caller: Caller, grants: ReadonlySet<string>): Caller {

@@ -1,3 +1,11 @@
+export {
+  type AdapterOptions,
+  type CoverageOptions,
+  type CoverageReport,
+  checkCoverage,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+} from './adapter-options.js'
 export { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
 export {
   AuthError,
@@ -31,5 +39,6 @@ export {
   watchPolicyFile,
 } from './policy-file.js'
 export { isScope } from './scope.js'
+export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export type { Verifier } from './verifier.js'
 export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'

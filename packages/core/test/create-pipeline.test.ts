@@ -258,6 +258,34 @@ describe('createPipeline: no fall-through, no guessing', () => {
     expect(events[0]).toMatchObject({ decision: 'deny', reason: 'verifier_error' })
   })
 
+  it('refuses with 401 when the request headers cannot be read, instead of throwing', async () => {
+    const { pipeline } = setup()
+    const broken = request(
+      {},
+      {
+        header: () => {
+          throw new TypeError('headersDistinct is undefined')
+        },
+      },
+    )
+    const error = await refusal(pipeline.decide(broken))
+    expect(error).toMatchObject({ code: 'ERR_INVALID_CREDENTIAL', reason: 'verifier_error' })
+  })
+
+  it('refuses a decision whose verifier never settles once the deadline passes (verifier_timeout)', async () => {
+    const hanging: Verifier = { kind: 'jwt', verify: () => new Promise(() => {}) }
+    const events: AuditEvent[] = []
+    const pipeline = createPipeline({
+      policy,
+      verifiers: [hanging],
+      timeoutMs: 50,
+      audit: (e) => events.push(e),
+    })
+    const error = await refusal(pipeline.decide(request({ authorization: 'Bearer tok-reader' })))
+    expect(error).toMatchObject({ code: 'ERR_INVALID_CREDENTIAL', reason: 'verifier_timeout' })
+    expect(events).toHaveLength(1)
+  })
+
   it('adds the callee grants to the caller of an mTLS connection', async () => {
     const { pipeline } = setup({ verifiers: [certVerifier] })
     const decision = await pipeline.decide(request({}, { tls }))
@@ -344,6 +372,7 @@ describe('createPipeline: options', () => {
     [{ policy, verifiers: [certVerifier, certVerifier] }, 'two verifiers of kind "mtls"'],
     [{ policy: {}, verifiers: [certVerifier] }, '"policy" must be'],
     [{ policy, verifiers: [certVerifier], realm: 'a"b' }, '"realm" is not a valid realm'],
+    [{ policy, verifiers: [certVerifier], timeoutMs: 0 }, '"timeoutMs" must be an integer'],
   ])('rejects invalid options at startup (%#)', (options, message) => {
     expect(() => createPipeline(options as never)).toThrow(ConfigError)
     expect(() => createPipeline(options as never)).toThrow(message)

@@ -1,10 +1,15 @@
-import { AuthError, ConfigError, type Decision, type Pipeline } from '@callsign/core'
+import {
+  type AdapterOptions,
+  AuthError,
+  ConfigError,
+  checkCoverage,
+  type Decision,
+  type Pipeline,
+  resolveAdapterOptions,
+} from '@callsign/core'
 import type { Application, NextFunction, Request, Response } from 'express'
 import { fromExpress } from './from-express.js'
-import { checkCoverage } from './lib/check-coverage.js'
 import { decisionKey, setState, stateOf } from './lib/request-state.js'
-import type { AuthOptions } from './lib/resolve-options.js'
-import { resolveOptions } from './lib/resolve-options.js'
 import {
   buildRouteTable,
   isRouter,
@@ -35,13 +40,13 @@ const attached = new WeakSet<object>()
  * auth(app, { policy, verifiers: [apiKeyVerifier({ store })] })
  * app.listen(8080)
  */
-export function auth(app: Application, options: AuthOptions): void {
+export function auth(app: Application, options: AdapterOptions): void {
   const root = (app as { router?: unknown } | undefined)?.router
   if (typeof app !== 'function' || !isRouter(root)) {
     throw new ConfigError(`${WHERE}: auth(app, options) needs an Express 5 application as "app"`)
   }
   if (attached.has(app)) throw new ConfigError(`${WHERE}: auth() is already attached to this app`)
-  const resolved = resolveOptions(options, WHERE)
+  const resolved = resolveAdapterOptions(options, WHERE)
   const { pipeline } = resolved
   const sitesOf = new Map<RouterRoute, RouteSite[]>()
   /**

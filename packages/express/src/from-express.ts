@@ -1,7 +1,6 @@
 import { TLSSocket } from 'node:tls'
-import type { AuthRequest } from '@callsign/core'
+import { type AuthRequest, tlsPeerFromSocket } from '@callsign/core'
 import type { Request } from 'express'
-import { tlsPeer } from './lib/tls-peer.js'
 
 const NONE: readonly string[] = Object.freeze([])
 
@@ -20,7 +19,7 @@ export function fromExpress(req: Request, method: string, route: string): AuthRe
     method: method.toUpperCase(),
     route,
     header: (name) => req.headersDistinct[name.toLowerCase()] ?? NONE,
-    tls: socket instanceof TLSSocket ? tlsPeer(socket) : undefined,
+    tls: socket instanceof TLSSocket ? tlsPeerFromSocket(socket) : undefined,
     remoteAddress: socket?.remoteAddress,
   }
 }

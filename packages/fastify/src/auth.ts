@@ -1,10 +1,15 @@
-import { AuthError, type Caller, type Decision } from '@callsign/core'
+import {
+  type AdapterOptions,
+  AuthError,
+  type Caller,
+  checkCoverage,
+  type Decision,
+  resolveAdapterOptions,
+} from '@callsign/core'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { fromFastify } from './from-fastify.js'
-import { checkCoverage } from './lib/check-coverage.js'
 import { states } from './lib/request-state.js'
-import { type AuthOptions, resolveOptions } from './lib/resolve-options.js'
 import { sendRefusal } from './lib/send-refusal.js'
 
 declare module 'fastify' {
@@ -16,8 +21,8 @@ declare module 'fastify' {
 
 const WHERE = '@callsign/fastify'
 
-const callsignPlugin: FastifyPluginAsync<AuthOptions> = async (fastify, options) => {
-  const resolved = resolveOptions(options, WHERE)
+const callsignPlugin: FastifyPluginAsync<AdapterOptions> = async (fastify, options) => {
+  const resolved = resolveAdapterOptions(options, WHERE)
   const { pipeline } = resolved
   const state = Object.freeze({ realm: pipeline.realm, dryRun: pipeline.dryRun })
   const registered: { method: string; url: string }[] = []

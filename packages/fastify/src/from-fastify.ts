@@ -1,7 +1,6 @@
 import { TLSSocket } from 'node:tls'
-import type { AuthRequest } from '@callsign/core'
+import { type AuthRequest, tlsPeerFromSocket } from '@callsign/core'
 import type { FastifyRequest } from 'fastify'
-import { tlsPeer } from './lib/tls-peer.js'
 
 const NONE: readonly string[] = Object.freeze([])
 
@@ -37,7 +36,7 @@ export function fromFastify(request: FastifyRequest, route: string): AuthRequest
     method: request.method.toUpperCase(),
     route,
     header: (name) => distinct(raw)[name.toLowerCase()] ?? NONE,
-    ...(socket instanceof TLSSocket ? { tls: tlsPeer(socket) } : {}),
+    ...(socket instanceof TLSSocket ? { tls: tlsPeerFromSocket(socket) } : {}),
     ...(socket?.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}),
   }
 }

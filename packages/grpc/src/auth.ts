@@ -1,4 +1,11 @@
-import { AuthError, ConfigError, type Decision } from '@callsign/core'
+import {
+  type AdapterOptions,
+  AuthError,
+  ConfigError,
+  checkCoverage,
+  type Decision,
+  resolveAdapterOptions,
+} from '@callsign/core'
 import {
   type Metadata,
   type Server,
@@ -8,10 +15,8 @@ import {
 } from '@grpc/grpc-js'
 import { fromGrpc } from './from-grpc.js'
 import { callStates } from './lib/call-state.js'
-import { checkCoverage } from './lib/check-coverage.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
 import { isLoopbackBind } from './lib/is-loopback-bind.js'
-import { type AuthOptions as BaseOptions, resolveOptions } from './lib/resolve-options.js'
 
 const WHERE = '@callsign/grpc'
 
@@ -21,7 +26,7 @@ const WHERE = '@callsign/grpc'
  * @example
  * const options: GrpcAuthOptions = { policy, verifiers, allowPlaintextLoopback: true }
  */
-export type GrpcAuthOptions = BaseOptions & {
+export type GrpcAuthOptions = AdapterOptions & {
   /**
    * Allow plaintext (insecure credentials) binds, for a sidecar on loopback only: a plaintext bind
    * to any other address is still refused at startup. Default false: TLS binds only.
@@ -63,7 +68,7 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
   if (options?.allowPlaintextLoopback !== undefined && typeof options.allowPlaintextLoopback !== 'boolean') {
     throw new ConfigError(`${WHERE}: "allowPlaintextLoopback" must be a boolean`)
   }
-  const resolved = resolveOptions(options, WHERE)
+  const resolved = resolveAdapterOptions(options, WHERE)
   const { pipeline } = resolved
   const allowPlaintext = options.allowPlaintextLoopback === true
 

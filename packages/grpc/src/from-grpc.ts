@@ -1,7 +1,6 @@
 import { TLSSocket } from 'node:tls'
-import type { AuthRequest, TlsPeer } from '@callsign/core'
+import { type AuthRequest, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
 import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js'
-import { tlsPeer } from './lib/tls-peer.js'
 
 /**
  * The TLS socket under a call. grpc-js exposes only the leaf certificate of an authorized peer
@@ -38,7 +37,7 @@ export function fromGrpc(
   metadata: Metadata,
 ): AuthRequest {
   const socket = tlsSocketOf(call)
-  const tls = socket ? tlsPeer(socket) : authContextPeer(call)
+  const tls = socket ? tlsPeerFromSocket(socket) : authContextPeer(call)
   const remoteAddress = call.getConnectionInfo?.().remoteAddress
   return {
     transport: 'grpc',

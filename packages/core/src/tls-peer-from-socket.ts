@@ -1,8 +1,8 @@
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls'
-import type { TlsPeer } from '@callsign/core'
+import type { TlsPeer } from './auth-request.js'
 
 /** The TLS side of a connection: the handshake's verdict and the peer's chain, leaf first. */
-export function tlsPeer(socket: TLSSocket): TlsPeer {
+export function tlsPeerFromSocket(socket: TLSSocket): TlsPeer {
   return {
     authorized: socket.authorized === true,
     ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}),

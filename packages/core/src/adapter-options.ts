@@ -1,4 +1,5 @@
-import { ConfigError, createPipeline, type Pipeline, type PipelineOptions } from '@callsign/core'
+import { ConfigError } from './auth-error.js'
+import { createPipeline, type Pipeline, type PipelineOptions } from './create-pipeline.js'
 
 /**
  * What startup coverage found: routes without a policy entry, entries that match no route.
@@ -31,18 +32,18 @@ export interface CoverageOptions {
  * Pipeline options, or a ready pipeline, plus the adapter's own options.
  *
  * @example
- * const options: AuthOptions = { policy, verifiers: [apiKeyVerifier({ store })], audit }
+ * const options: AdapterOptions = { policy, verifiers: [apiKeyVerifier({ store })], audit }
  */
-export type AuthOptions = (PipelineOptions | { readonly pipeline: Pipeline }) & CoverageOptions
+export type AdapterOptions = (PipelineOptions | { readonly pipeline: Pipeline }) & CoverageOptions
 
-export interface ResolvedOptions {
+export interface ResolvedAdapterOptions {
   readonly pipeline: Pipeline
   readonly reportOnly: boolean
   readonly onReport: (report: CoverageReport) => void
 }
 
 /** Validates the options eagerly: every mistake is a ConfigError at startup. */
-export function resolveOptions(options: AuthOptions, where: string): ResolvedOptions {
+export function resolveAdapterOptions(options: AdapterOptions, where: string): ResolvedAdapterOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError(`${where}: options must be an object with "policy" and "verifiers", or "pipeline"`)
   }
@@ -73,4 +74,22 @@ export function resolveOptions(options: AuthOptions, where: string): ResolvedOpt
       process.emitWarning(`${where}: ${parts.join('; ')}`, { code: 'CALLSIGN_COVERAGE' })
     })
   return { pipeline, reportOnly: options.reportOnly === true, onReport }
+}
+
+/**
+ * Compares the registered routes with the policy. Missing entries stop startup unless report-only
+ * was asked for; anything else worth knowing goes to `onReport`.
+ */
+export function checkCoverage(
+  resolved: ResolvedAdapterOptions,
+  registered: Iterable<string>,
+  where: string,
+): void {
+  const { missing, unused } = resolved.pipeline.policy().coverage(registered)
+  if (missing.length > 0 && !resolved.reportOnly) {
+    throw new ConfigError(
+      `${where}: routes without a policy entry: ${missing.join(', ')}. Add them to the policy (or 'public'), or pass reportOnly: true while adopting Callsign`,
+    )
+  }
+  if (missing.length > 0 || unused.length > 0) resolved.onReport({ missing, unused })
 }
