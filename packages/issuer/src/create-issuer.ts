@@ -154,7 +154,12 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     watch: resolved.watchKeys,
   })
   try {
-    const authenticator = clientAuthenticator({ store, mtls, clock })
+    const authenticator = clientAuthenticator({
+      store,
+      mtls,
+      certificateClients: resolved.certificateClients,
+      clock,
+    })
     const limiter = resolved.limit === false ? undefined : failureLimiter({ ...resolved.limit, clock })
     const methods = [
       ...(store ? ['client_secret_basic', 'client_secret_post'] : []),

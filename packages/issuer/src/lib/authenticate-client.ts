@@ -36,6 +36,8 @@ export interface ClientAuthenticator {
 export interface ClientAuthenticatorOptions {
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
+  /** The certificate identities registered as clients. */
+  readonly certificateClients: ReadonlySet<string>
   readonly clock: Clock
 }
 
@@ -49,7 +51,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
  * Exactly one method per request: two are `invalid_request`.
  */
 export function clientAuthenticator(options: ClientAuthenticatorOptions): ClientAuthenticator {
-  const { store, mtls, clock } = options
+  const { store, mtls, certificateClients, clock } = options
 
   const byKey = (key: string, challenge: 'Basic' | 'Bearer' | undefined) => async (): Promise<Caller> => {
     if (!store) throw refuse('api_keys_not_accepted', challenge)
@@ -125,7 +127,8 @@ export function clientAuthenticator(options: ClientAuthenticatorOptions): Client
           async authenticate() {
             if (!mtls) throw refuse('certificates_not_accepted', undefined)
             const caller = await verifyCertificate(mtls, req)
-            if (caller.id !== clientId) throw refuse('client_id_mismatch', undefined, undefined)
+            if (caller.id !== clientId) throw refuse('client_id_mismatch', undefined)
+            if (!certificateClients.has(caller.id)) throw refuse('unknown_client', undefined)
             return caller
           },
         }

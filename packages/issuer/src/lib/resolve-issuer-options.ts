@@ -12,6 +12,7 @@ export interface ResolvedIssuerOptions {
   readonly audiences: readonly string[]
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
+  readonly certificateClients: ReadonlySet<string>
   readonly ttl: number
   readonly bindCertificates: boolean
   readonly https: { readonly options: HttpsServerOptions; readonly attach?: ServerTls['attach'] } | undefined
@@ -67,6 +68,7 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     audiences: Object.freeze([...new Set(audiences)]),
     store,
     mtls,
+    certificateClients: new Set(Object.keys(options.clients ?? {})),
     ttl,
     bindCertificates: options.bindCertificates ?? true,
     https: checkHttps(options.https),
