@@ -145,7 +145,7 @@ afterAll(async () => {
 async function callAll(): Promise<{ express: number; fastify: number; grpc: number }> {
   const [e, f, g] = await Promise.all([
     ordersFetch(`${expressUrl}/orders/42`).then(async (res) => {
-      if (res.status === 200) expect(await res.json()).toEqual({ caller: 'billing' })
+      if (res.status === 200) expect(await (res as Response).json()).toEqual({ caller: 'billing' })
       return res.status
     }),
     ordersFetch(`${fastifyUrl}/orders/42`).then((res) => res.status),
