@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { mtlsAgent, tokenCredentials } from '@callsign/client'
 import {
   createDevCa,
   issueServiceCertificate,
@@ -32,6 +33,8 @@ beforeAll(async () => {
   await writeFile(join(dir, 'ca.crt'), ca.cert)
   await writeFile(join(dir, 'tls.crt'), server.cert)
   await writeFile(join(dir, 'tls.key'), server.key, { mode: 0o600 })
+  await writeFile(join(dir, 'orders.crt'), orders.cert)
+  await writeFile(join(dir, 'orders.key'), orders.key, { mode: 0o600 })
   const https = tlsServerOptions({
     ca: join(dir, 'ca.crt'),
     cert: join(dir, 'tls.crt'),
@@ -130,5 +133,31 @@ describe('tls_client_auth (RFC 8705)', () => {
     const res = await post({ ...form, client_id: ORDERS })
     expect(res.status).toBe(401)
     expect(res.body.error).toBe('invalid_client')
+  })
+
+  it('serves @callsign/client tokenCredentials over its mTLS agent a token bound to that certificate', async () => {
+    const agent = mtlsAgent({
+      cert: join(dir, 'orders.crt'),
+      key: join(dir, 'orders.key'),
+      ca: join(dir, 'ca.crt'),
+      watch: false,
+    })
+    try {
+      const tokens = tokenCredentials({
+        tokenUrl: `${fx.url}/oauth2/token`,
+        client: agent,
+        clientId: ORDERS,
+        audience: 'inventory',
+        scope: ['inventory:reserve'],
+      })
+      const authorization = (await tokens.authorization())!
+      expect(claims(authorization.slice('Bearer '.length))).toMatchObject({
+        sub: ORDERS,
+        scope: 'inventory:reserve',
+        cnf: { 'x5t#S256': orders.thumbprint },
+      })
+    } finally {
+      await agent.close()
+    }
   })
 })
