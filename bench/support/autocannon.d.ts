@@ -1,12 +1,12 @@
 // The parts of autocannon 8 the benchmarks use (the package ships no types).
 declare module 'autocannon' {
-  interface AutocannonRequest {
+  export interface AutocannonRequest {
     method?: string
     path?: string
     headers?: Record<string, string>
     setupRequest?: (request: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest
   }
-  interface AutocannonOptions {
+  export interface AutocannonOptions {
     url: string
     connections?: number
     duration?: number
@@ -16,7 +16,7 @@ declare module 'autocannon' {
     tlsOptions?: Record<string, unknown>
     timeout?: number
   }
-  interface AutocannonResult {
+  export interface AutocannonResult {
     readonly duration: number
     readonly errors: number
     readonly timeouts: number

@@ -29,12 +29,12 @@ export interface Target {
   close(): Promise<void>
 }
 
-type Guard = 'none' | 'api-key' | 'jwt' | 'jwt-nocache' | 'mtls'
+export type Guard = 'none' | 'api-key' | 'jwt' | 'jwt-nocache' | 'mtls'
 
 const policy = () => definePolicy({ routes: { 'GET /orders/:id': [SCOPE] } })
 
 /** Callsign's verifier for a guard, configured as its README recommends for production. */
-function callsignVerifier(guard: Exclude<Guard, 'none'>, fixture: Fixture): Verifier {
+export function callsignVerifier(guard: Exclude<Guard, 'none'>, fixture: Fixture): Verifier {
   switch (guard) {
     case 'api-key':
       return apiKeyVerifier({ store: fileKeyStore(fixture.keyStore) })
@@ -85,7 +85,8 @@ const fastJwtVerify = (cache: boolean) => ({
 async function fastifyTarget(name: string, fixture: Fixture): Promise<FastifyInstance> {
   const tls = name.startsWith('fastify-tls:')
   const guard = name.slice(name.indexOf(':') + 1)
-  const app = tls ? Fastify({ https: tlsOptions(fixture) }) : Fastify()
+  // One instance type for both: the HTTPS server's type does not change the routes or hooks.
+  const app = (tls ? Fastify({ https: tlsOptions(fixture) }) : Fastify()) as unknown as FastifyInstance
   switch (guard) {
     case 'none':
       break
