@@ -101,8 +101,18 @@ export async function securityCredentials(): Promise<SecurityCredentials> {
     const base = `sec-${name.replace(/\W+/g, '-')}-${n++}`
     const ca = options.untrusted ? 'stranger' : 'ca'
     openssl(certs.dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${base}.key`])
-    openssl(certs.dir, ['req', '-new', '-key', `${base}.key`, '-subj', `/CN=${name}`, '-out', `${base}.csr`])
-    writeFileSync(join(certs.dir, `${base}.ext`), ext)
+    openssl(certs.dir, [
+      'req',
+      '-new',
+      '-key',
+      `${base}.key`,
+      '-subj',
+      `/CN=${name.replaceAll('/', '\\/')}`,
+      '-out',
+      `${base}.csr`,
+    ])
+    // '#' starts a comment in an openssl config file: escape it so the SAN keeps it
+    writeFileSync(join(certs.dir, `${base}.ext`), ext.replaceAll('#', '\\#'))
     openssl(certs.dir, [
       'x509',
       '-req',

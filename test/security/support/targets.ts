@@ -84,7 +84,12 @@ function httpsServerOptions(creds: SecurityCredentials) {
 
 function httpsExchange(port: number, creds: SecurityCredentials, request: RawRequest): Promise<Exchange> {
   const method = request.method ?? 'GET'
-  const pairs = request.headers ?? []
+  const body = method === 'POST' || method === 'PUT' ? '{"item":"x"}' : undefined
+  const given = request.headers ?? []
+  const pairs =
+    body && !given.some(([name]) => name.toLowerCase() === 'content-type')
+      ? [...given, ['content-type', 'application/json'] as const]
+      : given
   // Raw pairs keep duplicates and case; Node adds no Host header to them, so add one.
   const withHost = pairs.some(([name]) => name.toLowerCase() === 'host')
     ? pairs
@@ -130,7 +135,7 @@ function httpsExchange(port: number, creds: SecurityCredentials, request: RawReq
       if (request.cert || error.code === 'ECONNRESET') resolve({ status: 0, wire: String(error.code) })
       else reject(error)
     })
-    req.end(method === 'POST' || method === 'PUT' ? '{"item":"x"}' : undefined)
+    req.end(body)
   })
 }
 
