@@ -84,7 +84,8 @@ export function definePolicy(input: PolicyInput): Policy {
   const requirements = Object.freeze([...byKey.values()])
   return Object.freeze({
     requirement(transport: Transport, method: string, route: string) {
-      if (transport === 'grpc') return byKey.get(route)
+      // gRPC keys start with '/', HTTP keys with a method: a gRPC route never reaches an HTTP entry
+      if (transport === 'grpc') return route.startsWith('/') ? byKey.get(route) : undefined
       return byKey.get(`${method === 'HEAD' ? 'GET' : method} ${route}`)
     },
     grantsFor: (callerId: string) => grants.get(callerId) ?? EMPTY,
