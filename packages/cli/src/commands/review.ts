@@ -20,7 +20,8 @@ Options:
   --max-key-age <d>     keys older than this should be rotated (default 90d)
   --unused <d>          keys unused, or never used, this long should be disabled (default 60d)
   --scope-window <d>    scopes not used in this window should be trimmed (default 90d)
-  --expiring <d>        credentials expiring within this should be renewed (default 14d)
+  --expiring <d>        credentials expiring within this should be renewed (default 14d; for a
+                        certificate, at most the last third of its lifetime)
   --json                one JSON object instead of tables
   -h, --help            this help
 `

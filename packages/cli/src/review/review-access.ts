@@ -140,7 +140,7 @@ export async function reviewAccess(
     }
     if (expiresIn === undefined && credential.kind === 'api-key') {
       findings.push({ ...base, type: 'no-expiry', detail: 'never expires', action: 'give it an expiry' })
-    } else if (expiresIn !== undefined && expiresIn <= thresholds.expiringDays * DAY) {
+    } else if (expiresIn !== undefined && expiresIn <= expiringWindow(credential, thresholds)) {
       findings.push({
         ...base,
         type: 'expiring',
@@ -150,4 +150,15 @@ export async function reviewAccess(
     }
   }
   return { now: now.toISOString(), thresholds, credentials: credentials.length, findings }
+}
+
+/**
+ * How close to expiry a credential is reported. Keys: the threshold. Certificates: the threshold,
+ * or the last third of their lifetime when that is shorter, so short-lived certificates that renew
+ * on schedule (cert-manager renews at two thirds) are not reported all their life.
+ */
+function expiringWindow(credential: ReviewedCredential, thresholds: ReviewThresholds): number {
+  const window = thresholds.expiringDays * DAY
+  if (credential.kind !== 'mtls' || !credential.createdAt || !credential.expiresAt) return window
+  return Math.min(window, (credential.expiresAt.getTime() - credential.createdAt.getTime()) / 3)
 }

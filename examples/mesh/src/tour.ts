@@ -1,0 +1,305 @@
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { connect } from 'node:tls'
+import { parseApiKey } from '@callsign/api-key'
+import { meshDir } from './config.js'
+import { grpc, http, type Outcome } from './lib/calls.js'
+import { callsign, mustCallsign, nodeArgs } from './lib/callsign.js'
+import { table } from './lib/table.js'
+import { DEMO_TOKEN_TTL_SECONDS, type Mesh } from './start-mesh.js'
+
+type Row = [call: string, expected: string, got: string, seen: string]
+
+/**
+ * The narrated tour. Each step states what should happen, does it for real against the running
+ * mesh, and prints what each service saw. Returns the number of steps that did not behave.
+ */
+export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<number> {
+  const { ca, urls, paths } = mesh
+  const key = (owner: string) => readFileSync(join(paths.secrets, `${owner}.key`), 'utf8').trim()
+  const bearer = (owner: string) => `Bearer ${key(owner)}`
+  let failures = 0
+  let rows: Row[] = []
+  const expect = (call: string, expected: string, outcome: Outcome | string, seen = '', ok?: boolean) => {
+    const got = typeof outcome === 'string' ? outcome : `${outcome.status}${code(outcome)}`
+    const pass = ok ?? got.startsWith(expected)
+    if (!pass) failures++
+    rows.push([call, expected, pass ? got : `${got}  <-- unexpected`, seen])
+  }
+  const section = (title: string) => {
+    if (rows.length) say(`${table(['call', 'expected', 'got', 'what the callee saw'], rows)}\n`)
+    rows = []
+    if (title) say(`== ${title}`)
+  }
+
+  section('1. Allowed calls: each service sees who called it')
+  const read = await http(`${urls.gateway}/shop/orders/42`, { ca, authorization: bearer('storefront') })
+  const firstToken = String(path(read, 'orders', 'credentialId'))
+  expect(
+    'storefront → gateway GET /shop/orders/42',
+    '200',
+    read,
+    seen(read, ['gateway', 'orders', 'inventory']),
+  )
+  const tokenIssuedAt = Date.now()
+  const order = await http(`${urls.gateway}/shop/orders`, {
+    ca,
+    method: 'POST',
+    authorization: bearer('storefront'),
+    body: { sku: 'sku-1' },
+  })
+  expect(
+    'storefront → gateway POST /shop/orders',
+    '201',
+    order,
+    seen(order, ['orders', 'billing', 'inventory']),
+  )
+  const stock = await grpc(urls.inventory, 'check', { ca, authorization: bearer('warehouse') })
+  expect(
+    'warehouse → inventory Check (API key in metadata)',
+    'OK',
+    stock,
+    `inventory: ${stock.body.caller} (${stock.body.kind})`,
+  )
+
+  section('2. A caller is held to its scopes')
+  const browse = await http(`${urls.gateway}/shop/orders/42`, { ca, authorization: bearer('analytics') })
+  expect('analytics (shop:read) → gateway GET /shop/orders/42', '200', browse, seen(browse, ['gateway']))
+  const analytics = await http(`${urls.gateway}/shop/orders`, {
+    ca,
+    method: 'POST',
+    authorization: bearer('analytics'),
+    body: {},
+  })
+  expect('analytics (no shop:order) → gateway POST /shop/orders', '403 ERR_INSUFFICIENT_SCOPE', analytics)
+
+  section(`3. Tokens live ${DEMO_TOKEN_TTL_SECONDS} s: the gateway's expires and its client renews it`)
+  const wait = tokenIssuedAt + (DEMO_TOKEN_TTL_SECONDS + 1) * 1000 - Date.now()
+  say(`   (waiting ${Math.max(0, Math.round(wait / 1000))} s for the first token to expire)`)
+  if (wait > 0) await sleep(wait)
+  const again = await http(`${urls.gateway}/shop/orders/42`, { ca, authorization: bearer('storefront') })
+  const secondToken = String(path(again, 'orders', 'credentialId'))
+  expect(
+    'storefront → gateway GET /shop/orders/42',
+    '200',
+    again,
+    `orders saw token ${short(firstToken)} then ${short(secondToken)}`,
+    again.status === '200' && secondToken !== firstToken && secondToken !== 'undefined',
+  )
+
+  section('4. The intruder, inside the same network, is refused everywhere')
+  const intruder = await runIntruder(mesh)
+  for (const attempt of intruder.attempts) {
+    expect(
+      `intruder (${attempt.holding}) → ${attempt.target}`,
+      'refused',
+      `${attempt.status} ${attempt.code}`.trim(),
+      '',
+      attempt.refused,
+    )
+  }
+  expect('intruder process exit code', '0 (nothing let in)', String(intruder.code), '', intruder.code === 0)
+
+  section('5. A key revoked with `callsign keys revoke` is refused within a second')
+  const partnerFile = join(paths.secrets, 'partner.key')
+  rmSync(partnerFile, { force: true })
+  await mustCallsign([
+    'keys',
+    'create',
+    '--owner',
+    'partner',
+    '--scope',
+    'shop:read',
+    '--expires',
+    '1h',
+    '--out',
+    partnerFile,
+    '--store',
+    paths.keyStore,
+  ])
+  const partner = `Bearer ${readFileSync(partnerFile, 'utf8').trim()}`
+  const before = await until(
+    () => http(`${urls.gateway}/shop/orders/7`, { ca, authorization: partner }),
+    (o) => o.status === '200',
+    3000,
+  )
+  expect(
+    'partner (new key) → gateway GET /shop/orders/7',
+    '200',
+    before.outcome,
+    `gateway saw it ${before.ms} ms after creation`,
+  )
+  await mustCallsign(['keys', 'revoke', parseApiKey(partner.slice(7)).id, '--store', paths.keyStore])
+  const after = await until(
+    () => http(`${urls.gateway}/shop/orders/7`, { ca, authorization: partner }),
+    (o) => o.status === '401',
+    3000,
+  )
+  expect(
+    'partner (revoked key) → gateway GET /shop/orders/7',
+    '401 ERR_INVALID_CREDENTIAL',
+    after.outcome,
+    `refused ${after.ms} ms after the revoke`,
+    after.outcome.status === '401' && after.ms <= 2000,
+  )
+
+  section("6. billing's certificate is rotated without a restart")
+  const oldCert = await servedCertificate(urls.billing, ca)
+  await mustCallsign(['certs', 'issue', 'billing', '--dir', paths.certs, '--namespace', 'shop'])
+  const rotated = await until(
+    () => servedCertificate(urls.billing, ca),
+    (fingerprint) => fingerprint !== oldCert,
+    5000,
+  )
+  expect(
+    'billing serves a new certificate',
+    'new',
+    rotated.outcome === oldCert ? 'old' : 'new',
+    `${short(oldCert)} → ${short(rotated.outcome)} after ${rotated.ms} ms`,
+  )
+  const afterRotation = await http(`${urls.gateway}/shop/orders`, {
+    ca,
+    method: 'POST',
+    authorization: bearer('storefront'),
+    body: {},
+  })
+  expect('storefront → gateway POST /shop/orders', '201', afterRotation, seen(afterRotation, ['billing']))
+
+  section('7. No secret in any log or audit line')
+  const leaks = findSecrets(mesh)
+  expect(
+    `${leaks.files} log and audit files searched for ${leaks.secrets} secrets`,
+    'none found',
+    leaks.found.length ? leaks.found.join(', ') : 'none found',
+  )
+  section('')
+
+  say("== 8. `callsign review` over the mesh's audit logs")
+  const review = await callsign([
+    'review',
+    '--store',
+    paths.keyStore,
+    '--audit',
+    paths.audit,
+    '--certs',
+    paths.certs,
+  ])
+  say(review.stdout.replace(/^/gm, '   '))
+  if (![0, 1].includes(review.code ?? -1) || !review.stdout.includes('Access review')) {
+    failures++
+    say(`   review did not run (exit ${review.code}): ${review.stderr}`)
+  }
+
+  say(failures === 0 ? 'Every step behaved as expected.' : `${failures} step(s) did not behave as expected.`)
+  return failures
+}
+
+function code(outcome: Outcome): string {
+  return typeof outcome.body.code === 'string' ? ` ${outcome.body.code}` : ''
+}
+
+function path(outcome: Outcome, ...keys: string[]): unknown {
+  let value: unknown = outcome.body
+  for (const key of keys) value = (value as Record<string, unknown> | undefined)?.[key]
+  return value
+}
+
+function seen(outcome: Outcome, services: string[]): string {
+  return services
+    .map((service) => {
+      const entry = outcome.body[service] as { caller?: string; kind?: string } | undefined
+      return entry?.caller ? `${service}: ${entry.caller}${entry.kind ? ` (${entry.kind})` : ''}` : undefined
+    })
+    .filter(Boolean)
+    .join(' · ')
+}
+
+function short(value: string): string {
+  return value.length > 12 ? `${value.slice(0, 10)}…` : value
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number) {
+  const started = Date.now()
+  let outcome = await probe()
+  while (!done(outcome) && Date.now() - started < timeoutMs) {
+    await sleep(50)
+    outcome = await probe()
+  }
+  return { outcome, ms: Date.now() - started }
+}
+
+function servedCertificate(url: string, ca: Buffer): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), ca, servername: 'billing' }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256
+      socket.end()
+      resolve(fingerprint.replaceAll(':', '').toLowerCase())
+    })
+    socket.on('error', reject)
+  })
+}
+
+interface Attempt {
+  holding: string
+  target: string
+  status: string
+  code: string
+  refused: boolean
+}
+
+function runIntruder(mesh: Mesh): Promise<{ attempts: Attempt[]; code: number | null }> {
+  const env = {
+    ...process.env,
+    MESH_CA: join(mesh.paths.certs, 'ca', 'ca.crt'),
+    EXPIRED_TOKEN_FILE: join(mesh.paths.secrets, 'intruder-expired.jwt'),
+    STOLEN_KEY_FILE: join(mesh.paths.secrets, 'warehouse.key'),
+    GATEWAY_URL: mesh.urls.gateway,
+    ORDERS_URL: mesh.urls.orders,
+    BILLING_URL: mesh.urls.billing,
+    INVENTORY_ADDRESS: mesh.urls.inventory,
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, join(meshDir, 'src', 'intruder.ts')], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const attempts = out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Attempt)
+      resolve({ attempts, code })
+    })
+  })
+}
+
+/** Every secret the mesh holds (API keys, the expired token), searched for in every log and audit file. */
+function findSecrets(mesh: Mesh) {
+  const secrets = readdirSync(mesh.paths.secrets).map((name) => ({
+    name,
+    value: readFileSync(join(mesh.paths.secrets, name), 'utf8').trim(),
+  }))
+  const files = [mesh.paths.logs, mesh.paths.audit].flatMap((dir) =>
+    readdirSync(dir).map((name) => join(dir, name)),
+  )
+  const found: string[] = []
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8')
+    for (const secret of secrets) {
+      // the secret part of a key (after its id) and a whole token
+      const needle = secret.value.includes('_')
+        ? secret.value.slice(secret.value.lastIndexOf('_') + 1)
+        : secret.value
+      if (needle.length > 16 && text.includes(needle)) found.push(`${secret.name} in ${file}`)
+    }
+    if (/Bearer [A-Za-z0-9]/.test(text)) found.push(`a bearer credential in ${file}`)
+  }
+  return { files: files.length, secrets: secrets.length, found }
+}
