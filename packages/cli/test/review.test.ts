@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ApiKeyRecord, fileKeyStore, generateApiKey } from '@callsign/api-key'
 import type { AuditEvent } from '@callsign/core'
+import { createDevCa, issueServiceCertificate } from '@callsign/mtls'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../../test/support/run-cli.js'
 
@@ -188,5 +189,37 @@ describe('callsign review', () => {
   it('never prints a secret hash', async () => {
     const result = await runCli(['review', '--store', store, '--audit', auditDir, '--now', NOW, '--json'])
     for (const key of Object.values(keys)) expect(result.stdout).not.toContain(key.secretHash.slice(7, 30))
+  })
+
+  it('reports a certificate in the last third of its life (or the threshold, if shorter) as expiring', async () => {
+    const certs = join(dir, 'certs')
+    mkdirSync(join(certs, 'orders'), { recursive: true })
+    const notBefore = new Date(Date.parse(NOW) - 86_400_000)
+    const ca = createDevCa({ trustDomain: 'mesh.local', days: 365, notBefore })
+    const leaf = (days: number) =>
+      issueServiceCertificate({ ca, spiffeId: 'spiffe://mesh.local/ns/shop/sa/orders', days, notBefore })
+    const weekly = leaf(7)
+    writeFileSync(join(certs, 'orders', 'tls.crt'), weekly.cert)
+    const expiring = async (now: string) => {
+      const result = await runCli([
+        'review',
+        '--store',
+        store,
+        '--audit',
+        auditDir,
+        '--certs',
+        certs,
+        '--now',
+        now,
+        '--json',
+      ])
+      const report = JSON.parse(result.stdout) as { findings: { type: string; credentialId: string }[] }
+      return report.findings.filter((f) => f.type === 'expiring' && f.credentialId === weekly.thumbprint)
+        .length
+    }
+    // one day into a 7-day certificate: 6 days left, under 14 but not yet in its last third
+    expect(await expiring(NOW)).toBe(0)
+    // five days in: 2 days left, in its last third
+    expect(await expiring(new Date(Date.parse(NOW) + 4 * 86_400_000).toISOString())).toBe(1)
   })
 })
