@@ -2,7 +2,7 @@ import { createServer as createHttpsServer, request as httpsRequest } from 'node
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { apiKeyVerifier } from '@callsign/api-key'
-import { type AuditEvent, type Caller, definePolicy, type Verifier } from '@callsign/core'
+import { type AuditEvent, type Caller, definePolicy, type Policy, type Verifier } from '@callsign/core'
 import { auth as expressAuth } from '@callsign/express'
 import { auth as fastifyAuth } from '@callsign/fastify'
 import { auth as grpcAuth, getCaller as grpcGetCaller } from '@callsign/grpc'
@@ -154,7 +154,11 @@ function recorder() {
 const callerId = (caller: Caller | null | undefined) => caller?.id ?? null
 
 /** Express 5 over HTTPS (client certificates requested, not required) with the real verifiers. */
-export async function expressTarget(creds: SecurityCredentials, verifiers = realVerifiers(creds)) {
+export async function expressTarget(
+  creds: SecurityCredentials,
+  verifiers = realVerifiers(creds),
+  policy: Policy | { readonly current: Policy } = definePolicy({ routes: HTTP_POLICY }),
+) {
   const rec = recorder()
   const app = express()
   // A method-override middleware, as some apps have: the route gate must decide the route dispatched.
@@ -177,7 +181,7 @@ export async function expressTarget(creds: SecurityCredentials, verifiers = real
   api.get('/reports', handler)
   app.use('/api', api)
   expressAuth(app, {
-    policy: definePolicy({ routes: HTTP_POLICY }),
+    policy,
     verifiers,
     audit: (event) => rec.audit.push(event),
     reportOnly: true,
