@@ -92,6 +92,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     )
   }
 
+  const deadlines = deadlineQueue(timeoutMs)
   const emit = (event: AuditEvent) => {
     for (const sink of sinks) {
       try {
@@ -115,7 +116,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (requirement === undefined) {
         error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_not_in_policy' })
       } else if (!requirement.public) {
-        const outcome = await withDeadline(authenticate(req, verifiers), timeoutMs)
+        const outcome = await deadlines.race(authenticate(req, verifiers))
         if (outcome instanceof AuthError) error = outcome
         else {
           caller = withGrants(outcome, current.grantsFor(outcome.id))
@@ -130,20 +131,22 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
 
       const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
-      emit({
-        v: AUDIT_SCHEMA_VERSION,
-        time: new Date(clock.now()).toISOString(),
-        decision,
-        ...(error ? { code: error.code } : {}),
-        reason: error ? error.reason : requirement?.public ? 'public' : 'granted',
-        ...(caller ? { caller: caller.id, kind: caller.kind, credentialId: caller.credentialId } : {}),
-        scopes: requirement?.scopes ?? [],
-        transport: req.transport,
-        method: req.method,
-        route: req.route,
-        ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      })
+      // With no sink there is no one to build the event for.
+      if (sinks.length > 0)
+        emit({
+          v: AUDIT_SCHEMA_VERSION,
+          time: new Date(clock.now()).toISOString(),
+          decision,
+          ...(error ? { code: error.code } : {}),
+          reason: error ? error.reason : requirement?.public ? 'public' : 'granted',
+          ...(caller ? { caller: caller.id, kind: caller.kind, credentialId: caller.credentialId } : {}),
+          scopes: requirement?.scopes ?? [],
+          transport: req.transport,
+          method: req.method,
+          route: req.route,
+          ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
+          latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+        })
       if (error === undefined || dryRun) return { allowed: true, caller, requirement }
       return { allowed: false, error }
     },
@@ -175,16 +178,70 @@ async function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): P
   return distinct[0]!
 }
 
-/** The verifiers' outcome, or a refusal once the deadline passes. */
-function withDeadline(work: Promise<Caller | AuthError>, ms: number): Promise<Caller | AuthError> {
+interface Pending {
+  readonly at: number
+  prev: Pending | undefined
+  next: Pending | undefined
+  readonly expire: () => void
+}
+
+/**
+ * The verifiers' outcome, or a refusal once the deadline passes. Every decision of a pipeline has
+ * the same timeout, so deadlines fall in the order decisions start: pending decisions form a list,
+ * oldest first, and one timer for the oldest serves them all (a timer per request costs more than
+ * a cached verification). A settled decision leaves the list at once; with none pending, no timer.
+ */
+function deadlineQueue(ms: number) {
+  let first: Pending | undefined
+  let last: Pending | undefined
   let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<AuthError>((resolve) => {
-    timer = setTimeout(
-      () => resolve(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_timeout' })),
-      ms,
-    )
-  })
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+  const unlink = (entry: Pending) => {
+    if (entry.prev) entry.prev.next = entry.next
+    else first = entry.next
+    if (entry.next) entry.next.prev = entry.prev
+    else last = entry.prev
+    entry.prev = entry.next = undefined
+  }
+  const fire = () => {
+    timer = undefined
+    const now = performance.now()
+    while (first !== undefined && first.at <= now) {
+      const entry = first
+      unlink(entry)
+      entry.expire()
+    }
+    if (first !== undefined) timer = setTimeout(fire, first.at - now)
+  }
+  return {
+    race(work: Promise<Caller | AuthError>): Promise<Caller | AuthError> {
+      return new Promise((resolve) => {
+        let done = false
+        const entry: Pending = {
+          at: performance.now() + ms,
+          prev: last,
+          next: undefined,
+          expire: () => {
+            done = true
+            resolve(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_timeout' }))
+          },
+        }
+        if (last) last.next = entry
+        else first = entry
+        last = entry
+        if (timer === undefined) timer = setTimeout(fire, ms)
+        work.then((outcome) => {
+          if (done) return
+          done = true
+          unlink(entry)
+          if (first === undefined) {
+            clearTimeout(timer)
+            timer = undefined
+          }
+          resolve(outcome)
+        })
+      })
+    },
+  }
 }
 
 function withGrants(caller: Caller, grants: ReadonlySet<string>): Caller {
