@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -20,10 +19,14 @@ export function serviceConfig(service: string) {
     trustDomain: process.env.TRUST_DOMAIN ?? 'mesh.local',
     policyFile: process.env.POLICY_FILE ?? join(meshDir, 'policies', `${service}.policy.yaml`),
     auditFile: process.env.AUDIT_FILE ?? join(state, 'audit', `${service}.jsonl`),
-    keyStore: process.env.KEY_STORE ?? join(state, 'keys.json'),
+    keyStore: process.env.KEY_STORE ?? join(state, 'store', 'keys.json'),
     keyFile: process.env.KEY_FILE ?? join(state, 'secrets', `${service}.key`),
     jwksDir: process.env.JWKS_DIR ?? join(state, 'jwks'),
-    tls: { cert: join(tlsDir, 'tls.crt'), key: join(tlsDir, 'tls.key'), ca: join(tlsDir, 'ca.crt') },
+    tls: {
+      cert: process.env.TLS_CERT ?? join(tlsDir, 'tls.crt'),
+      key: process.env.TLS_KEY ?? join(tlsDir, 'tls.key'),
+      ca: process.env.TLS_CA ?? join(tlsDir, 'ca.crt'),
+    },
     issuerUrl: process.env.ISSUER_URL ?? 'https://127.0.0.1:7400',
     ordersUrl: process.env.ORDERS_URL ?? 'http://127.0.0.1:7402',
     billingUrl: process.env.BILLING_URL ?? 'https://127.0.0.1:7403',
@@ -33,5 +36,3 @@ export function serviceConfig(service: string) {
 }
 
 export type ServiceConfig = ReturnType<typeof serviceConfig>
-
-export const read = (path: string) => readFileSync(path)

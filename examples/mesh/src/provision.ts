@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileKeyStore, parseApiKey } from '@callsign/api-key'
 import { mustCallsign } from './lib/callsign.js'
 
@@ -29,7 +29,7 @@ export function meshPaths(state: string, certs: string): MeshPaths {
   return {
     state,
     certs,
-    keyStore: join(state, 'keys.json'),
+    keyStore: join(state, 'store', 'keys.json'),
     secrets: join(state, 'secrets'),
     jwks: join(state, 'jwks'),
     audit: join(state, 'audit'),

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
 import { parseApiKey } from '@callsign/api-key'
@@ -21,15 +21,19 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
   const bearer = (owner: string) => `Bearer ${key(owner)}`
   let failures = 0
   let rows: Row[] = []
+  let current = ''
+  const report: { section: string; call: string; expected: string; got: string; pass: boolean }[] = []
   const expect = (call: string, expected: string, outcome: Outcome | string, seen = '', ok?: boolean) => {
     const got = typeof outcome === 'string' ? outcome : `${outcome.status}${code(outcome)}`
     const pass = ok ?? got.startsWith(expected)
     if (!pass) failures++
     rows.push([call, expected, pass ? got : `${got}  <-- unexpected`, seen])
+    report.push({ section: current, call, expected, got, pass })
   }
   const section = (title: string) => {
     if (rows.length) say(`${table(['call', 'expected', 'got', 'what the callee saw'], rows)}\n`)
     rows = []
+    current = title
     if (title) say(`== ${title}`)
   }
 
@@ -191,6 +195,13 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
     say(`   review did not run (exit ${review.code}): ${review.stderr}`)
   }
 
+  // MESH_REPORT: the same outcomes as JSON, for the end-to-end test
+  if (process.env.MESH_REPORT) {
+    writeFileSync(
+      process.env.MESH_REPORT,
+      JSON.stringify({ failures, steps: report, review: { code: review.code } }),
+    )
+  }
   say(failures === 0 ? 'Every step behaved as expected.' : `${failures} step(s) did not behave as expected.`)
   return failures
 }

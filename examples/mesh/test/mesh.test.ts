@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { nodeArgs } from '../src/lib/callsign.js'
+
+const demo = fileURLToPath(new URL('../src/demo.ts', import.meta.url))
+
+interface Step {
+  section: string
+  call: string
+  expected: string
+  got: string
+  pass: boolean
+}
+
+let run: { code: number | null; stdout: string }
+let report: { failures: number; steps: Step[]; review: { code: number } }
+let state: string
+
+// The whole tour, in process mode on loopback, in fresh state and certificate folders.
+beforeAll(async () => {
+  const root = mkdtempSync(join(tmpdir(), 'callsign-mesh-'))
+  state = join(root, 'state')
+  const reportFile = join(root, 'report.json')
+  run = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, demo], {
+      env: {
+        ...process.env,
+        MESH_STATE: state,
+        MESH_CERTS: join(root, 'certs'),
+        MESH_REPORT: reportFile,
+        CI: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.resume()
+    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout })
+    })
+  })
+  report = JSON.parse(readFileSync(reportFile, 'utf8'))
+}, 180_000)
+
+const step = (call: RegExp) => {
+  const found = report.steps.find((candidate) => call.test(candidate.call))
+  if (!found) throw new Error(`no step ${call}`)
+  return found
+}
+
+describe('the example mesh, end to end', () => {
+  it('plays the whole tour and exits 0', () => {
+    expect(report.failures).toBe(0)
+    expect(report.steps.every((s) => s.pass)).toBe(true)
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('Every step behaved as expected.')
+  })
+
+  it('shows each service the identity of its caller', () => {
+    expect(step(/storefront → gateway GET/).got).toBe('200')
+    const order = step(/storefront → gateway POST/)
+    expect(order.got).toBe('201')
+    expect(run.stdout).toContain('billing: spiffe://mesh.local/ns/shop/sa/orders (mtls)')
+    expect(run.stdout).toContain(
+      'gateway: storefront (api-key) · orders: gateway (jwt) · inventory: orders (jwt)',
+    )
+    expect(step(/warehouse → inventory/).got).toBe('OK')
+  })
+
+  it('refuses a missing scope with 403', () => {
+    expect(step(/analytics \(no shop:order\)/).got).toBe('403 ERR_INSUFFICIENT_SCOPE')
+  })
+
+  it('refuses the intruder everywhere, with the right code for each credential it holds', () => {
+    const attempts = report.steps.filter((s) => s.call.startsWith('intruder ('))
+    expect(attempts).toHaveLength(8)
+    expect(attempts.map((a) => a.got)).toEqual([
+      '401 ERR_NO_CREDENTIAL',
+      '401 ERR_NO_CREDENTIAL',
+      '401 ERR_NO_CREDENTIAL',
+      'UNAUTHENTICATED ERR_NO_CREDENTIAL',
+      '401 ERR_INVALID_CREDENTIAL',
+      '403 ERR_INSUFFICIENT_SCOPE',
+      '401 ERR_NO_CREDENTIAL',
+      'PERMISSION_DENIED ERR_INSUFFICIENT_SCOPE',
+    ])
+  })
+
+  it('refuses a revoked key, renews an expired token and serves a rotated certificate without a restart', () => {
+    expect(step(/partner \(revoked key\)/).got).toBe('401 ERR_INVALID_CREDENTIAL')
+    expect(step(/billing serves a new certificate/).got).toBe('new')
+    expect(report.steps.find((s) => s.section.startsWith('3. Tokens'))?.pass).toBe(true)
+  })
+
+  it('writes no secret to any log or audit file', () => {
+    const secrets = readdirSync(join(state, 'secrets')).map((name) =>
+      readFileSync(join(state, 'secrets', name), 'utf8').trim(),
+    )
+    expect(secrets.length).toBeGreaterThanOrEqual(6)
+    const files = ['logs', 'audit'].flatMap((dir) =>
+      readdirSync(join(state, dir)).map((name) => join(state, dir, name)),
+    )
+    expect(files.length).toBeGreaterThanOrEqual(9)
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8')
+      for (const secret of secrets)
+        expect(text.includes(secret.slice(-30)), `${file} leaks a secret`).toBe(false)
+    }
+    // the audit trail has every decision, as JSON lines
+    const audit = readFileSync(join(state, 'audit', 'gateway.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(audit.some((e) => e.decision === 'deny' && e.code === 'ERR_INSUFFICIENT_SCOPE')).toBe(true)
+    expect(audit.some((e) => e.decision === 'allow' && e.caller === 'storefront')).toBe(true)
+  })
+
+  it('ends with callsign review, which finds the unused reports:read grant', () => {
+    expect(report.review.code).toBe(1)
+    expect(run.stdout).toContain('narrow it to shop:read')
+  })
+
+  it('leaves no service running', () => {
+    const ours = readdirSync('/proc')
+      .filter((pid) => /^\d+$/.test(pid))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`MESH_STATE=${state}`)
+        } catch {
+          return false
+        }
+      })
+    expect(ours).toEqual([])
+  })
+})
