@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { apiKeyVerifier, fileKeyStore } from '@callsign/api-key'
 import { type ConfigError, watchPolicyFile } from '@callsign/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type SecurityCredentials, securityCredentials } from '../security/support/credentials.js'
+import { securityCredentials } from '../security/support/credentials.js'
 import { expressTarget, type Target } from '../security/support/targets.js'
 
 // The key store file deleted, corrupted or replaced while a protected server runs, and a policy

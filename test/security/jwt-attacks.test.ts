@@ -174,7 +174,7 @@ const rows: AttackRow[] = [
   // malformed encodings
   {
     name: 'standard base64 (+ and /) instead of base64url',
-    request: (c) => bearer(c.jwt.token().replace(/-/g, '+').replace(/_/g, '/') + '+/'),
+    request: (c) => bearer(`${c.jwt.token().replace(/-/g, '+').replace(/_/g, '/')}+/`),
     expect: invalid,
   },
   { name: 'base64 padding', request: (c) => bearer(`${c.jwt.token()}=`), expect: invalid },

@@ -94,7 +94,7 @@ function httpsExchange(port: number, creds: SecurityCredentials, request: RawReq
   const withHost = pairs.some(([name]) => name.toLowerCase() === 'host')
     ? pairs
     : [['host', `127.0.0.1:${port}`] as const, ...pairs]
-  const flat = withHost.flatMap(([name, value]) => [name, value])
+  const flat = withHost.flat()
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
