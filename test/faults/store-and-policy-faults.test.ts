@@ -10,9 +10,16 @@ import { expressTarget, type Target } from '../security/support/targets.js'
 // file replaced by an invalid one. Real files in a temporary folder, the real watchers, a real
 // Express server. The store's own reload tests are in packages/api-key/test/file-key-store.test.ts.
 
-/** Resolves once `check` holds; the test timeout bounds the wait. */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((done) => setTimeout(done, 25))
+/**
+ * Resolves once `check` holds. Gives up after 5 s with `what` (a liveness bound, not a speed
+ * assertion: the watchers poll every 500 ms).
+ */
+async function until(check: () => boolean, what = 'the watcher to react'): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await new Promise((done) => setTimeout(done, 25))
+  }
 }
 
 const bearer = (key: string) => ({ headers: [['authorization', `Bearer ${key}`]] as [string, string][] })
@@ -134,7 +141,7 @@ describe('a policy file replaced while the server runs', () => {
     for (const [name, text] of invalidPolicies) {
       const before = events.errors.length
       replace(text)
-      await until(() => events.errors.length > before)
+      await until(() => events.errors.length > before, `the policy watcher to refuse ${name}`)
       // still protected: anonymous refused, reader allowed to read and refused to write
       const anon = await target.send({})
       expect({ name, status: anon.status }).toEqual({ name, status: 401 })
