@@ -26,7 +26,7 @@ beforeAll(() => {
   )
 })
 
-describe('callsign policy check', () => {
+describe.concurrent('callsign policy check', () => {
   it('accepts a valid policy file', async () => {
     const result = await runCli(['policy', 'check', policyFile])
     expect(result.code).toBe(0)
@@ -69,7 +69,7 @@ describe('callsign policy check', () => {
   })
 })
 
-describe('callsign policy explain', () => {
+describe.concurrent('callsign policy explain', () => {
   it.each([
     [
       ['--caller', 'gateway', '--scopes', 'orders:read', '--route', 'GET /orders/1'],

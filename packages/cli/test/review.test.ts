@@ -106,7 +106,7 @@ beforeAll(async () => {
   )
 })
 
-describe('callsign review', () => {
+describe.concurrent('callsign review', () => {
   it('finds each kind of stale, dormant, over-broad and expiring access, and exits 1', async () => {
     const result = await runCli(['review', '--store', store, '--audit', auditDir, '--now', NOW, '--json'])
     expect(result.code).toBe(1)
