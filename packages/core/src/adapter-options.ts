@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { ConfigError } from './auth-error.js'
 import { createPipeline, type Pipeline, type PipelineOptions } from './create-pipeline.js'
 
@@ -26,6 +27,11 @@ export interface CoverageOptions {
   readonly reportOnly?: boolean
   /** Receives the coverage report when it is not empty. Default: a process warning. */
   readonly onReport?: (report: CoverageReport) => void
+  /**
+   * Writes the registered routes, as `{ "routes": ["GET /orders/:id", …] }`, to this file at
+   * startup: the input of `callsign policy check <policy> --routes <file>`.
+   */
+  readonly routesFile?: string
 }
 
 /**
@@ -40,6 +46,7 @@ export interface ResolvedAdapterOptions {
   readonly pipeline: Pipeline
   readonly reportOnly: boolean
   readonly onReport: (report: CoverageReport) => void
+  readonly routesFile: string | undefined
 }
 
 /** Validates the options eagerly: every mistake is a ConfigError at startup. */
@@ -52,6 +59,12 @@ export function resolveAdapterOptions(options: AdapterOptions, where: string): R
   }
   if (options.onReport !== undefined && typeof options.onReport !== 'function') {
     throw new ConfigError(`${where}: "onReport" must be a function`)
+  }
+  if (
+    options.routesFile !== undefined &&
+    (typeof options.routesFile !== 'string' || options.routesFile === '')
+  ) {
+    throw new ConfigError(`${where}: "routesFile" must be a file path`)
   }
   let pipeline: Pipeline
   if ('pipeline' in options && options.pipeline !== undefined) {
@@ -73,19 +86,21 @@ export function resolveAdapterOptions(options: AdapterOptions, where: string): R
       if (report.unused.length) parts.push(`policy entries that match no route: ${report.unused.join(', ')}`)
       process.emitWarning(`${where}: ${parts.join('; ')}`, { code: 'CALLSIGN_COVERAGE' })
     })
-  return { pipeline, reportOnly: options.reportOnly === true, onReport }
+  return { pipeline, reportOnly: options.reportOnly === true, onReport, routesFile: options.routesFile }
 }
 
 /**
- * Compares the registered routes with the policy. Missing entries stop startup unless report-only
- * was asked for; anything else worth knowing goes to `onReport`.
+ * Compares the registered routes with the policy (and dumps them to `routesFile`, if set). Missing
+ * entries stop startup unless report-only was asked for; anything else goes to `onReport`.
  */
 export function checkCoverage(
   resolved: ResolvedAdapterOptions,
   registered: Iterable<string>,
   where: string,
 ): void {
-  const { missing, unused } = resolved.pipeline.policy().coverage(registered)
+  const routes = [...new Set(registered)].sort()
+  if (resolved.routesFile) writeFileSync(resolved.routesFile, `${JSON.stringify({ routes }, null, 2)}\n`)
+  const { missing, unused } = resolved.pipeline.policy().coverage(routes)
   if (missing.length > 0 && !resolved.reportOnly) {
     throw new ConfigError(
       `${where}: routes without a policy entry: ${missing.join(', ')}. Add them to the policy (or 'public'), or pass reportOnly: true while adopting Callsign`,

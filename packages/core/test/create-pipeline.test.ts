@@ -286,6 +286,35 @@ describe('createPipeline: no fall-through, no guessing', () => {
     expect(events).toHaveLength(1)
   })
 
+  it('refuses each of several overlapping hung decisions at its own deadline, and lets a quick one through', async () => {
+    let release: (() => void) | undefined
+    const verifier: Verifier = {
+      kind: 'jwt',
+      verify: (req) => {
+        const value = req.header('authorization')[0]
+        if (value === 'Bearer tok-quick') return Promise.resolve(caller('quick', 'jwt', ['orders:read']))
+        if (value === 'Bearer tok-late')
+          return new Promise((resolve) => (release = () => resolve(caller('late', 'jwt', ['orders:read']))))
+        return new Promise(() => {})
+      },
+    }
+    const pipeline = createPipeline({ policy, verifiers: [verifier], timeoutMs: 400 })
+    const started = Date.now()
+    const first = pipeline.decide(request({ authorization: 'Bearer tok-hang' }))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const second = pipeline.decide(request({ authorization: 'Bearer tok-hang' }))
+    const late = pipeline.decide(request({ authorization: 'Bearer tok-late' }))
+    expect(await pipeline.decide(request({ authorization: 'Bearer tok-quick' }))).toMatchObject({
+      allowed: true,
+    })
+    expect(await refusal(first)).toMatchObject({ reason: 'verifier_timeout' })
+    const firstAt = Date.now() - started
+    release?.()
+    expect(await late).toMatchObject({ allowed: true, caller: { id: 'late' } })
+    expect(await refusal(second)).toMatchObject({ reason: 'verifier_timeout' })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(firstAt)
+  })
+
   it('adds the callee grants to the caller of an mTLS connection', async () => {
     const { pipeline } = setup({ verifiers: [certVerifier] })
     const decision = await pipeline.decide(request({}, { tls }))

@@ -5,7 +5,7 @@ import {
 } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { Caller, Verifier } from '@callsign/core'
+import type { Caller, PipelineOptions, Verifier } from '@callsign/core'
 import { definePolicy } from '@callsign/core'
 import { auth as expressAuth } from '@callsign/express'
 import { auth as fastifyAuth } from '@callsign/fastify'
@@ -15,6 +15,11 @@ import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
 import Fastify from 'fastify'
 import type { DevCerts } from './dev-certs.js'
+
+/** Further pipeline options for a harness (dry run, audit sink, clock). */
+export type ExtraOptions = Partial<Pick<PipelineOptions, 'dryRun' | 'audit' | 'clock'>> & {
+  routesFile?: string
+}
 
 /** What a scenario aims at: a route needing orders:read, one needing orders:write, a public one, an unmapped one. */
 export type Target = 'read' | 'write' | 'public' | 'unmapped'
@@ -128,7 +133,11 @@ async function listen(server: HttpsServer): Promise<number> {
 const callerId = (caller: Caller | null | undefined) => caller?.id ?? null
 
 /** Express 5 over HTTPS with optional client certificates. */
-export async function expressHarness(certs: DevCerts, verifiers: Verifier[]): Promise<Harness> {
+export async function expressHarness(
+  certs: DevCerts,
+  verifiers: Verifier[],
+  extra: ExtraOptions = {},
+): Promise<Harness> {
   const app = express()
   app.use(express.json())
   app.get('/orders/:id', (req, res) => res.json({ caller: callerId(req.caller) }))
@@ -138,6 +147,7 @@ export async function expressHarness(certs: DevCerts, verifiers: Verifier[]): Pr
   expressAuth(app, {
     policy: definePolicy({ routes: httpRoutes }),
     verifiers,
+    ...extra,
     reportOnly: true,
     onReport: () => {},
   })
@@ -152,11 +162,16 @@ export async function expressHarness(certs: DevCerts, verifiers: Verifier[]): Pr
 }
 
 /** Fastify 5 over HTTPS with optional client certificates. */
-export async function fastifyHarness(certs: DevCerts, verifiers: Verifier[]): Promise<Harness> {
+export async function fastifyHarness(
+  certs: DevCerts,
+  verifiers: Verifier[],
+  extra: ExtraOptions = {},
+): Promise<Harness> {
   const app = Fastify({ https: httpsOptions(certs) })
   await app.register(fastifyAuth, {
     policy: definePolicy({ routes: httpRoutes }),
     verifiers,
+    ...extra,
     reportOnly: true,
     onReport: () => {},
   })
@@ -186,11 +201,16 @@ const Orders = (
  * gRPC: an mTLS port for scenarios with a client certificate (grpc-js requires one when it checks
  * them) and a plaintext loopback port for the others, on the same server.
  */
-export async function grpcHarness(certs: DevCerts, verifiers: Verifier[]): Promise<Harness> {
+export async function grpcHarness(
+  certs: DevCerts,
+  verifiers: Verifier[],
+  extra: ExtraOptions = {},
+): Promise<Harness> {
   const server = new grpc.Server()
   grpcAuth(server, {
     policy: definePolicy({ routes: grpcRoutes }),
     verifiers,
+    ...extra,
     allowPlaintextLoopback: true,
     reportOnly: true,
     onReport: () => {},
