@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { fileKeyStore } from '@callsign/api-key'
 import { type Command, EXIT, UsageError } from '../command.js'
+import { storePath } from '../keys/shared.js'
 import { parseDuration } from '../parse-duration.js'
 import { formatReport } from '../review/format-report.js'
 import { type AuditReadStats, auditFiles, readAuditLog } from '../review/read-audit-log.js'
@@ -13,7 +14,7 @@ Reviews credentials against the audit trail and reports what to rotate, disable,
 Exits 1 when there are findings (for CI), 0 when clean, 2 on a usage error.
 
 Options:
-  --store <file>        the API key store (default: $CALLSIGN_KEY_STORE, else ./callsign-keys.json)
+  --store <file>        the API key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
   --audit <path>        an audit log (JSON lines) or a folder of *.jsonl files; repeatable
   --certs <dir>         also review the certificates under this folder (*.crt, *.pem)
   --now <ISO time>      review as of this time (default: now)
@@ -50,8 +51,8 @@ export const reviewCommand: Command = {
       expiringDays: days(values.expiring, '--expiring', DEFAULT_THRESHOLDS.expiringDays),
     }
 
-    const storePath = values.store ?? io.env.CALLSIGN_KEY_STORE ?? 'callsign-keys.json'
-    const credentials: ReviewedCredential[] = (await fileKeyStore(storePath, { watch: false }).list()).map(
+    const store = storePath(values.store, io)
+    const credentials: ReviewedCredential[] = (await fileKeyStore(store, { watch: false }).list()).map(
       (key) => ({
         id: key.id,
         kind: 'api-key',
@@ -60,7 +61,7 @@ export const reviewCommand: Command = {
         createdAt: new Date(key.createdAt),
         expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt),
         active: key.state === 'active' && key.rotatedTo === null,
-        source: storePath,
+        source: store,
       }),
     )
     if (values.certs !== undefined) credentials.push(...readCertificates(values.certs))
