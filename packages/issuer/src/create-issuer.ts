@@ -9,6 +9,7 @@ import {
   type Caller,
   type Clock,
   definePolicy,
+  tlsPeerFromSocket,
   type Verifier,
 } from '@callsign/core'
 import { auth } from '@callsign/fastify'
@@ -23,7 +24,6 @@ import { openKeyRing } from './lib/key-ring.js'
 import { OAuthError } from './lib/oauth-error.js'
 import { type ParsedForm, parseForm } from './lib/parse-form.js'
 import { resolveIssuerOptions } from './lib/resolve-issuer-options.js'
-import { tlsPeer } from './lib/tls-peer.js'
 
 /**
  * A client that authenticates with its certificate: the scopes it may be issued.
@@ -262,7 +262,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           const claimed = authenticator.claim({
             authorization: headerValues(request, 'authorization'),
             params,
-            ...(socket instanceof TLSSocket ? { tls: tlsPeer(socket) } : {}),
+            ...(socket instanceof TLSSocket ? { tls: tlsPeerFromSocket(socket) } : {}),
             ...(remoteAddress ? { remoteAddress } : {}),
           })
           if (claimed.clientId !== undefined) limitKeys.push(`client ${claimed.clientId}`)
