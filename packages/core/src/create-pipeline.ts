@@ -108,7 +108,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     dryRun,
     policy,
     async decide(req) {
-      const started = performance.now()
+      const started = sinks.length > 0 ? performance.now() : 0
       const current = policy()
       const requirement = current.requirement(req.transport, req.method, req.route)
       let caller: Caller | null = null
@@ -120,8 +120,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         if (outcome instanceof AuthError) error = outcome
         else {
           caller = withGrants(outcome, current.grantsFor(outcome.id))
-          const missing = requirement.scopes.some((scope) => !caller?.scopes.has(scope))
-          if (missing) {
+          if (!holdsAll(caller.scopes, requirement.scopes)) {
             error = new AuthError('ERR_INSUFFICIENT_SCOPE', {
               reason: 'scope_missing',
               requiredScopes: requirement.scopes,
@@ -155,41 +154,61 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
 /** Runs every verifier; the first bad credential ends it. Exactly one credential must remain. */
 async function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): Promise<Caller | AuthError> {
-  const callers: Caller[] = []
+  // The usual case is one caller: the array is only built when a second one turns up.
+  let first: Caller | undefined
+  let callers: Caller[] | undefined
   try {
     if (req.header('authorization').length > 1) {
       return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_authorization' })
     }
     for (const verifier of verifiers) {
       const caller = await verifier.verify(req)
-      if (caller) callers.push(caller)
+      if (!caller) continue
+      if (first === undefined) first = caller
+      else if (callers === undefined) callers = [first, caller]
+      else callers.push(caller)
     }
   } catch (error) {
     if (isAuthError(error)) return error
     return new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_error', cause: error })
   }
+  if (first === undefined) return new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_credential' })
+  if (callers === undefined) return isBoundTo(first, first) ? noCredential() : first
   // A certificate-bound token (RFC 8705) and the certificate it is bound to are one credential.
-  const distinct = callers.filter(
-    (caller) =>
-      !(caller.kind === 'mtls' && callers.some((other) => other.boundCertificate === caller.credentialId)),
-  )
-  if (distinct.length === 0) return new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_credential' })
+  const distinct = callers.filter((caller) => !callers.some((other) => isBoundTo(caller, other)))
+  if (distinct.length === 0) return noCredential()
   if (distinct.length > 1) return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
   return distinct[0]!
 }
 
-interface Pending {
-  readonly at: number
+/** True when `certificate` is the mTLS credential that the token `other` is bound to. */
+function isBoundTo(certificate: Caller, other: Caller): boolean {
+  return certificate.kind === 'mtls' && other.boundCertificate === certificate.credentialId
+}
+
+function noCredential(): AuthError {
+  return new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_credential' })
+}
+
+/** One decision waiting on its verifiers, in the list of pending decisions, oldest first. */
+class Pending {
   prev: Pending | undefined
   next: Pending | undefined
-  readonly expire: () => void
+  done = false
+  constructor(
+    readonly at: number,
+    readonly resolve: (outcome: Caller | AuthError) => void,
+  ) {}
 }
 
 /**
  * The verifiers' outcome, or a refusal once the deadline passes. Every decision of a pipeline has
  * the same timeout, so deadlines fall in the order decisions start: pending decisions form a list,
  * oldest first, and one timer for the oldest serves them all (a timer per request costs more than
- * a cached verification). A settled decision leaves the list at once; with none pending, no timer.
+ * a cached verification). A settled decision leaves the list at once. The timer is not cleared
+ * when the list empties, only unref'd (so it never keeps the process alive): arming and clearing a
+ * timer on every request costs more than the decision. When it fires with nothing due, it re-arms
+ * for the oldest pending decision, or not at all.
  */
 function deadlineQueue(ms: number) {
   let first: Pending | undefined
@@ -208,43 +227,58 @@ function deadlineQueue(ms: number) {
     while (first !== undefined && first.at <= now) {
       const entry = first
       unlink(entry)
-      entry.expire()
+      entry.done = true
+      entry.resolve(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_timeout' }))
     }
     if (first !== undefined) timer = setTimeout(fire, first.at - now)
+  }
+  const settle = (entry: Pending, outcome: Caller | AuthError) => {
+    if (entry.done) return
+    entry.done = true
+    unlink(entry)
+    if (first === undefined) timer?.unref()
+    entry.resolve(outcome)
   }
   return {
     race(work: Promise<Caller | AuthError>): Promise<Caller | AuthError> {
       return new Promise((resolve) => {
-        let done = false
-        const entry: Pending = {
-          at: performance.now() + ms,
-          prev: last,
-          next: undefined,
-          expire: () => {
-            done = true
-            resolve(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_timeout' }))
-          },
-        }
+        const entry = new Pending(performance.now() + ms, resolve)
+        entry.prev = last
         if (last) last.next = entry
         else first = entry
         last = entry
         if (timer === undefined) timer = setTimeout(fire, ms)
-        work.then((outcome) => {
-          if (done) return
-          done = true
-          unlink(entry)
-          if (first === undefined) {
-            clearTimeout(timer)
-            timer = undefined
-          }
-          resolve(outcome)
-        })
+        else if (!timer.hasRef()) timer.ref()
+        work.then((outcome) => settle(entry, outcome))
       })
     },
   }
 }
 
+function holdsAll(held: ReadonlySet<string>, required: readonly string[]): boolean {
+  for (const scope of required) if (!held.has(scope)) return false
+  return true
+}
+
+/**
+ * The caller with this service's grants added. Verifiers hand out the same frozen caller for the
+ * same credential (a cached key or token), so the merged caller is kept beside it, per grant set,
+ * rather than built again on every request.
+ */
+const granted = new WeakMap<Caller, { readonly grants: ReadonlySet<string>; readonly caller: Caller }>()
+
 function withGrants(caller: Caller, grants: ReadonlySet<string>): Caller {
-  if (grants.size === 0 || [...grants].every((scope) => caller.scopes.has(scope))) return caller
-  return Object.freeze({ ...caller, scopes: new Set([...caller.scopes, ...grants]) })
+  if (grants.size === 0) return caller
+  const known = granted.get(caller)
+  if (known?.grants === grants) return known.caller
+  let merged = caller
+  for (const scope of grants) {
+    if (!caller.scopes.has(scope)) {
+      merged = Object.freeze({ ...caller, scopes: new Set([...caller.scopes, ...grants]) })
+      break
+    }
+  }
+  // Only a frozen caller can be reused: anything else might change under the cached copy.
+  if (Object.isFrozen(caller)) granted.set(caller, { grants, caller: merged })
+  return merged
 }

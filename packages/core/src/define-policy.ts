@@ -82,11 +82,21 @@ export function definePolicy(input: PolicyInput): Policy {
   }
 
   const requirements = Object.freeze([...byKey.values()])
+  // HTTP entries by method, then route: a lookup per request without building the key string.
+  const byMethod = new Map<string, Map<string, Requirement>>()
+  for (const [key, requirement] of byKey) {
+    if (key.startsWith('/')) continue
+    const space = key.indexOf(' ')
+    const method = key.slice(0, space)
+    const routes = byMethod.get(method) ?? new Map<string, Requirement>()
+    routes.set(key.slice(space + 1), requirement)
+    byMethod.set(method, routes)
+  }
   return Object.freeze({
     requirement(transport: Transport, method: string, route: string) {
       // gRPC keys start with '/', HTTP keys with a method: a gRPC route never reaches an HTTP entry
       if (transport === 'grpc') return route.startsWith('/') ? byKey.get(route) : undefined
-      return byKey.get(`${method === 'HEAD' ? 'GET' : method} ${route}`)
+      return byMethod.get(method === 'HEAD' ? 'GET' : method)?.get(route)
     },
     grantsFor: (callerId: string) => grants.get(callerId) ?? EMPTY,
     requirements,
