@@ -1,5 +1,6 @@
+import type { IncomingMessage } from 'node:http'
 import { TLSSocket } from 'node:tls'
-import { type AuthRequest, tlsPeerFromSocket } from '@callsign/core'
+import { type AuthRequest, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
 import type { FastifyRequest } from 'fastify'
 
 const NONE: readonly string[] = Object.freeze([])
@@ -7,7 +8,7 @@ const NONE: readonly string[] = Object.freeze([])
 type Distinct = Record<string, string[] | undefined>
 
 /** `headersDistinct` keeps duplicate headers; injected requests lack it, so rebuild it from rawHeaders. */
-function distinct(raw: FastifyRequest['raw']): Distinct {
+function distinct(raw: IncomingMessage): Distinct {
   if (raw.headersDistinct) return raw.headersDistinct
   const out: Distinct = {}
   const pairs = raw.rawHeaders ?? []
@@ -20,6 +21,27 @@ function distinct(raw: FastifyRequest['raw']): Distinct {
   return out
 }
 
+/** One request as the pipeline sees it: a class, so no closure or spread is built per request. */
+class FastifyAuthRequest implements AuthRequest {
+  readonly transport = 'http' as const
+  declare readonly tls?: TlsPeer
+  declare readonly remoteAddress?: string
+  readonly #raw: IncomingMessage
+  constructor(
+    raw: IncomingMessage,
+    readonly method: string,
+    readonly route: string,
+  ) {
+    this.#raw = raw
+    const socket = raw.socket
+    if (socket instanceof TLSSocket) (this as { tls?: TlsPeer }).tls = tlsPeerFromSocket(socket)
+    if (socket?.remoteAddress) (this as { remoteAddress?: string }).remoteAddress = socket.remoteAddress
+  }
+  header(name: string): readonly string[] {
+    return distinct(this.#raw)[name.toLowerCase()] ?? NONE
+  }
+}
+
 /**
  * The one place that reads a Fastify request: method, the matched route (`routeOptions.url`, with
  * the plugin prefix), every value of a header (`headersDistinct` keeps duplicates), the TLS peer
@@ -29,14 +51,5 @@ function distinct(raw: FastifyRequest['raw']): Distinct {
  * const decision = await pipeline.decide(fromFastify(request, '/orders/:id'))
  */
 export function fromFastify(request: FastifyRequest, route: string): AuthRequest {
-  const raw = request.raw
-  const socket = raw.socket
-  return {
-    transport: 'http',
-    method: request.method.toUpperCase(),
-    route,
-    header: (name) => distinct(raw)[name.toLowerCase()] ?? NONE,
-    ...(socket instanceof TLSSocket ? { tls: tlsPeerFromSocket(socket) } : {}),
-    ...(socket?.remoteAddress ? { remoteAddress: socket.remoteAddress } : {}),
-  }
+  return new FastifyAuthRequest(request.raw, request.method.toUpperCase(), route)
 }
