@@ -9,7 +9,7 @@ import {
 } from '@callsign/core'
 import type { Application, NextFunction, Request, Response } from 'express'
 import { fromExpress } from './from-express.js'
-import { decisionKey, setState, stateOf } from './lib/request-state.js'
+import { decidedFor, decisionMethod, setState } from './lib/request-state.js'
 import {
   buildRouteTable,
   isRouter,
@@ -113,7 +113,7 @@ export function auth(app: Application, options: AdapterOptions): void {
         )
         return
       }
-      if (stateOf(req)?.key === decisionKey(req.method, pattern)) next()
+      if (decidedFor(req, req.method, pattern)) next()
       else enforce(pipeline, req, res, next, pattern)
     }
   }
@@ -138,7 +138,8 @@ function enforce(pipeline: Pipeline, req: Request, res: Response, next: NextFunc
       if (!decision.allowed) return sendRefusal(res, decision.error, pipeline.realm)
       ;(req as { caller?: unknown }).caller = decision.caller
       setState(req, {
-        key: decisionKey(method, pattern),
+        method: decisionMethod(method),
+        pattern,
         caller: decision.caller,
         realm: pipeline.realm,
         dryRun: pipeline.dryRun,

@@ -2,24 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { TLSSocket } from 'node:tls'
 import { type AuthRequest, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
 import type { FastifyRequest } from 'fastify'
-
-const NONE: readonly string[] = Object.freeze([])
-
-type Distinct = Record<string, string[] | undefined>
-
-/** `headersDistinct` keeps duplicate headers; injected requests lack it, so rebuild it from rawHeaders. */
-function distinct(raw: IncomingMessage): Distinct {
-  if (raw.headersDistinct) return raw.headersDistinct
-  const out: Distinct = {}
-  const pairs = raw.rawHeaders ?? []
-  for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const name = pairs[i]!.toLowerCase()
-    const values = out[name] ?? []
-    values.push(pairs[i + 1]!)
-    out[name] = values
-  }
-  return out
-}
+import { rawHeader } from './lib/raw-header.js'
 
 /** One request as the pipeline sees it: a class, so no closure or spread is built per request. */
 class FastifyAuthRequest implements AuthRequest {
@@ -38,13 +21,13 @@ class FastifyAuthRequest implements AuthRequest {
     if (socket?.remoteAddress) (this as { remoteAddress?: string }).remoteAddress = socket.remoteAddress
   }
   header(name: string): readonly string[] {
-    return distinct(this.#raw)[name.toLowerCase()] ?? NONE
+    return rawHeader(this.#raw.rawHeaders, name.toLowerCase())
   }
 }
 
 /**
  * The one place that reads a Fastify request: method, the matched route (`routeOptions.url`, with
- * the plugin prefix), every value of a header (`headersDistinct` keeps duplicates), the TLS peer
+ * the plugin prefix), every value of a header (from the raw header list, so duplicates are kept), the TLS peer
  * and the remote address.
  *
  * @example

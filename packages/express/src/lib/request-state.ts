@@ -2,8 +2,10 @@ import type { Caller } from '@callsign/core'
 
 /** What Callsign decided for a request. */
 export interface RequestState {
-  /** `'GET /orders/:id'`, with HEAD written as GET: the key the decision was made for. */
-  readonly key: string
+  /** The method the decision was made for, upper-case, with HEAD written as GET. */
+  readonly method: string
+  /** The route pattern the decision was made for. */
+  readonly pattern: string
   readonly caller: Caller | null
   readonly realm: string
   readonly dryRun: boolean
@@ -11,9 +13,16 @@ export interface RequestState {
 
 const states = new WeakMap<object, RequestState>()
 
-export function decisionKey(method: string, pattern: string): string {
+/** The method a decision covers: upper-case, HEAD governed by GET. */
+export function decisionMethod(method: string): string {
   const upper = method.toUpperCase()
-  return `${upper === 'HEAD' ? 'GET' : upper} ${pattern}`
+  return upper === 'HEAD' ? 'GET' : upper
+}
+
+/** True when the request already has a decision for this method and route pattern. */
+export function decidedFor(req: object, method: string, pattern: string): boolean {
+  const state = states.get(req)
+  return state !== undefined && state.pattern === pattern && state.method === decisionMethod(method)
 }
 
 /** Kept beside the request, not on it: no extra property changes the request object's shape. */
