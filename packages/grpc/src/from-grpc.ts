@@ -24,6 +24,40 @@ function authContextPeer(call: ServerInterceptingCallInterface): TlsPeer | undef
   return { authorized: true, peerCertificateChain: () => (leaf ? [leaf] : []), connection: context }
 }
 
+/** A metadata value as a header value: binary values as base64. */
+function text(value: string | Buffer): string {
+  return typeof value === 'string' ? value : value.toString('base64')
+}
+
+/**
+ * One call as the pipeline sees it: a class, so no closure or spread is built per call. The remote
+ * address is read when asked for (the audit event), not on every call.
+ */
+class GrpcAuthRequest implements AuthRequest {
+  readonly transport = 'grpc' as const
+  readonly method = 'POST'
+  declare readonly tls?: TlsPeer
+  readonly #call: ServerInterceptingCallInterface
+  readonly #metadata: Metadata
+  constructor(
+    call: ServerInterceptingCallInterface,
+    readonly route: string,
+    metadata: Metadata,
+  ) {
+    this.#call = call
+    this.#metadata = metadata
+    const socket = tlsSocketOf(call)
+    const tls = socket ? tlsPeerFromSocket(socket) : authContextPeer(call)
+    if (tls) (this as { tls?: TlsPeer }).tls = tls
+  }
+  get remoteAddress(): string | undefined {
+    return this.#call.getConnectionInfo?.().remoteAddress || undefined
+  }
+  header(name: string): readonly string[] {
+    return this.#metadata.get(name.toLowerCase()).map(text)
+  }
+}
+
 /**
  * The one place that reads a gRPC call: the method path, every value of a metadata key (binary
  * values as base64), the TLS peer and the remote address. The method is always `'POST'`.
@@ -36,18 +70,5 @@ export function fromGrpc(
   path: string,
   metadata: Metadata,
 ): AuthRequest {
-  const socket = tlsSocketOf(call)
-  const tls = socket ? tlsPeerFromSocket(socket) : authContextPeer(call)
-  const remoteAddress = call.getConnectionInfo?.().remoteAddress
-  return {
-    transport: 'grpc',
-    method: 'POST',
-    route: path,
-    header: (name) =>
-      metadata
-        .get(name.toLowerCase())
-        .map((value) => (typeof value === 'string' ? value : value.toString('base64'))),
-    ...(tls ? { tls } : {}),
-    ...(remoteAddress ? { remoteAddress } : {}),
-  }
+  return new GrpcAuthRequest(call, path, metadata)
 }
