@@ -9,7 +9,6 @@
  */
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Duplex } from 'node:stream'
-import { TLSSocket } from 'node:tls'
 import { definePolicy } from '@callsign/core'
 import { auth as expressAuth } from '@callsign/express'
 import { auth as fastifyAuth } from '@callsign/fastify'
@@ -73,7 +72,6 @@ function expressListener(guard: Guard, fixture: Fixture): Listener {
   return app as unknown as Listener
 }
 
-void TLSSocket
 const filter = process.argv[2] ?? ''
 const { fixture } = await createFixture(10)
 try {
