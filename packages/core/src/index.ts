@@ -38,6 +38,7 @@ export {
   type WatchPolicyOptions,
   watchPolicyFile,
 } from './policy-file.js'
+export { rawHeader } from './raw-header.js'
 export { isScope } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export type { Verifier } from './verifier.js'

@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { TLSSocket } from 'node:tls'
-import { type AuthRequest, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
+import { type AuthRequest, rawHeader, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
 import type { FastifyRequest } from 'fastify'
-import { rawHeader } from './lib/raw-header.js'
 
 /** One request as the pipeline sees it: a class, so no closure or spread is built per request. */
 class FastifyAuthRequest implements AuthRequest {

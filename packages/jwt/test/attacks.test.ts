@@ -124,6 +124,16 @@ const attacks: [string, () => string, string][] = [
   ['an oversized token', () => good({ pad: 'x'.repeat(10_000) }), 'token_too_large'],
   ['invalid base64url (+)', () => `${good().slice(0, 5)}+${good().slice(6)}`, 'malformed'],
   ['base64 padding', () => `${good()}=`, 'malformed'],
+  [
+    'a non-canonical signature encoding (unused bits set: the same bytes, another spelling)',
+    () => {
+      const token = good()
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+      const last = alphabet.indexOf(token.at(-1) as string)
+      return `${token.slice(0, -1)}${alphabet[last ^ 1]}`
+    },
+    'malformed',
+  ],
   ['invalid JSON', () => `${b64('{"alg":"ES256"')}.${b64(claims())}.AAAA`, 'malformed'],
   ['a JSON array payload', () => signRaw(header(), '[1,2]', privateKey), 'malformed'],
   [

@@ -1,9 +1,12 @@
 const NONE: readonly string[] = Object.freeze([])
 
 /**
- * Every value of one header, in order, read from the request's raw name/value list (what the
+ * Every value of one header, in order, read from a Node request's raw name/value list (what the
  * parser saw, duplicates included): the same answer as `headersDistinct[name]`, without building
- * a dictionary of every header for each request. `name` is lower-case.
+ * a dictionary of every header for each request. `name` is lower-case. For the HTTP adapters.
+ *
+ * @example
+ * const header = (name: string) => rawHeader(req.rawHeaders, name.toLowerCase())
  */
 export function rawHeader(rawHeaders: readonly string[] | undefined, name: string): readonly string[] {
   if (rawHeaders === undefined) return NONE
