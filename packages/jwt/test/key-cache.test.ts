@@ -157,10 +157,25 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
   )
 
   it('refuses with keys_unavailable when the JWKS server is down', async () => {
-    const { server, verifier, token } = await setup()
-    const t = await token()
+    // down before the verifier exists: its warm-up fetch must not win a race with the close
+    const server = await jwksServer({ keys: [k1.jwk] })
     await server.close()
-    servers.length = 0
+    const clock = manualClock()
+    const verifier = jwtVerifier({
+      issuer: server.issuer,
+      audience: 'orders',
+      jwksUri: server.jwksUri,
+      clock,
+    })
+    const t = await mintToken({
+      key: { alg: 'ES256', kid: 'k1', privateKey: k1.privateKey },
+      issuer: server.issuer,
+      subject: 'billing',
+      audience: 'orders',
+      scopes: ['orders:read'],
+      ttl: 300,
+      clock,
+    })
     expect(await reasonOf(verifier.verifyToken(t))).toBe('keys_unavailable')
     expect(verifier.health().issuers[0]?.lastError).toBe('network')
   })
