@@ -134,6 +134,15 @@ describe('fileKeyStore', () => {
     expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.lock'))).toEqual([])
   })
 
+  it('breaks an empty lock file at once: locks are created whole, so an empty one is debris', async () => {
+    const path = tmp.file('keys.json')
+    await writeFile(`${path}.lock`, '')
+    const store = open(path, { watch: false, lockTimeoutMs: 200, staleLockMs: 60_000 })
+    await createApiKey(store, { owner: 'after-crash', scopes: ['a:b'] })
+    expect((await store.list()).map((record) => record.owner)).toEqual(['after-crash'])
+    expect((await readdir(tmp.dir)).sort()).toEqual(['keys.json'])
+  })
+
   it('waits for a live lock and gives up with ERR_KEY_STORE_LOCKED after lockTimeoutMs', async () => {
     const path = tmp.file('keys.json')
     await writeFile(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { link, lstat, open, readFile, rename, unlink } from 'node:fs/promises'
+import { link, lstat, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KeyStoreError } from '../key-store-error.js'
 
@@ -11,7 +11,7 @@ export interface FileLockOptions {
 }
 
 /**
- * Runs `fn` while holding a cross-process lock: a file created with `wx` that names its holder's
+ * Runs `fn` while holding a cross-process lock: a file, created whole (see `createLock`), that names its holder's
  * pid. A lock whose process is dead, or older than `staleMs`, is broken: it is first renamed aside
  * and checked to be the very lock judged stale, so a fresh lock is never deleted by mistake.
  */
@@ -20,12 +20,7 @@ export async function withFileLock<T>(lockPath: string, options: FileLockOptions
   const deadline = Date.now() + options.timeoutMs
   for (;;) {
     try {
-      const handle = await open(lockPath, 'wx', 0o600)
-      try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid, token, at: new Date().toISOString() }))
-      } finally {
-        await handle.close()
-      }
+      await createLock(lockPath, JSON.stringify({ pid: process.pid, token, at: new Date().toISOString() }))
       break
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') {
@@ -50,6 +45,22 @@ export async function withFileLock<T>(lockPath: string, options: FileLockOptions
   }
 }
 
+/**
+ * Creates the lock file with its content in one step: the content goes to a private temporary file
+ * that is then hard-linked to the lock's name (which fails with EEXIST when the lock is held). A
+ * process killed at any point leaves either no lock or a whole one naming its pid, never an empty
+ * lock file that only age could break.
+ */
+async function createLock(lockPath: string, content: string): Promise<void> {
+  const temp = `${lockPath}.${randomUUID()}.tmp`
+  await writeFile(temp, content, { mode: 0o600, flag: 'wx' })
+  try {
+    await link(temp, lockPath)
+  } finally {
+    await unlink(temp).catch(() => {})
+  }
+}
+
 async function release(lockPath: string, token: string): Promise<void> {
   try {
     const text = await readFile(lockPath, 'utf8')
@@ -69,7 +80,8 @@ async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean>
     return errorCode(error) === 'ENOENT' // released meanwhile: try again at once
   }
   const info = holder(text)
-  const dead = info !== undefined && !isAlive(info.pid)
+  // Locks are created whole, so one that names no holder is debris (a crash, a stray edit): stale.
+  const dead = info === undefined || !isAlive(info.pid)
   if (!dead && Date.now() - mtimeMs <= staleMs) return false
   const aside = `${lockPath}.${randomUUID()}.stale`
   try {
@@ -96,7 +108,7 @@ function holder(text: string): { pid: number; token: string } | undefined {
       return { pid: value.pid as number, token: value.token }
     }
   } catch {
-    // being written, or garbage: judged by age alone
+    // garbage
   }
   return undefined
 }
