@@ -134,8 +134,12 @@ beforeAll(async () => {
 afterAll(async () => {
   grpcClient?.close()
   grpcServer?.forceShutdown()
+  // fetch keeps connections alive: drop them, or a close waits for their idle timeout
+  fastifyApp?.server.closeAllConnections()
   await fastifyApp?.close()
+  expressServer?.closeAllConnections()
   if (expressServer) await new Promise((resolve) => expressServer.close(resolve))
+  issuer?.app.server.closeAllConnections()
   await issuer?.close()
   store?.close()
   await rm(dir, { recursive: true, force: true })
