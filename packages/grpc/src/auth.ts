@@ -50,7 +50,7 @@ const attached = new WeakSet<object>()
  *
  * @example
  * const server = new Server()
- * auth(server, { policy, verifiers: [mtlsVerifier({ trustDomain: 'mesh.local' })] })
+ * auth(server, { policy, verifiers: [mtlsVerifier({ identity: 'spiffe', trustDomains: ['mesh.local'], grants }) ] })
  * server.addService(Inventory.service, { reserve })
  * server.bindAsync('0.0.0.0:50051', ServerCredentials.createSsl(ca, [keyCert], true), () => {})
  */
