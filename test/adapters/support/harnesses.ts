@@ -29,7 +29,28 @@ export interface Credentials {
   readonly apiKey?: string
   /** CN of a client certificate signed by the test CA. */
   readonly certCn?: string
+  /** A ready client certificate and its key (PEM), presented as is; wins over `certCn`. */
+  readonly cert?: ClientPair
 }
+
+/** A client certificate and its private key, PEM. */
+export interface ClientPair {
+  readonly key: string | Buffer
+  readonly cert: string | Buffer
+}
+
+/** How the gRPC harness binds its TLS port. */
+export interface GrpcTlsOptions {
+  /**
+   * Server credentials for the TLS port. Default: `createSsl` over the test CA with client
+   * certificates required (the handshake refuses any other certificate).
+   */
+  readonly serverCredentials?: grpc.ServerCredentials
+}
+
+/** The client pair a scenario presents, if any. */
+const clientPair = (certs: DevCerts, credentials: Credentials): ClientPair | undefined =>
+  credentials.cert ?? (credentials.certCn ? certs.client(credentials.certCn) : undefined)
 
 /** One answer, in transport-neutral form plus the raw transport status. */
 export interface Outcome {
@@ -80,7 +101,7 @@ function httpsSend(
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (credentials.bearer) headers.authorization = `Bearer ${credentials.bearer}`
   if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey
-  const pair = credentials.certCn ? certs.client(credentials.certCn) : undefined
+  const pair = clientPair(certs, credentials)
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -205,6 +226,7 @@ export async function grpcHarness(
   certs: DevCerts,
   verifiers: Verifier[],
   extra: ExtraOptions = {},
+  tls: GrpcTlsOptions = {},
 ): Promise<Harness> {
   const server = new grpc.Server()
   grpcAuth(server, {
@@ -231,11 +253,12 @@ export async function grpcHarness(
     )
   const tlsPort = await bind(
     '127.0.0.1:0',
-    grpc.ServerCredentials.createSsl(
-      certs.ca,
-      [{ private_key: certs.serverKey, cert_chain: certs.serverCert }],
-      true,
-    ),
+    tls.serverCredentials ??
+      grpc.ServerCredentials.createSsl(
+        certs.ca,
+        [{ private_key: certs.serverKey, cert_chain: certs.serverCert }],
+        true,
+      ),
   )
   const plainPort = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure())
   const clients: grpc.Client[] = []
@@ -243,9 +266,12 @@ export async function grpcHarness(
     name: 'grpc',
     transport: 'grpc',
     send(target, credentials) {
-      const pair = credentials.certCn ? certs.client(credentials.certCn) : undefined
+      const pair = clientPair(certs, credentials)
       const client = pair
-        ? new Orders(`localhost:${tlsPort}`, grpc.credentials.createSsl(certs.ca, pair.key, pair.cert))
+        ? new Orders(
+            `localhost:${tlsPort}`,
+            grpc.credentials.createSsl(certs.ca, Buffer.from(pair.key), Buffer.from(pair.cert)),
+          )
         : new Orders(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure())
       clients.push(client)
       const md = new grpc.Metadata()
