@@ -114,12 +114,11 @@ export async function realCredentials(): Promise<RealCredentials> {
   ): Promise<string> =>
     mintToken({ key: current, issuer: ISSUER, subject, audience: AUDIENCE, scopes, ttl: 300, ...more })
   const jwtReader = await mint('jwt-reader', ['orders:read'])
-  const [header, , signature] = jwtReader.split('.')
-  const claims = JSON.parse(Buffer.from(jwtReader.split('.')[1]!, 'base64url').toString('utf8'))
-  const escalated = Buffer.from(
-    JSON.stringify({ ...claims, scope: 'orders:read orders:write' }),
-    'utf8',
-  ).toString('base64url')
+  const [header, payload, signature] = jwtReader.split('.') as [string, string, string]
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
+  const escalated = Buffer.from(JSON.stringify({ ...claims, scope: 'orders:read orders:write' })).toString(
+    'base64url',
+  )
 
   // Certificates: the trusted CA, a stranger CA, and the CA the trust bundle dropped.
   const ca = createDevCa({ trustDomain: 'mesh.local' })
