@@ -49,8 +49,9 @@ export async function provision(
   issuerUrl: string,
   say: (line: string) => void,
 ): Promise<void> {
-  for (const dir of [paths.state, paths.secrets, paths.audit, paths.logs])
+  for (const dir of [paths.state, paths.secrets, paths.audit, paths.logs, dirname(paths.keyStore)]) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
+  }
   const store = ['--store', paths.keyStore]
 
   if (!existsSync(join(paths.certs, 'ca', 'ca.crt'))) {
