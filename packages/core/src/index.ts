@@ -27,6 +27,7 @@ export {
   type RouteRule,
 } from './define-policy.js'
 export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRefusal } from './error-wire.js'
+export { fromNodeRequest } from './from-node-request.js'
 export {
   type JsonLinesAuditSink,
   type JsonLinesAuditSinkOptions,
@@ -38,7 +39,6 @@ export {
   type WatchPolicyOptions,
   watchPolicyFile,
 } from './policy-file.js'
-export { rawHeader } from './raw-header.js'
 export { isScope } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export type { Verifier } from './verifier.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { rawHeader } from '../src/index.js'
+import { rawHeader } from '../src/raw-header.js'
 
 describe('rawHeader', () => {
   const raw = ['Host', 'a', 'Authorization', 'Bearer one', 'X-Api-Key', 'k', 'authorization', 'Bearer two']

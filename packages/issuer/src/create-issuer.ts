@@ -1,6 +1,5 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import { performance } from 'node:perf_hooks'
-import { TLSSocket } from 'node:tls'
 import { apiKeyVerifier, type KeyStore } from '@callsign/api-key'
 import {
   AUDIT_SCHEMA_VERSION,
@@ -9,7 +8,7 @@ import {
   type Caller,
   type Clock,
   definePolicy,
-  tlsPeerFromSocket,
+  fromNodeRequest,
   type Verifier,
 } from '@callsign/core'
 import { auth } from '@callsign/fastify'
@@ -255,15 +254,14 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           throw new OAuthError('unsupported_grant_type', { reason: 'unsupported_grant_type' })
         }
 
-        const socket = request.raw.socket
-        const remoteAddress = socket?.remoteAddress
-        const limitKeys = [`address ${remoteAddress ?? 'unknown'}`]
+        const req = fromNodeRequest(request.raw, 'POST', TOKEN_PATH)
+        const limitKeys = [`address ${req.remoteAddress ?? 'unknown'}`]
         try {
           const claimed = authenticator.claim({
-            authorization: headerValues(request, 'authorization'),
+            authorization: req.header('authorization'),
             params,
-            ...(socket instanceof TLSSocket ? { tls: tlsPeerFromSocket(socket) } : {}),
-            ...(remoteAddress ? { remoteAddress } : {}),
+            ...(req.tls ? { tls: req.tls } : {}),
+            ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
           })
           if (claimed.clientId !== undefined) limitKeys.push(`client ${claimed.clientId}`)
           const wait = limiter?.retryAfter(limitKeys) ?? 0
@@ -362,17 +360,6 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     keyRing.close()
     throw error
   }
-}
-
-function headerValues(request: FastifyRequest, name: string): readonly string[] {
-  const raw = request.raw
-  const distinct = raw.headersDistinct?.[name]
-  if (distinct) return distinct
-  const values: string[] = []
-  const pairs = raw.rawHeaders ?? []
-  for (let i = 0; i + 1 < pairs.length; i += 2)
-    if (pairs[i]!.toLowerCase() === name) values.push(pairs[i + 1]!)
-  return values
 }
 
 function bodyReason(code: string | undefined): string {

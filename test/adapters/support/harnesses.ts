@@ -1,8 +1,4 @@
-import {
-  createServer as createHttpsServer,
-  type Server as HttpsServer,
-  request as httpsRequest,
-} from 'node:https'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Caller, PipelineOptions, Verifier } from '@callsign/core'
@@ -14,6 +10,7 @@ import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
 import Fastify from 'fastify'
+import { httpsCall, requestingClientCertificates } from '../../support/https-call.js'
 import type { DevCerts } from './dev-certs.js'
 
 /** Further pipeline options for a harness (dry run, audit sink, clock). */
@@ -91,7 +88,7 @@ const GRPC_TARGETS: Record<Target, string> = {
   unmapped: 'Unmapped',
 }
 
-function httpsSend(
+async function httpsSend(
   port: number,
   certs: DevCerts,
   target: Target,
@@ -102,47 +99,20 @@ function httpsSend(
   if (credentials.bearer) headers.authorization = `Bearer ${credentials.bearer}`
   if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey
   const pair = clientPair(certs, credentials)
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        headers,
-        ca: certs.ca,
-        servername: 'localhost',
-        ...(pair ?? {}),
-        agent: false,
-      },
-      (res) => {
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => {
-          text += chunk
-        })
-        res.on('end', () => {
-          const body = text ? (JSON.parse(text) as { code?: string; caller?: string | null }) : {}
-          resolve({
-            status: res.statusCode ?? 0,
-            ...(body.code ? { code: body.code } : {}),
-            ...('caller' in body ? { caller: body.caller } : {}),
-          })
-        })
-      },
-    )
-    req.on('error', reject)
-    req.end(method === 'POST' ? JSON.stringify({ item: 'x' }) : undefined)
-  })
-}
-
-function httpsOptions(certs: DevCerts) {
-  return {
-    key: certs.serverKey,
-    cert: certs.serverCert,
+  const answer = await httpsCall({
+    port,
+    method,
+    path,
+    headers,
     ca: certs.ca,
-    requestCert: true,
-    rejectUnauthorized: false,
+    ...(pair ? { cert: pair } : {}),
+    ...(method === 'POST' ? { body: JSON.stringify({ item: 'x' }) } : {}),
+  })
+  const body = answer.text ? (JSON.parse(answer.text) as { code?: string; caller?: string | null }) : {}
+  return {
+    status: answer.status,
+    ...(body.code ? { code: body.code } : {}),
+    ...('caller' in body ? { caller: body.caller } : {}),
   }
 }
 
@@ -172,7 +142,7 @@ export async function expressHarness(
     reportOnly: true,
     onReport: () => {},
   })
-  const server = createHttpsServer(httpsOptions(certs), app)
+  const server = createHttpsServer(requestingClientCertificates(certs), app)
   const port = await listen(server)
   return {
     name: 'express',
@@ -188,7 +158,7 @@ export async function fastifyHarness(
   verifiers: Verifier[],
   extra: ExtraOptions = {},
 ): Promise<Harness> {
-  const app = Fastify({ https: httpsOptions(certs) })
+  const app = Fastify({ https: requestingClientCertificates(certs) })
   await app.register(fastifyAuth, {
     policy: definePolicy({ routes: httpRoutes }),
     verifiers,

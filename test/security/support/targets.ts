@@ -1,4 +1,4 @@
-import { createServer as createHttpsServer, request as httpsRequest } from 'node:https'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { apiKeyVerifier } from '@callsign/api-key'
@@ -13,6 +13,7 @@ import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
 import Fastify from 'fastify'
 import { grpcRoutes } from '../../adapters/support/harnesses.js'
+import { httpsCall, requestingClientCertificates } from '../../support/https-call.js'
 import { type Pair, type SecurityCredentials, SPIFFE_READER, SPIFFE_WRITER } from './credentials.js'
 
 export type AdapterName = 'express' | 'fastify' | 'grpc'
@@ -72,17 +73,11 @@ export function realVerifiers(creds: SecurityCredentials): Verifier[] {
   ]
 }
 
-function httpsServerOptions(creds: SecurityCredentials) {
-  return {
-    key: creds.certs.serverKey,
-    cert: creds.certs.serverCert,
-    ca: creds.certs.ca,
-    requestCert: true,
-    rejectUnauthorized: false,
-  }
-}
-
-function httpsExchange(port: number, creds: SecurityCredentials, request: RawRequest): Promise<Exchange> {
+async function httpsExchange(
+  port: number,
+  creds: SecurityCredentials,
+  request: RawRequest,
+): Promise<Exchange> {
   const method = request.method ?? 'GET'
   const body = method === 'POST' || method === 'PUT' ? '{"item":"x"}' : undefined
   const given = request.headers ?? []
@@ -94,49 +89,34 @@ function httpsExchange(port: number, creds: SecurityCredentials, request: RawReq
   const withHost = pairs.some(([name]) => name.toLowerCase() === 'host')
     ? pairs
     : [['host', `127.0.0.1:${port}`] as const, ...pairs]
-  const flat = withHost.flat()
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: request.path ?? '/orders/42',
-        headers: flat as unknown as Record<string, string>,
-        ca: creds.certs.ca,
-        servername: 'localhost',
-        ...(request.cert ?? {}),
-        agent: false,
-      },
-      (res) => {
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => {
-          text += chunk
-        })
-        res.on('end', () => {
-          let body: { code?: string; caller?: string | null } = {}
-          try {
-            body = text ? JSON.parse(text) : {}
-          } catch {
-            body = {}
-          }
-          resolve({
-            status: res.statusCode ?? 0,
-            ...(body.code ? { code: body.code } : {}),
-            ...(typeof body.caller === 'string' ? { caller: body.caller } : {}),
-            wire: `${res.statusCode} ${res.statusMessage}\n${res.rawHeaders.join('\n')}\n\n${text}`,
-          })
-        })
-      },
-    )
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      // A handshake the server refused is an answer too: no status, nothing served.
-      if (request.cert || error.code === 'ECONNRESET') resolve({ status: 0, wire: String(error.code) })
-      else reject(error)
+  try {
+    const answer = await httpsCall({
+      port,
+      method,
+      path: request.path ?? '/orders/42',
+      headers: withHost.flat(),
+      ca: creds.certs.ca,
+      ...(request.cert ? { cert: request.cert } : {}),
+      ...(body ? { body } : {}),
     })
-    req.end(body)
-  })
+    let parsed: { code?: string; caller?: string | null } = {}
+    try {
+      parsed = answer.text ? JSON.parse(answer.text) : {}
+    } catch {
+      parsed = {}
+    }
+    return {
+      status: answer.status,
+      ...(parsed.code ? { code: parsed.code } : {}),
+      ...(typeof parsed.caller === 'string' ? { caller: parsed.caller } : {}),
+      wire: `${answer.status} ${answer.statusMessage}\n${answer.rawHeaders.join('\n')}\n\n${answer.text}`,
+    }
+  } catch (error) {
+    // A handshake the server refused is an answer too: no status, nothing served.
+    const code = (error as NodeJS.ErrnoException).code
+    if (request.cert || code === 'ECONNRESET') return { status: 0, wire: String(code) }
+    throw error
+  }
 }
 
 function recorder() {
@@ -187,7 +167,7 @@ export async function expressTarget(
     reportOnly: true,
     onReport: () => {},
   })
-  const server = createHttpsServer(httpsServerOptions(creds), app)
+  const server = createHttpsServer(requestingClientCertificates(creds.certs), app)
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   const { port } = server.address() as AddressInfo
   return {
@@ -207,7 +187,7 @@ export async function expressTarget(
 /** Fastify 5 over HTTPS (client certificates requested, not required) with the real verifiers. */
 export async function fastifyTarget(creds: SecurityCredentials, verifiers = realVerifiers(creds)) {
   const rec = recorder()
-  const app = Fastify({ https: httpsServerOptions(creds) })
+  const app = Fastify({ https: requestingClientCertificates(creds.certs) })
   await app.register(fastifyAuth, {
     policy: definePolicy({ routes: HTTP_POLICY }),
     verifiers,

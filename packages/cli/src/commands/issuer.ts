@@ -5,7 +5,8 @@ import { ConfigError, jsonLinesAuditSink } from '@callsign/core'
 import { createIssuer, type IssuerClient } from '@callsign/issuer'
 import { tlsServerOptions } from '@callsign/mtls'
 import { type Command, EXIT, UsageError } from '../command.js'
-import { list, optional, parseCommandArgs, parseDuration, required } from '../jwt/parse-command-args.js'
+import { list, optional, parseCommandArgs, required } from '../jwt/parse-command-args.js'
+import { parseDuration } from '../parse-duration.js'
 
 const HELP = `Usage: callsign issuer <subcommand> [options]
 
@@ -82,7 +83,7 @@ export const issuerCommand: Command = {
     if (storePath === undefined && clientsPath === undefined) {
       throw new UsageError('give --store (API key clients), --clients (certificate clients), or both')
     }
-    const ttl = values.ttl === undefined ? 300 : parseDuration(String(values.ttl), 'ttl')
+    const ttl = values.ttl === undefined ? 300 : parseDuration(String(values.ttl), '--ttl') / 1000
     if (ttl < 1 || ttl > 3600) throw new UsageError('--ttl must be from 1s to 1h')
     const tlsFiles = [values['tls-cert'], values['tls-key'], values['tls-ca']].map(optional)
     const tlsCount = tlsFiles.filter((file) => file !== undefined).length

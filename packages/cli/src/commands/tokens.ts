@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { ConfigError, isAuthError } from '@callsign/core'
 import { type JwtVerifierOptions, jwtVerifier, mintToken, readKeyDir } from '@callsign/jwt'
 import { type Command, type CommandIo, EXIT, UsageError } from '../command.js'
-import { list, optional, parseCommandArgs, parseDuration, required } from '../jwt/parse-command-args.js'
+import { list, optional, parseCommandArgs, required } from '../jwt/parse-command-args.js'
+import { parseDuration } from '../parse-duration.js'
 
 const HELP = `Usage: callsign tokens <subcommand> [options]
 
@@ -50,7 +51,7 @@ async function mint(argv: readonly string[], io: CommandIo): Promise<number> {
   const subject = required(values.sub, 'sub')
   const audience = list(values.aud)
   if (audience.length === 0) throw new UsageError('--aud is required')
-  const ttl = parseDuration(optional(values.ttl) ?? '5m', 'ttl')
+  const ttl = parseDuration(optional(values.ttl) ?? '5m', '--ttl') / 1000
   const { current } = await readKeyDir(dir)
   const token = await mintToken({
     key: current,
@@ -127,7 +128,7 @@ async function inspect(argv: readonly string[], io: CommandIo): Promise<number> 
       ? { keys: await publicKeys(dir) }
       : { jwksUri: required(values['jwks-uri'], 'jwks-uri') }),
     ...(typ ? { typ } : {}),
-    ...(maxLifetime ? { maxLifetime: parseDuration(maxLifetime, 'max-lifetime') } : {}),
+    ...(maxLifetime ? { maxLifetime: parseDuration(maxLifetime, '--max-lifetime') / 1000 } : {}),
     tokenCache: false,
   }
   const verifier = jwtVerifier(options)

@@ -36,14 +36,6 @@ export function required(value: unknown, name: string): string {
   return value
 }
 
-/** `90`, `90s`, `5m`, `1h`, `1d` → seconds. */
-export function parseDuration(value: string, name: string): number {
-  const match = /^(\d{1,6})(s|m|h|d)?$/.exec(value)
-  if (!match) throw new UsageError(`--${name} must be a duration such as 90s, 5m or 1h`)
-  const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd']
-  return Number(match[1]) * unit
-}
-
 /** The values of a repeatable string option. */
 export function list(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : []

@@ -1,7 +1,8 @@
 import { rotateApiKey } from '@callsign/api-key'
 import { type CommandIo, EXIT } from '../command.js'
+import { parseDuration } from '../parse-duration.js'
 import { deliverKey } from './deliver-key.js'
-import { openStore, parse, parseDuration, parseExpires } from './shared.js'
+import { openStore, parse, parseExpires } from './shared.js'
 import type { Subcommand } from './subcommand.js'
 
 export const rotateSubcommand: Subcommand = {

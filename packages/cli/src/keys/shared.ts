@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { type ApiKeyRecord, type FileKeyStore, fileKeyStore } from '@callsign/api-key'
 import { isScope } from '@callsign/core'
 import { type CommandIo, UsageError } from '../command.js'
+import { parseDuration } from '../parse-duration.js'
 
 /** Where the key store lives when neither `--store` nor `CALLSIGN_KEY_STORE` says: relative to the working folder. */
 export const DEFAULT_KEY_STORE = '.callsign/keys.json'
@@ -39,16 +40,6 @@ export function storePath(value: unknown, io: CommandIo): string {
 
 export function openStore(value: unknown, io: CommandIo): FileKeyStore {
   return fileKeyStore(storePath(value, io), { watch: false })
-}
-
-const DURATION = /^([1-9]\d{0,6})(s|m|h|d)$/
-const UNIT = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
-
-/** `90s`, `15m`, `1h`, `30d` in milliseconds; anything else is a usage error naming the option. */
-export function parseDuration(text: string, option: string): number {
-  const match = DURATION.exec(text)
-  if (!match) throw new UsageError(`${option} must be a duration such as 30d, 12h, 15m or 90s`)
-  return Number(match[1]) * UNIT[match[2] as keyof typeof UNIT]
 }
 
 export function parseExpires(value: unknown): number | 'never' | undefined {
