@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core'
+import { type Clock, ConfigError, systemClock, watchFiles, writeFileAtomic } from '@callsign/core'
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
 import { errorCode, withFileLock } from './lib/file-lock.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
 import { validateRecord } from './lib/validate-record.js'
-import { writeFileAtomic } from './lib/write-file-atomic.js'
 
 export interface FileKeyStoreOptions {
   /** Reload when the file changes (another process wrote it). Default `true`. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { ConfigError } from '@callsign/core'
+import { type Clock, ConfigError } from '@callsign/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type JwtVerifierOptions, jwtVerifier, mintToken } from '../src/index.js'
 import { es256Pair, jwksServer, manualClock } from './support.js'
@@ -34,6 +34,18 @@ async function setup(keys: unknown[] = [k1.jwk], options: Partial<JwtVerifierOpt
     })
   return { server, clock, verifier, token }
 }
+
+/** A token signed by k1 for audience orders, issued by `issuer`. */
+const k1Token = (issuer: string, clock?: Clock) =>
+  mintToken({
+    key: { alg: 'ES256', kid: 'k1', privateKey: k1.privateKey },
+    issuer,
+    subject: 'billing',
+    audience: 'orders',
+    scopes: ['orders:read'],
+    ttl: 300,
+    ...(clock ? { clock } : {}),
+  })
 
 const reasonOf = (promise: Promise<unknown>) =>
   promise.then(
@@ -138,15 +150,7 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
         clock,
         keyCache: { timeout: 0.3 },
       })
-      const t = await mintToken({
-        key: { alg: 'ES256', kid: 'k1', privateKey: k1.privateKey },
-        issuer: server.issuer,
-        subject: 'billing',
-        audience: 'orders',
-        scopes: [],
-        ttl: 60,
-        clock,
-      })
+      const t = await k1Token(server.issuer, clock)
       expect(await reasonOf(verifier.verifyToken(t))).toBe('keys_unavailable')
       expect(verifier.health().issuers[0]).toMatchObject({
         state: 'failing',
@@ -167,15 +171,7 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
       jwksUri: server.jwksUri,
       clock,
     })
-    const t = await mintToken({
-      key: { alg: 'ES256', kid: 'k1', privateKey: k1.privateKey },
-      issuer: server.issuer,
-      subject: 'billing',
-      audience: 'orders',
-      scopes: ['orders:read'],
-      ttl: 300,
-      clock,
-    })
+    const t = await k1Token(server.issuer, clock)
     expect(await reasonOf(verifier.verifyToken(t))).toBe('keys_unavailable')
     expect(verifier.health().issuers[0]?.lastError).toBe('network')
   })
@@ -184,14 +180,7 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
     const server = await jwksServer({ keys: [k1.jwk] })
     servers.push(server)
     const verifier = jwtVerifier({ issuer: server.issuer, audience: 'orders', discovery: true })
-    const t = await mintToken({
-      key: { alg: 'ES256', kid: 'k1', privateKey: k1.privateKey },
-      issuer: server.issuer,
-      subject: 'billing',
-      audience: 'orders',
-      scopes: [],
-      ttl: 60,
-    })
+    const t = await k1Token(server.issuer)
     expect((await verifier.verifyToken(t)).id).toBe('billing')
     expect(server.state.discoveryRequests).toBe(1)
     expect(verifier.health().issuers[0]).toMatchObject({ source: 'discovery', state: 'fresh', keys: 1 })

@@ -2,10 +2,9 @@ import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ConfigError } from '@callsign/core'
+import { ConfigError, writeFileAtomic } from '@callsign/core'
 import { createDevCa, issueServiceCertificate, parseSpiffeId } from '@callsign/mtls'
 import { describeCertificate, formatDescription } from '../certs/describe-certificate.js'
-import { writeFileAtomic } from '../certs/write-secret-file.js'
 import { type Command, type CommandIo, EXIT, UsageError } from '../command.js'
 
 const HELP = `Usage:
@@ -68,7 +67,7 @@ function wholeNumber(value: unknown, option: string, fallback: number): number {
   return Number(text)
 }
 
-function init(argv: readonly string[], io: CommandIo): number {
+async function init(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     'trust-domain': { type: 'string' },
     dir: { type: 'string' },
@@ -91,15 +90,15 @@ function init(argv: readonly string[], io: CommandIo): number {
     days: wholeNumber(values.days, 'days', 365),
   })
   mkdirSync(caDir, { recursive: true, mode: 0o700 })
-  writeFileAtomic(join(caDir, 'ca.key'), ca.key, 0o600)
-  writeFileAtomic(join(caDir, 'ca.crt'), ca.cert)
+  await writeFileAtomic(join(caDir, 'ca.key'), ca.key)
+  await writeFileAtomic(join(caDir, 'ca.crt'), ca.cert, { mode: 0o644 })
   io.stdout.write(
     `Created the development CA of trust domain ${ca.trustDomain}\n  ${join(caDir, 'ca.crt')}\n  ${join(caDir, 'ca.key')} (0600)\n  valid until ${ca.notAfter.toISOString()}\n`,
   )
   return EXIT.ok
 }
 
-function issue(argv: readonly string[], io: CommandIo): number {
+async function issue(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     dir: { type: 'string' },
     days: { type: 'string' },
@@ -151,9 +150,9 @@ function issue(argv: readonly string[], io: CommandIo): number {
   })
   const out = join(dir, service)
   mkdirSync(out, { recursive: true, mode: 0o700 })
-  writeFileAtomic(join(out, 'tls.key'), issued.key, 0o600)
-  writeFileAtomic(join(out, 'tls.crt'), issued.cert)
-  writeFileAtomic(join(out, 'ca.crt'), ca.cert)
+  await writeFileAtomic(join(out, 'tls.key'), issued.key)
+  await writeFileAtomic(join(out, 'tls.crt'), issued.cert, { mode: 0o644 })
+  await writeFileAtomic(join(out, 'ca.crt'), ca.cert, { mode: 0o644 })
   io.stdout.write(
     `Issued ${issued.spiffeId}\n  ${join(out, 'tls.crt')}\n  ${join(out, 'tls.key')} (0600)\n  ${join(out, 'ca.crt')}\n  valid until ${issued.notAfter.toISOString()}\n  x5t#S256 ${issued.thumbprint}\n`,
   )

@@ -1,6 +1,6 @@
-import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigError } from '@callsign/core'
+import { ConfigError, writeFileAtomic } from '@callsign/core'
 import type { JWK } from 'jose'
 import {
   SIGNING_ALGORITHMS,
@@ -25,13 +25,6 @@ export const privateDir = (dir: string) => join(dir, 'private')
 export const privatePath = (dir: string, kid: string) => join(privateDir(dir), `${kid}.json`)
 
 /** Writes through a temporary file and a rename, so a reader never sees half a file. */
-export async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`
-  await writeFile(temporary, text, { mode, flag: 'wx' })
-  await chmod(temporary, mode)
-  await rename(temporary, path)
-}
-
 export async function readState(dir: string): Promise<KeyDirState> {
   let text: string
   try {
@@ -99,7 +92,7 @@ export async function readPrivateKey(dir: string, kid: string): Promise<SigningK
 export async function writePrivateKey(dir: string, key: SigningKey): Promise<void> {
   await mkdir(privateDir(dir), { recursive: true, mode: 0o700 })
   const jwk = { ...(key.privateKey.export({ format: 'jwk' }) as JWK), kid: key.kid, alg: key.alg, use: 'sig' }
-  await writeFileAtomic(privatePath(dir, key.kid), `${JSON.stringify(jwk, null, 2)}\n`, 0o600)
+  await writeFileAtomic(privatePath(dir, key.kid), `${JSON.stringify(jwk, null, 2)}\n`, { mode: 0o600 })
 }
 
 /** Writes the public set (current, next, previous) and then the state, the commit point. */
@@ -109,8 +102,8 @@ export async function writeState(
   keys: readonly SigningKey[],
 ): Promise<void> {
   const publicJwks = { keys: keys.map((key) => key.publicJwk) }
-  await writeFileAtomic(jwksPath(dir), `${JSON.stringify(publicJwks, null, 2)}\n`, 0o644)
-  await writeFileAtomic(statePath(dir), `${JSON.stringify(state, null, 2)}\n`, 0o644)
+  await writeFileAtomic(jwksPath(dir), `${JSON.stringify(publicJwks, null, 2)}\n`, { mode: 0o644 })
+  await writeFileAtomic(statePath(dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 })
 }
 
 export async function removePrivateKey(dir: string, kid: string): Promise<void> {
