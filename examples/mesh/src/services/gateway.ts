@@ -48,7 +48,12 @@ app.post('/shop/orders', async (req, res) => {
     .status(upstream.status)
     .json({ gateway: { caller: caller.id, kind: caller.kind }, ...((await upstream.json()) as object) })
 })
-app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+  // the caller's mistake (a malformed body) stays a 4xx; anything else is an upstream failure
+  if (error.status && error.status < 500) {
+    res.status(error.status).json({ error: 'bad_request' })
+    return
+  }
   log('upstream call failed', { error: error.name })
   res.status(502).json({ error: 'upstream_unavailable' })
 })

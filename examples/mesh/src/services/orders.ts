@@ -97,6 +97,8 @@ app.post<{ Body: { sku?: string; customer?: string } }>('/orders', async (reques
 })
 
 app.setErrorHandler((error, _request, reply) => {
+  const status = (error as { statusCode?: number }).statusCode
+  if (status && status < 500) return reply.code(status).send({ error: 'bad_request' })
   log('call failed', { error: (error as Error).name, code: (error as { code?: unknown }).code })
   reply.code(502).send({ error: 'upstream_unavailable' })
 })
