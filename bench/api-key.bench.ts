@@ -40,7 +40,14 @@ export async function run(): Promise<string> {
       [
         ['floor: sha256 + Map.get + timingSafeEqual', floor],
         ['verify a valid key (cached)', () => verifier.verify(valid)],
-        ['refuse a broken checksum', () => verifier.verify(broken).catch(() => null)],
+        [
+          'refuse a broken checksum',
+          () => {
+            try {
+              verifier.verify(broken)
+            } catch {}
+          },
+        ],
         ['  of which: format + checksum check (synchronous)', () => decodeKey(brokenKey, 'csk')],
         ['pass over a JWT (returns null)', () => verifier.verify(jwt)],
       ],

@@ -1,6 +1,7 @@
 import {
   AuthError,
   type AuthRequest,
+  type Caller,
   type Clock,
   ConfigError,
   systemClock,
@@ -8,8 +9,8 @@ import {
 } from '@callsign/core'
 import { LRUCache } from 'lru-cache'
 import type { KeyStore } from './api-key-record.js'
-import { checkEntry, type KeyEntry, toEntry } from './lib/key-entry.js'
-import { checkPrefix, decodeKey } from './lib/key-format.js'
+import { checkEntry, checkState, type KeyEntry, sameKey, toEntry } from './lib/key-entry.js'
+import { checkPrefix, decodeKey, ID_LENGTH, keyLength } from './lib/key-format.js'
 import { tokenBucket } from './lib/token-bucket.js'
 
 export interface ApiKeyVerifierOptions {
@@ -150,18 +151,44 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     return null
   }
 
+  /** The caller for a key whose record is known: the secret's hash compared, then state and expiry. */
+  const accept = (entry: Cached, key: string, secret: string): Caller => {
+    if (entry === UNKNOWN) throw invalid('unknown_key')
+    const caller = checkEntry(entry as KeyEntry, secret, clock.now())
+    if (typeof caller === 'string') throw invalid(caller)
+    ;(entry as KeyEntry).matched = key
+    return caller
+  }
+
+  const length = keyLength(prefix)
+  const idStart = marker.length
+  /** The cached record whose last matched key is exactly this one, if any. */
+  const rememberedFor = (key: string): KeyEntry | undefined => {
+    if (key.length !== length) return undefined
+    const entry = cache.get(key.slice(idStart, idStart + ID_LENGTH))
+    return entry !== undefined && entry !== UNKNOWN && sameKey(entry as KeyEntry, key)
+      ? (entry as KeyEntry)
+      : undefined
+  }
+
   return {
     kind: 'api-key',
-    async verify(req) {
+    // Synchronous whenever the record is cached; a cache miss waits for the store.
+    verify(req) {
       const key = extract(req)
       if (key === null) return null
+      const remembered = rememberedFor(key)
+      if (remembered !== undefined) {
+        // The same key as last time: its format, checksum and hash are known good.
+        const caller = checkState(remembered, clock.now())
+        if (typeof caller === 'string') throw invalid(caller)
+        return caller
+      }
       const decoded = decodeKey(key, prefix)
       if (!decoded.ok) throw invalid(decoded.reason === 'checksum' ? 'checksum' : 'malformed')
-      const entry = cache.get(decoded.id) ?? (await lookup(decoded.id))
-      if (entry === UNKNOWN) throw invalid('unknown_key')
-      const caller = checkEntry(entry as KeyEntry, decoded.secret, clock.now())
-      if (typeof caller === 'string') throw invalid(caller)
-      return caller
+      const entry = cache.get(decoded.id)
+      if (entry !== undefined) return accept(entry, key, decoded.secret)
+      return lookup(decoded.id).then((found) => accept(found, key, decoded.secret))
     },
   }
 }

@@ -32,8 +32,9 @@ afterEach(async () => {
 const bearer = (key: string) => request({ authorization: `Bearer ${key}` })
 const create = (options: Partial<Parameters<typeof createApiKey>[1]> = {}) =>
   createApiKey(store, { owner: 'billing', scopes: ['orders:read'], clock, ...options })
-const refusal = async (promise: Promise<unknown>) => {
-  const error = await promise.then(
+/** The refusal of a verification, whether the verifier threw at once or rejected later. */
+const refusal = async (verification: () => unknown) => {
+  const error = await (async () => verification())().then(
     () => undefined,
     (e: unknown) => e,
   )
@@ -99,7 +100,7 @@ describe('apiKeyVerifier', () => {
         await rotateApiKey(store, record.id, { graceMs: HOUR, clock })
         clock.advance(HOUR)
       }
-      const error = await refusal(apiKeyVerifier({ store, clock }).verify(bearer(presented)))
+      const error = await refusal(() => apiKeyVerifier({ store, clock }).verify(bearer(presented)))
       expect(error.code).toBe('ERR_INVALID_CREDENTIAL')
       expect(error.reason).toBe(reason)
       expect(error.message).not.toContain(presented)
@@ -118,7 +119,7 @@ describe('apiKeyVerifier', () => {
     expect(next).toMatchObject({ id: 'billing', credentialId: rotated.record.id })
     expect([...next!.scopes]).toEqual(['orders:read', 'orders:write'])
     clock.advance(HOUR)
-    expect((await refusal(verifier.verify(bearer(old)))).reason).toBe('rotated')
+    expect((await refusal(() => verifier.verify(bearer(old)))).reason).toBe('rotated')
     expect((await verifier.verify(bearer(rotated.key)))?.id).toBe('billing')
   })
 
@@ -127,7 +128,7 @@ describe('apiKeyVerifier', () => {
     const { previous } = await rotateApiKey(store, record.id, { clock })
     expect(previous.graceUntil).toBe(record.expiresAt)
     clock.advance(2 * HOUR)
-    expect((await refusal(apiKeyVerifier({ store, clock }).verify(bearer(key)))).reason).toBe('expired')
+    expect((await refusal(() => apiKeyVerifier({ store, clock }).verify(bearer(key)))).reason).toBe('expired')
   })
 
   it('refuses to rotate a revoked or already rotated key with ERR_KEY_STATE', async () => {
@@ -155,7 +156,7 @@ describe('apiKeyVerifier', () => {
       const verifier = apiKeyVerifier({ store, clock })
       expect(await verifier.verify(bearer(key))).not.toBeNull()
       await store.revoke(record.id)
-      expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('revoked')
+      expect((await refusal(() => verifier.verify(bearer(key)))).reason).toBe('revoked')
     })
 
     it('refuses a key the moment it expires, with no store change', async () => {
@@ -165,7 +166,7 @@ describe('apiKeyVerifier', () => {
       clock.advance(HOUR - 1)
       expect(await verifier.verify(bearer(key))).not.toBeNull()
       clock.advance(1)
-      expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('expired')
+      expect((await refusal(() => verifier.verify(bearer(key)))).reason).toBe('expired')
     })
 
     it('refuses a key revoked by another writer once the watching store reloads', async () => {
@@ -176,7 +177,7 @@ describe('apiKeyVerifier', () => {
         expect(await verifier.verify(bearer(key))).not.toBeNull()
         await store.revoke(record.id)
         await vi.waitFor(
-          async () => expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('revoked'),
+          async () => expect((await refusal(() => verifier.verify(bearer(key)))).reason).toBe('revoked'),
           {
             timeout: 3000,
           },
@@ -184,6 +185,25 @@ describe('apiKeyVerifier', () => {
       } finally {
         watching.close()
       }
+    })
+
+    it('answers a cached key synchronously, and still refuses its id with any other secret or checksum', async () => {
+      const { key, record } = await create()
+      const verifier = apiKeyVerifier({ store, clock })
+      const first = verifier.verify(bearer(key))
+      expect(first).toBeInstanceOf(Promise) // the first use reads the store
+      await first
+      expect(verifier.verify(bearer(key))).toMatchObject({ id: 'billing', credentialId: record.id })
+      // Same prefix and id, a well-formed secret with a valid checksum: only the secret is wrong.
+      const secret = 'A'.repeat(43)
+      const forged = `csk_${record.id}_${secret}${checksumOf('csk', record.id, secret)}`
+      expect((await refusal(() => verifier.verify(bearer(forged)))).reason).toBe('wrong_secret')
+      const lastChar = key.at(-1) === 'a' ? 'b' : 'a'
+      expect((await refusal(() => verifier.verify(bearer(key.slice(0, -1) + lastChar)))).reason).toBe(
+        'checksum',
+      )
+      // A near miss changes nothing for the key itself.
+      expect(verifier.verify(bearer(key))).toMatchObject({ id: 'billing' })
     })
 
     it('serves repeated verifications from the cache, without a store lookup', async () => {
@@ -200,7 +220,7 @@ describe('apiKeyVerifier', () => {
     const verifier = apiKeyVerifier({ store: counted, clock, lookupsPerSecond: 10 })
     const reasons = new Map<string, number>()
     for (let i = 0; i < 200; i++) {
-      const error = await refusal(verifier.verify(bearer(generateApiKey().key)))
+      const error = await refusal(() => verifier.verify(bearer(generateApiKey().key)))
       reasons.set(error.reason, (reasons.get(error.reason) ?? 0) + 1)
     }
     expect(counted.finds).toBeLessThanOrEqual(12)
@@ -212,7 +232,7 @@ describe('apiKeyVerifier', () => {
     const verifier = apiKeyVerifier({ store: counted, clock })
     const { key } = generateApiKey()
     for (let i = 0; i < 5; i++)
-      expect((await refusal(verifier.verify(bearer(key)))).reason).toBe('unknown_key')
+      expect((await refusal(() => verifier.verify(bearer(key)))).reason).toBe('unknown_key')
     expect(counted.finds).toBe(1)
   })
 
@@ -302,8 +322,8 @@ describe('verifyApiKey', () => {
     const { key, record } = await create()
     expect((await verifyApiKey(store, key, { clock })).credentialId).toBe(record.id)
     await store.revoke(record.id)
-    expect((await refusal(verifyApiKey(store, key, { clock }))).reason).toBe('revoked')
-    expect((await refusal(verifyApiKey(store, 'csk_nope', { clock }))).reason).toBe('malformed')
+    expect((await refusal(() => verifyApiKey(store, key, { clock }))).reason).toBe('revoked')
+    expect((await refusal(() => verifyApiKey(store, 'csk_nope', { clock }))).reason).toBe('malformed')
   })
 })
 

@@ -190,7 +190,7 @@ describe('callsign keys', () => {
       expect((await runCli(['keys', 'revoke', key.slice(4, 16), '--store', store])).code).toBe(0)
       await vi.waitFor(
         async () => {
-          const error = await verifier.verify(req).catch((e: unknown) => e)
+          const error = await (async () => verifier.verify(req))().catch((e: unknown) => e)
           expect(error).toBeInstanceOf(AuthError)
           expect((error as AuthError).reason).toBe('revoked')
         },

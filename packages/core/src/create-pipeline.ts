@@ -37,8 +37,12 @@ export type Decision =
   | { readonly allowed: false; readonly error: AuthError }
 
 export interface Pipeline {
-  /** Decides one request. Never throws: a failure is a refusal. */
-  decide(req: AuthRequest): Promise<Decision>
+  /**
+   * Decides one request. Never throws: a failure is a refusal. The decision is returned as it is
+   * when every verifier answered synchronously (from cache, or from the TLS handshake), and as a
+   * promise when one had to wait; `await` takes either.
+   */
+  decide(req: AuthRequest): Decision | Promise<Decision>
   readonly realm: string
   readonly dryRun: boolean
   /** The policy in force now. */
@@ -103,82 +107,135 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
   }
 
+  /** The scope check and the audit event, once the verifiers have answered. */
+  const conclude = (
+    req: AuthRequest,
+    started: number,
+    current: Policy,
+    requirement: Requirement | undefined,
+    outcome: Outcome | null,
+  ): Decision => {
+    let caller: Caller | null = null
+    let error: AuthError | undefined
+    if (outcome instanceof AuthError) error = outcome
+    else if (outcome !== null && requirement !== undefined) {
+      caller = withGrants(outcome, current.grantsFor(outcome.id))
+      if (!holdsAll(caller.scopes, requirement.scopes)) {
+        error = new AuthError('ERR_INSUFFICIENT_SCOPE', {
+          reason: 'scope_missing',
+          requiredScopes: requirement.scopes,
+        })
+      }
+    }
+    const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
+    // With no sink there is no one to build the event for.
+    if (sinks.length > 0)
+      emit({
+        v: AUDIT_SCHEMA_VERSION,
+        time: new Date(clock.now()).toISOString(),
+        decision,
+        ...(error ? { code: error.code } : {}),
+        reason: error ? error.reason : requirement?.public ? 'public' : 'granted',
+        ...(caller ? { caller: caller.id, kind: caller.kind, credentialId: caller.credentialId } : {}),
+        scopes: requirement?.scopes ?? [],
+        transport: req.transport,
+        method: req.method,
+        route: req.route,
+        ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
+        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      })
+    if (error === undefined || dryRun) return { allowed: true, caller, requirement }
+    return { allowed: false, error }
+  }
+
   return {
     realm,
     dryRun,
     policy,
-    async decide(req) {
+    decide(req) {
       const started = sinks.length > 0 ? performance.now() : 0
       const current = policy()
       const requirement = current.requirement(req.transport, req.method, req.route)
-      let caller: Caller | null = null
-      let error: AuthError | undefined
       if (requirement === undefined) {
-        error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_not_in_policy' })
-      } else if (!requirement.public) {
-        const outcome = await deadlines.race(authenticate(req, verifiers))
-        if (outcome instanceof AuthError) error = outcome
-        else {
-          caller = withGrants(outcome, current.grantsFor(outcome.id))
-          if (!holdsAll(caller.scopes, requirement.scopes)) {
-            error = new AuthError('ERR_INSUFFICIENT_SCOPE', {
-              reason: 'scope_missing',
-              requiredScopes: requirement.scopes,
-            })
-          }
-        }
+        const error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_not_in_policy' })
+        return conclude(req, started, current, requirement, error)
       }
-
-      const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
-      // With no sink there is no one to build the event for.
-      if (sinks.length > 0)
-        emit({
-          v: AUDIT_SCHEMA_VERSION,
-          time: new Date(clock.now()).toISOString(),
-          decision,
-          ...(error ? { code: error.code } : {}),
-          reason: error ? error.reason : requirement?.public ? 'public' : 'granted',
-          ...(caller ? { caller: caller.id, kind: caller.kind, credentialId: caller.credentialId } : {}),
-          scopes: requirement?.scopes ?? [],
-          transport: req.transport,
-          method: req.method,
-          route: req.route,
-          ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
-          latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-        })
-      if (error === undefined || dryRun) return { allowed: true, caller, requirement }
-      return { allowed: false, error }
+      if (requirement.public) return conclude(req, started, current, requirement, null)
+      const outcome = authenticate(req, verifiers)
+      if (!(outcome instanceof Promise)) return conclude(req, started, current, requirement, outcome)
+      return deadlines.race(outcome).then((settled) => conclude(req, started, current, requirement, settled))
     },
   }
 }
 
-/** Runs every verifier; the first bad credential ends it. Exactly one credential must remain. */
-async function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): Promise<Caller | AuthError> {
-  // The usual case is one caller: the array is only built when a second one turns up.
-  let first: Caller | undefined
-  let callers: Caller[] | undefined
+type Outcome = Caller | AuthError
+
+/**
+ * Runs every verifier; the first bad credential ends it. Exactly one credential must remain. Stays
+ * synchronous for as long as the verifiers answer synchronously; the first promise hands the rest
+ * of the run to it.
+ */
+function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): Outcome | Promise<Outcome> {
   try {
     if (req.header('authorization').length > 1) {
       return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_authorization' })
     }
-    for (const verifier of verifiers) {
-      const caller = await verifier.verify(req)
-      if (!caller) continue
-      if (first === undefined) first = caller
-      else if (callers === undefined) callers = [first, caller]
-      else callers.push(caller)
+  } catch (error) {
+    return refusalOf(error)
+  }
+  return collect(req, verifiers, 0, new Found())
+}
+
+/** The verifiers from `index` on, adding each caller to `found`. */
+function collect(
+  req: AuthRequest,
+  verifiers: readonly Verifier[],
+  index: number,
+  found: Found,
+): Outcome | Promise<Outcome> {
+  try {
+    for (let i = index; i < verifiers.length; i++) {
+      const answer = verifiers[i]!.verify(req)
+      if (answer instanceof Promise) {
+        return answer.then((caller) => {
+          found.add(caller)
+          return collect(req, verifiers, i + 1, found)
+        }, refusalOf)
+      }
+      found.add(answer)
     }
   } catch (error) {
-    if (isAuthError(error)) return error
-    return new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_error', cause: error })
+    return refusalOf(error)
   }
-  if (first === undefined) return new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_credential' })
-  if (callers === undefined) return isBoundTo(first, first) ? noCredential() : first
-  // A certificate-bound token (RFC 8705) and the certificate it is bound to are one credential.
-  const distinct = callers.filter((caller) => !callers.some((other) => isBoundTo(caller, other)))
-  if (distinct.length === 0) return noCredential()
-  if (distinct.length > 1) return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
-  return distinct[0]!
+  return found.outcome()
+}
+
+/** The callers the verifiers found. The usual case is one: the array is only built for a second. */
+class Found {
+  first: Caller | undefined
+  callers: Caller[] | undefined
+  add(caller: Caller | null): void {
+    if (!caller) return
+    if (this.first === undefined) this.first = caller
+    else if (this.callers === undefined) this.callers = [this.first, caller]
+    else this.callers.push(caller)
+  }
+  outcome(): Outcome {
+    const { first, callers } = this
+    if (first === undefined) return noCredential()
+    if (callers === undefined) return isBoundTo(first, first) ? noCredential() : first
+    // A certificate-bound token (RFC 8705) and the certificate it is bound to are one credential.
+    const distinct = callers.filter((caller) => !callers.some((other) => isBoundTo(caller, other)))
+    if (distinct.length === 0) return noCredential()
+    if (distinct.length > 1) return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
+    return distinct[0]!
+  }
+}
+
+/** A verifier's failure as a refusal: its own AuthError, anything else `verifier_error`. */
+function refusalOf(error: unknown): AuthError {
+  if (isAuthError(error)) return error
+  return new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_error', cause: error })
 }
 
 /** True when `certificate` is the mTLS credential that the token `other` is bound to. */
@@ -197,7 +254,7 @@ class Pending {
   done = false
   constructor(
     readonly at: number,
-    readonly resolve: (outcome: Caller | AuthError) => void,
+    readonly resolve: (outcome: Outcome) => void,
   ) {}
 }
 
@@ -232,7 +289,7 @@ function deadlineQueue(ms: number) {
     }
     if (first !== undefined) timer = setTimeout(fire, first.at - now)
   }
-  const settle = (entry: Pending, outcome: Caller | AuthError) => {
+  const settle = (entry: Pending, outcome: Outcome) => {
     if (entry.done) return
     entry.done = true
     unlink(entry)
@@ -240,7 +297,7 @@ function deadlineQueue(ms: number) {
     entry.resolve(outcome)
   }
   return {
-    race(work: Promise<Caller | AuthError>): Promise<Caller | AuthError> {
+    race(work: Promise<Outcome>): Promise<Outcome> {
       return new Promise((resolve) => {
         const entry = new Pending(performance.now() + ms, resolve)
         entry.prev = last

@@ -6,6 +6,7 @@ import {
   type Caller,
   ConfigError,
   createPipeline,
+  type Decision,
   definePolicy,
   GRPC_STATUS,
   httpRefusal,
@@ -22,32 +23,40 @@ const caller = (id: string, kind: Caller['kind'], scopes: string[], extra: Parti
   ...extra,
 })
 
+/** A verifier's answer, given as it is (`sync`) or as a promise, as an `async verify()` would. */
+function answer<T>(sync: boolean, work: () => T): T | Promise<T> {
+  return sync ? work() : (async () => work())()
+}
+
 /** Claims `Authorization: Bearer tok-*`: a table of good tokens; any other `tok-*` is bad. */
-function bearerVerifier(tokens: Record<string, Caller>, calls: string[] = []): Verifier {
+function bearerVerifier(tokens: Record<string, Caller>, calls: string[] = [], sync = false): Verifier {
   return {
     kind: 'jwt',
-    async verify(req) {
-      calls.push('jwt')
-      const value = req.header('authorization')[0]
-      if (!value?.startsWith('Bearer tok-')) return null
-      const found = tokens[value.slice(7)]
-      if (!found) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'expired' })
-      return found
-    },
+    verify: (req) =>
+      answer(sync, () => {
+        calls.push('jwt')
+        const value = req.header('authorization')[0]
+        if (!value?.startsWith('Bearer tok-')) return null
+        const found = tokens[value.slice(7)]
+        if (!found) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'expired' })
+        return found
+      }),
   }
 }
 
 /** Claims `x-api-key`: one good key. */
-function headerKeyVerifier(calls: string[] = []): Verifier {
+function headerKeyVerifier(calls: string[] = [], sync = false): Verifier {
   return {
     kind: 'api-key',
-    async verify(req) {
-      calls.push('api-key')
-      const value = req.header('x-api-key')[0]
-      if (value === undefined) return null
-      if (value !== 'csk_good') throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'unknown_key' })
-      return caller('billing', 'api-key', ['orders:read'])
-    },
+    verify: (req) =>
+      answer(sync, () => {
+        calls.push('api-key')
+        const value = req.header('x-api-key')[0]
+        if (value === undefined) return null
+        if (value === 'csk_crash') throw new TypeError('boom')
+        if (value !== 'csk_good') throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'unknown_key' })
+        return caller('billing', 'api-key', ['orders:read'])
+      }),
   }
 }
 
@@ -89,7 +98,7 @@ function request(
 
 const tls = { authorized: true, peerCertificateChain: () => [], connection: {} }
 
-function setup(extra: { verifiers?: Verifier[]; dryRun?: boolean } = {}) {
+function setup(extra: { verifiers?: Verifier[]; dryRun?: boolean; sync?: boolean } = {}) {
   const events: AuditEvent[] = []
   const calls: string[] = []
   const pipeline = createPipeline({
@@ -101,8 +110,9 @@ function setup(extra: { verifiers?: Verifier[]; dryRun?: boolean } = {}) {
           'tok-admin': caller('ops', 'jwt', ['orders:admin']),
         },
         calls,
+        extra.sync,
       ),
-      headerKeyVerifier(calls),
+      headerKeyVerifier(calls, extra.sync),
     ],
     audit: (event) => events.push(event),
     clock: { now: () => Date.UTC(2026, 0, 2, 3, 4, 5) },
@@ -111,7 +121,7 @@ function setup(extra: { verifiers?: Verifier[]; dryRun?: boolean } = {}) {
   return { pipeline, events, calls }
 }
 
-async function refusal(decision: Promise<import('../src/index.js').Decision>) {
+async function refusal(decision: Decision | Promise<Decision>) {
   const result = await decision
   if (result.allowed) throw new Error('expected a refusal')
   return result.error
@@ -334,6 +344,66 @@ describe('createPipeline: no fall-through, no guessing', () => {
     const { pipeline } = setup({ verifiers: [bearerVerifier({ 'tok-other': other }), certVerifier] })
     const error = await refusal(pipeline.decide(request({ authorization: 'Bearer tok-other' }, { tls })))
     expect(error.code).toBe('ERR_AMBIGUOUS_REQUEST')
+  })
+})
+
+describe('createPipeline: verifiers that answer synchronously', () => {
+  const rows: [string, Record<string, string | string[]>][] = [
+    ['a caller with the scope', { authorization: 'Bearer tok-reader' }],
+    ['a caller without it', { authorization: 'Bearer tok-admin' }],
+    ['a bad token', { authorization: 'Bearer tok-forged' }],
+    ['no credential', {}],
+    ['a good API key', { 'x-api-key': 'csk_good' }],
+    ['a bad API key', { 'x-api-key': 'csk_bad' }],
+    ['a verifier that crashes', { 'x-api-key': 'csk_crash' }],
+    ['two credentials', { authorization: 'Bearer tok-reader', 'x-api-key': 'csk_good' }],
+    ['Authorization twice', { authorization: ['Bearer tok-reader', 'Bearer tok-admin'] }],
+  ]
+
+  it.each(rows)('decides %s in the same tick, as it would with async verifiers', async (_, headers) => {
+    const sync = setup({ sync: true })
+    const later = setup()
+    const now = sync.pipeline.decide(request(headers))
+    expect(now).not.toBeInstanceOf(Promise)
+    expect(sync.events).toHaveLength(1) // audited before decide() returned
+    const awaited = await later.pipeline.decide(request(headers))
+    expect(awaited).toBeDefined()
+    const { error: nowError, ...nowRest } = now as Decision & { error?: AuthError }
+    const { error: laterError, ...laterRest } = awaited as Decision & { error?: AuthError }
+    expect(nowRest).toEqual(laterRest)
+    expect(nowError?.code).toBe(laterError?.code)
+    expect(nowError?.reason).toBe(laterError?.reason)
+    expect(sync.calls).toEqual(later.calls)
+    const { latencyMs: _a, ...nowEvent } = sync.events[0]!
+    const { latencyMs: _b, ...laterEvent } = later.events[0]!
+    expect(nowEvent).toEqual(laterEvent)
+  })
+
+  it('goes on in order after a synchronous verifier when the next one is asynchronous, and still sees both credentials', async () => {
+    const calls: string[] = []
+    const pipeline = createPipeline({
+      policy,
+      verifiers: [
+        bearerVerifier({ 'tok-reader': caller('gateway', 'jwt', ['orders:read']) }, calls, true),
+        headerKeyVerifier(calls, false),
+      ],
+    })
+    const alone = pipeline.decide(request({ 'x-api-key': 'csk_good' }))
+    expect(alone).toBeInstanceOf(Promise)
+    expect(await alone).toMatchObject({ allowed: true, caller: { id: 'billing' } })
+    const both = pipeline.decide(request({ authorization: 'Bearer tok-reader', 'x-api-key': 'csk_good' }))
+    expect((await refusal(both)).reason).toBe('several_credentials')
+    expect(calls).toEqual(['jwt', 'api-key', 'jwt', 'api-key'])
+  })
+
+  it('stops at a synchronous throw: the next verifier never runs', () => {
+    const { pipeline, calls } = setup({ sync: true })
+    const decision = pipeline.decide(request({ authorization: 'Bearer tok-forged', 'x-api-key': 'csk_good' }))
+    expect(decision).toMatchObject({
+      allowed: false,
+      error: { code: 'ERR_INVALID_CREDENTIAL', reason: 'expired' },
+    })
+    expect(calls).toEqual(['jwt'])
   })
 })
 

@@ -3,7 +3,7 @@ import {
   AuthError,
   ConfigError,
   checkCoverage,
-  type Decision,
+  decideThen,
   type Pipeline,
   resolveAdapterOptions,
 } from '@callsign/core'
@@ -127,33 +127,21 @@ export function auth(app: Application, options: AdapterOptions): void {
 
 function enforce(pipeline: Pipeline, req: Request, res: Response, next: NextFunction, pattern: string): void {
   const method = req.method
-  let pending: Promise<Decision>
-  try {
-    pending = pipeline.decide(fromExpress(req, method, pattern))
-  } catch (cause) {
-    pending = Promise.reject(cause)
-  }
-  pending.then(
-    (decision) => {
-      if (!decision.allowed) return sendRefusal(res, decision.error, pipeline.realm)
-      ;(req as { caller?: unknown }).caller = decision.caller
-      setState(req, {
-        method: decisionMethod(method),
-        pattern,
-        caller: decision.caller,
-        realm: pipeline.realm,
-        dryRun: pipeline.dryRun,
-      })
-      next()
-    },
-    (cause: unknown) => {
-      sendRefusal(
-        res,
-        new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause }),
-        pipeline.realm,
-      )
-    },
-  )
+  decideThen(pipeline, fromExpress(req, method, pattern), (decision) => {
+    if (!decision.allowed) {
+      sendRefusal(res, decision.error, pipeline.realm)
+      return
+    }
+    ;(req as { caller?: unknown }).caller = decision.caller
+    setState(req, {
+      method: decisionMethod(method),
+      pattern,
+      caller: decision.caller,
+      realm: pipeline.realm,
+      dryRun: pipeline.dryRun,
+    })
+    next()
+  })
 }
 
 type LayerConstructor = new (path: string, options: object, fn: unknown) => RouterLayer

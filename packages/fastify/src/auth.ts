@@ -1,15 +1,14 @@
 import {
   type AdapterOptions,
-  AuthError,
   type Caller,
   checkCoverage,
-  type Decision,
+  decideThen,
   resolveAdapterOptions,
 } from '@callsign/core'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { fromFastify } from './from-fastify.js'
-import { states } from './lib/request-state.js'
+import { STATE, type WithState } from './lib/request-state.js'
 import { sendRefusal } from './lib/send-refusal.js'
 
 declare module 'fastify' {
@@ -28,26 +27,28 @@ const callsignPlugin: FastifyPluginAsync<AdapterOptions> = async (fastify, optio
   const registered: { method: string; url: string }[] = []
 
   fastify.decorateRequest('caller', null)
+  fastify.decorateRequest(STATE, null)
 
   fastify.addHook('onRoute', (route) => {
     for (const method of [route.method].flat())
       registered.push({ method: method.toUpperCase(), url: route.url })
   })
 
-  fastify.addHook('onRequest', async function callsignOnRequest(request, reply) {
+  // A callback hook, not an async one: a decision the verifiers answer from memory (a cached key or
+  // token, the TLS handshake) lets the request go on in the same tick, with no promise in between.
+  fastify.addHook('onRequest', function callsignOnRequest(request, reply, done) {
     const route = request.routeOptions.url
-    if (route === undefined) return // no route matched: the framework's 404
-    states.set(request, state)
-    let decision: Decision
-    try {
-      decision = await pipeline.decide(fromFastify(request, route))
-    } catch (cause) {
-      // decide() never throws; should it ever, that is a refusal, never an open door or a 500.
-      const error = new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause })
-      return sendRefusal(reply, error, pipeline.realm)
-    }
-    if (!decision.allowed) return sendRefusal(reply, decision.error, pipeline.realm)
-    request.caller = decision.caller
+    if (route === undefined)
+      return done() // no route matched: the framework's 404
+    ;(request as WithState)[STATE] = state
+    decideThen(pipeline, fromFastify(request, route), (decision) => {
+      if (!decision.allowed) {
+        sendRefusal(reply, decision.error, state.realm) // the hook chain stops here
+        return
+      }
+      request.caller = decision.caller
+      done()
+    })
   })
 
   fastify.addHook('onReady', async function callsignCoverage() {

@@ -1,6 +1,6 @@
 import { AuthError, ConfigError, isScope } from '@callsign/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { states } from './lib/request-state.js'
+import { STATE, type WithState } from './lib/request-state.js'
 import { sendRefusal } from './lib/send-refusal.js'
 
 /**
@@ -21,7 +21,7 @@ export function requireScopes(
   }
   const required = Object.freeze([...new Set(scopes)])
   return async function callsignRequireScopes(request, reply) {
-    const state = states.get(request)
+    const state = (request as WithState)[STATE]
     const realm = state?.realm ?? 'callsign'
     if (state?.dryRun) return undefined
     const caller = request.caller

@@ -1,9 +1,8 @@
 import {
   type AdapterOptions,
-  AuthError,
   ConfigError,
   checkCoverage,
-  type Decision,
+  decideThen,
   resolveAdapterOptions,
 } from '@callsign/core'
 import {
@@ -77,24 +76,14 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
       start(next) {
         next({
           onReceiveMetadata(metadata: Metadata, forward: (metadata: Metadata) => void) {
-            let pending: Promise<Decision>
-            try {
-              pending = pipeline.decide(fromGrpc(call, method.path, metadata))
-            } catch (cause) {
-              pending = Promise.reject(cause)
-            }
-            pending.then(
-              (decision) => {
-                if (!decision.allowed) return call.sendStatus(grpcRefusal(decision.error))
-                callStates.set(metadata, { caller: decision.caller, dryRun: pipeline.dryRun })
-                forward(metadata)
-              },
-              (cause: unknown) => {
-                call.sendStatus(
-                  grpcRefusal(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'adapter_error', cause })),
-                )
-              },
-            )
+            decideThen(pipeline, fromGrpc(call, method.path, metadata), (decision) => {
+              if (!decision.allowed) {
+                call.sendStatus(grpcRefusal(decision.error))
+                return
+              }
+              callStates.set(metadata, { caller: decision.caller, dryRun: pipeline.dryRun })
+              forward(metadata)
+            })
           },
         })
       },

@@ -16,7 +16,7 @@ import { invalid } from './lib/fail.js'
 import { fetchJson } from './lib/fetch-json.js'
 import { importConfiguredKey, importSecret, type KeyRecord, KeySet } from './lib/key-set.js'
 import type { KeySource, KeySourceHealth } from './lib/key-source.js'
-import { looksLikeJwt, parseToken } from './lib/parse-token.js'
+import { looksLikeJwt, type ParsedToken, parseToken } from './lib/parse-token.js'
 import { RemoteKeySet } from './lib/remote-key-set.js'
 import { ReplayGuard } from './lib/replay-guard.js'
 import { normalizeTyp, resolveOptions } from './lib/resolve-options.js'
@@ -151,19 +151,25 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     if (digest !== x5t) throw invalid('certificate_binding')
   }
 
-  const verifyToken = async (token: string, tls?: TlsPeer): Promise<Caller> => {
-    if (typeof token !== 'string' || !looksLikeJwt(token)) throw invalid('malformed')
+  /** The caller of a token verified before, if it is in the token cache and still valid. */
+  const cachedCaller = (token: string, tls: TlsPeer | undefined): Caller | undefined => {
+    if (tokenCache === undefined) return undefined
     const nowMs = clock.now()
-    const now = nowMs / 1000
-    const cached = tokenCache?.get(token, now, rules.clockTolerance)
-    if (cached) {
-      checkBinding(cached.x5t, tls)
-      if (replay && cached.replayKey)
-        replay.use(cached.replayKey, (cached.exp + rules.clockTolerance) * 1000, nowMs)
-      return cached.caller
-    }
+    const cached = tokenCache.get(token, nowMs / 1000, rules.clockTolerance)
+    if (cached === undefined) return undefined
+    checkBinding(cached.x5t, tls)
+    if (replay && cached.replayKey)
+      replay.use(cached.replayKey, (cached.exp + rules.clockTolerance) * 1000, nowMs)
+    return cached.caller
+  }
 
-    const { header, payload, signingInput, signature } = parseToken(token, config.maxTokenBytes)
+  /**
+   * The caller for a JWT-shaped token not in the cache: synchronous when its key is at hand, a
+   * promise when the key must be fetched first.
+   */
+  const verifyFresh = (token: string, tls: TlsPeer | undefined): Caller | Promise<Caller> => {
+    const parsed = parseToken(token, config.maxTokenBytes)
+    const { header, payload } = parsed
     const alg = header.alg
     if (typeof alg !== 'string' || !config.algorithms.has(alg)) throw invalid('alg_not_allowed')
     for (const name of EMBEDDED_KEY_HEADERS) if (header[name] !== undefined) throw invalid('embedded_key')
@@ -183,15 +189,26 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const source = typeof iss === 'string' ? sources.get(iss) : undefined
     if (!source) throw invalid('wrong_issuer')
 
-    const record = await source.getKey(kid, alg)
-    if (!verifySignature(alg, record.key, signingInput, signature)) throw invalid('bad_signature')
+    const record = source.keyAtHand(kid, alg)
+    if (record !== undefined) return checkSigned(token, tls, parsed, alg, record)
+    return source.getKey(kid, alg).then((fetched) => checkSigned(token, tls, parsed, alg, fetched))
+  }
 
+  /** The signature, the claims, the binding and replay; then the caller, cached. */
+  const checkSigned = (
+    token: string,
+    tls: TlsPeer | undefined,
+    { payload, signingInput, signature }: ParsedToken,
+    alg: string,
+    record: KeyRecord,
+  ): Caller => {
+    if (!verifySignature(alg, record.key, signingInput, signature)) throw invalid('bad_signature')
     const claims = checkClaims(payload, rules, clock.now() / 1000)
     checkBinding(claims.x5t, tls)
     let replayKey: string | undefined
     if (replay) {
       if (claims.jti === undefined) throw invalid('missing_claim')
-      replayKey = `${iss}\n${claims.jti}`
+      replayKey = `${payload.iss}\n${claims.jti}`
       replay.use(replayKey, (claims.exp + rules.clockTolerance) * 1000, clock.now())
     }
     const caller: Caller = Object.freeze({
@@ -203,18 +220,29 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       ...(claims.x5t === undefined ? {} : { boundCertificate: claims.x5t }),
       attributes: Object.freeze({ ...payload }),
     })
-    tokenCache?.set(token, { caller, exp: claims.exp, nbf: claims.nbf, record, x5t: claims.x5t, replayKey })
+    tokenCache?.set({ token, caller, exp: claims.exp, nbf: claims.nbf, record, x5t: claims.x5t, replayKey })
     return caller
+  }
+
+  const verifyToken = async (token: string, tls?: TlsPeer): Promise<Caller> => {
+    if (typeof token !== 'string' || !looksLikeJwt(token)) throw invalid('malformed')
+    return cachedCaller(token, tls) ?? verifyFresh(token, tls)
   }
 
   void warmUp().catch(() => {})
 
   return {
     kind: 'jwt',
-    async verify(req: AuthRequest) {
+    // Synchronous for a cached token or a key at hand; a key still to be fetched makes it a promise.
+    verify(req: AuthRequest) {
       const token = bearerToken(req)
-      if (token === null || !looksLikeJwt(token)) return null
-      return verifyToken(token, req.tls)
+      // Not a JWT at all (an API key, say): not ours, and not a token-cache miss either.
+      if (token === null || token.indexOf('.') <= 0) return null
+      // A cached token is exactly a string that passed every check below before.
+      const cached = cachedCaller(token, req.tls)
+      if (cached !== undefined) return cached
+      if (!looksLikeJwt(token)) return null
+      return verifyFresh(token, req.tls)
     },
     verifyToken,
     warmUp,

@@ -36,8 +36,9 @@ function setup(options: Partial<JwtVerifierOptions> = {}) {
     })
   return { clock, verifier, mint }
 }
-const reasonOf = (promise: Promise<unknown>) =>
-  promise.then(
+/** The reason of a refusal, whether the verifier threw at once or rejected later; 'accepted' if none. */
+const reasonOf = (verification: () => unknown) =>
+  (async () => verification())().then(
     () => 'accepted',
     (error: { reason?: string }) => error.reason,
   )
@@ -98,9 +99,9 @@ describe('jwtVerifier', () => {
     const { verifier, mint, clock } = setup({ tokenCache: false })
     const token = await mint({ ttl: 60 })
     clock.advance(64)
-    expect(await reasonOf(verifier.verifyToken(token))).toBe('accepted')
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('accepted')
     clock.advance(1)
-    expect(await reasonOf(verifier.verifyToken(token))).toBe('expired')
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('expired')
   })
 
   it('never serves a cached token past exp or before nbf (401 expired / not_yet_valid)', async () => {
@@ -110,42 +111,65 @@ describe('jwtVerifier', () => {
     await verifier.verifyToken(token)
     expect(verifier.health().tokenCache?.hits).toBe(1)
     clock.advance(60)
-    expect(await reasonOf(verifier.verifyToken(token))).toBe('expired')
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('expired')
     const later = await mint({ notBefore: 30 })
-    expect(await reasonOf(verifier.verifyToken(later))).toBe('not_yet_valid')
+    expect(await reasonOf(async () => verifier.verifyToken(later))).toBe('not_yet_valid')
     clock.advance(30)
-    expect(await reasonOf(verifier.verifyToken(later))).toBe('accepted')
+    expect(await reasonOf(async () => verifier.verifyToken(later))).toBe('accepted')
   })
 
-  it('keys the token cache by the whole token: a token differing in its signature is not a hit', async () => {
+  it('keys the token cache by the whole token: another signature, or the same one under another payload, is not a hit', async () => {
     const { verifier, mint } = setup()
     const token = await mint()
     await verifier.verifyToken(token)
     const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(86)}`
-    expect(await reasonOf(verifier.verifyToken(forged))).toBe('bad_signature')
+    expect(await reasonOf(async () => verifier.verifyToken(forged))).toBe('bad_signature')
+    // The same signature under another payload ends exactly like the cached token: still not a hit.
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString())
+    const otherPayload = Buffer.from(JSON.stringify({ ...claims, scope: 'orders:admin' })).toString(
+      'base64url',
+    )
+    const copied = `${header}.${otherPayload}.${signature}`
+    expect(await reasonOf(() => verifier.verify(requestWith(`Bearer ${copied}`)))).toBe('bad_signature')
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('accepted')
+  })
+
+  it('answers a cached token, or a new one whose key is at hand, without waiting', async () => {
+    const { verifier, mint } = setup()
+    const request = requestWith(`Bearer ${await mint()}`)
+    const first = verifier.verify(request)
+    expect(first).not.toBeInstanceOf(Promise)
+    expect(first).toMatchObject({ id: 'billing' })
+    expect(verifier.verify(request)).toBe(first)
+    expect(verifier.health().tokenCache).toMatchObject({ hits: 1, misses: 1 })
   })
 
   it('checks typ when configured (at+jwt, application/ prefix allowed) and refuses others with wrong_type', async () => {
     const { verifier, mint } = setup({ typ: 'at+jwt' })
-    expect(await reasonOf(verifier.verifyToken(await mint({ typ: 'application/at+jwt' })))).toBe('accepted')
-    expect(await reasonOf(verifier.verifyToken(await mint({ typ: 'JWT' })))).toBe('wrong_type')
+    expect(await reasonOf(async () => verifier.verifyToken(await mint({ typ: 'application/at+jwt' })))).toBe(
+      'accepted',
+    )
+    expect(await reasonOf(async () => verifier.verifyToken(await mint({ typ: 'JWT' })))).toBe('wrong_type')
   })
 
   it('refuses a replayed one-time token with 401 replayed, even from the token cache', async () => {
     const { verifier, mint } = setup({ replayProtection: true })
     const token = await mint()
-    expect(await reasonOf(verifier.verifyToken(token))).toBe('accepted')
-    expect(await reasonOf(verifier.verifyToken(token))).toBe('replayed')
-    expect(await reasonOf(verifier.verifyToken(await mint({ jti: false })))).toBe('missing_claim')
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('accepted')
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('replayed')
+    expect(await reasonOf(async () => verifier.verifyToken(await mint({ jti: false })))).toBe('missing_claim')
   })
 
   it('forgets a one-time jti after exp plus tolerance and refuses new ones when full of live entries', async () => {
     const { verifier, mint, clock } = setup({ replayProtection: { maxEntries: 2 } })
-    expect(await reasonOf(verifier.verifyToken(await mint({ ttl: 10 })))).toBe('accepted')
-    expect(await reasonOf(verifier.verifyToken(await mint({ ttl: 10 })))).toBe('accepted')
-    expect(await reasonOf(verifier.verifyToken(await mint({ ttl: 10 })))).toBe('replay_cache_full')
+    expect(await reasonOf(async () => verifier.verifyToken(await mint({ ttl: 10 })))).toBe('accepted')
+    expect(await reasonOf(async () => verifier.verifyToken(await mint({ ttl: 10 })))).toBe('accepted')
+    expect(await reasonOf(async () => verifier.verifyToken(await mint({ ttl: 10 })))).toBe(
+      'replay_cache_full',
+    )
     clock.advance(16)
-    expect(await reasonOf(verifier.verifyToken(await mint({ ttl: 10 })))).toBe('accepted')
+    expect(await reasonOf(async () => verifier.verifyToken(await mint({ ttl: 10 })))).toBe('accepted')
   })
 
   describe('certificate binding (RFC 8705)', () => {
@@ -162,7 +186,7 @@ describe('jwtVerifier', () => {
       const token = await mint({ certificateThumbprint: thumbprint(der) })
       await verifier.verify(requestWith(`Bearer ${token}`, tlsPeer(der)))
       for (const tls of [tlsPeer(randomBytes(300)), tlsPeer(der, false), undefined]) {
-        expect(await reasonOf(verifier.verify(requestWith(`Bearer ${token}`, tls)))).toBe(
+        expect(await reasonOf(async () => verifier.verify(requestWith(`Bearer ${token}`, tls)))).toBe(
           'certificate_binding',
         )
       }
@@ -210,7 +234,7 @@ describe('jwtVerifier', () => {
       scopes: [],
       ttl: 60,
     })
-    expect(await reasonOf(verifier.verifyToken(es))).toBe('alg_not_allowed')
+    expect(await reasonOf(async () => verifier.verifyToken(es))).toBe('alg_not_allowed')
   })
 
   it.each([

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { type Clock, ConfigError } from '@callsign/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type JwtVerifierOptions, jwtVerifier, mintToken } from '../src/index.js'
-import { es256Pair, jwksServer, manualClock } from './support.js'
+import { es256Pair, jwksServer, manualClock, requestWith } from './support.js'
 
 const k1 = es256Pair('k1')
 const k2 = es256Pair('k2')
@@ -106,6 +106,21 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
     await verifier.verifyToken(await token())
     await vi.waitFor(() => expect(server.state.jwksRequests).toBe(2))
     expect(verifier.health().issuers[0]).toMatchObject({ state: 'fresh', lastSuccessAgeSeconds: 0 })
+  })
+
+  it('verifies without waiting while the keys are fresh, and goes through the fetch path once a refresh is due', async () => {
+    const { server, clock, verifier, token } = await setup([k1.jwk], {
+      keyCache: { maxAge: 60, refreshAhead: 20 },
+    })
+    await verifier.warmUp()
+    const fresh = verifier.verify(requestWith(`Bearer ${await token()}`))
+    expect(fresh).not.toBeInstanceOf(Promise)
+    expect(fresh).toMatchObject({ id: 'billing' })
+    clock.advance(45)
+    const due = verifier.verify(requestWith(`Bearer ${await token()}`))
+    expect(due).toBeInstanceOf(Promise)
+    expect(await due).toMatchObject({ id: 'billing' })
+    await vi.waitFor(() => expect(server.state.jwksRequests).toBe(2))
   })
 
   it('serves stale keys while the issuer fails, within the bound, then fails closed (keys_unavailable)', async () => {

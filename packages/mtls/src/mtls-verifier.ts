@@ -194,7 +194,8 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
 
   return Object.freeze({
     kind: 'mtls' as const,
-    async verify(req: AuthRequest): Promise<Caller | null> {
+    // Synchronous: everything it needs came with the handshake.
+    verify(req: AuthRequest): Caller | null {
       const tls = req.tls
       if (!tls) return null
       let known = established.get(tls.connection)

@@ -11,6 +11,12 @@ export interface KeyEntry {
   readonly endsAt: number
   readonly endReason: 'expired' | 'rotated'
   readonly caller: Caller
+  /**
+   * The whole key that last matched the digest. Held in memory only (like a verified token in the
+   * JWT verifier's cache), so that the next use of the same key is a constant-time comparison
+   * rather than another hash. See {@link sameKey}.
+   */
+  matched: string | undefined
 }
 
 export function toEntry(record: ApiKeyRecord): KeyEntry {
@@ -31,6 +37,7 @@ export function toEntry(record: ApiKeyRecord): KeyEntry {
     endsAt,
     endReason: grace < expires ? 'rotated' : 'expired',
     caller,
+    matched: undefined,
   }
 }
 
@@ -40,7 +47,24 @@ export function toEntry(record: ApiKeyRecord): KeyEntry {
  */
 export function checkEntry(entry: KeyEntry, secret: string, now: number): Caller | string {
   if (!timingSafeEqual(secretDigest(secret), entry.digest)) return 'wrong_secret'
+  return checkState(entry, now)
+}
+
+/** The caller if the key may be used at `now`, or why not (`revoked`, `expired`, `rotated`). */
+export function checkState(entry: KeyEntry, now: number): Caller | string {
   if (entry.revoked) return 'revoked'
   if (now >= entry.endsAt) return entry.endReason
   return entry.caller
+}
+
+/**
+ * True when `key` is `entry.matched`, compared in constant time for keys of one length (every key
+ * of a prefix has the same length): the time taken says nothing about how much of a key matched.
+ */
+export function sameKey(entry: KeyEntry, key: string): boolean {
+  const matched = entry.matched
+  if (matched === undefined || matched.length !== key.length) return false
+  let difference = 0
+  for (let i = 0; i < key.length; i++) difference |= key.charCodeAt(i) ^ matched.charCodeAt(i)
+  return difference === 0
 }

@@ -22,6 +22,11 @@ export interface KeySourceHealth {
 export interface KeySource {
   /** The key for a token; throws a 401 AuthError (`unknown_kid`, `keys_unavailable` …). */
   getKey(kid: string | undefined, alg: string): Promise<KeyRecord>
+  /**
+   * The key for a token when it is at hand, with nothing to fetch or refresh first; `undefined`
+   * sends the caller to {@link getKey}, which decides everything else (unknown kid, refetch, errors).
+   */
+  keyAtHand(kid: string | undefined, alg: string): KeyRecord | undefined
   warmUp(): Promise<void>
   health(): KeySourceHealth
 }

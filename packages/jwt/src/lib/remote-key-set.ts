@@ -72,6 +72,16 @@ export class RemoteKeySet implements KeySource {
     return found
   }
 
+  keyAtHand(kid: string | undefined, alg: string): KeyRecord | undefined {
+    const { clock, settings } = this.options
+    // Only while no refresh is due: getKey starts those.
+    if (!this.set || clock.now() - this.fetchedAt >= (settings.maxAge - settings.refreshAhead) * 1000) {
+      return undefined
+    }
+    const found = this.set.find(kid, alg)
+    return typeof found === 'object' ? found : undefined
+  }
+
   warmUp(): Promise<void> {
     return this.refresh()
   }

@@ -11,6 +11,10 @@ export function staticKeySource(issuer: string, set: KeySet, source: 'static' | 
       if (found === 'mismatch') throw invalid('alg_not_allowed')
       return found
     },
+    keyAtHand(kid, alg) {
+      const found = set.find(kid, alg)
+      return typeof found === 'object' ? found : undefined
+    },
     async warmUp() {},
     health(): KeySourceHealth {
       return {

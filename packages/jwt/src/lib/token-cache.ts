@@ -3,6 +3,8 @@ import { LRUCache } from 'lru-cache'
 import type { KeyRecord } from './key-set.js'
 
 export interface CachedToken {
+  /** The whole token: an entry is only ever used for exactly this string. */
+  readonly token: string
   readonly caller: Caller
   /** Seconds since the epoch. */
   readonly exp: number
@@ -14,9 +16,17 @@ export interface CachedToken {
 }
 
 /**
- * Verified tokens, keyed by the whole token string (two different tokens can never share an
- * entry). An entry is only used while its key is still in its key set and its time window holds.
+ * Verified tokens. An entry is only used for the very token it was verified for, while its key is
+ * still in its key set and its time window holds. Entries are found by the token's last
+ * {@link TAIL} characters, from its signature: hashing a short string costs a fraction of hashing a
+ * whole token, and two tokens with the same tail are still told apart by comparing the whole token
+ * (a forged token that copies a tail is a miss, then a full verification that fails).
  */
+const TAIL = 32
+
+/** The lookup key of a token. */
+const tailOf = (token: string) => (token.length > TAIL ? token.slice(-TAIL) : token)
+
 export class TokenCache {
   private readonly lru: LRUCache<string, CachedToken>
   hits = 0
@@ -32,13 +42,14 @@ export class TokenCache {
 
   /** The entry for this token if it is still valid at `nowSeconds`; drops it otherwise. */
   get(token: string, nowSeconds: number, tolerance: number): CachedToken | undefined {
-    const entry = this.lru.get(token)
-    if (entry === undefined) {
+    const key = tailOf(token)
+    const entry = this.lru.get(key)
+    if (entry === undefined || entry.token !== token) {
       this.misses++
       return undefined
     }
     if (entry.record.retired || nowSeconds - tolerance >= entry.exp) {
-      this.lru.delete(token)
+      this.lru.delete(key)
       this.misses++
       return undefined
     }
@@ -50,13 +61,13 @@ export class TokenCache {
     return entry
   }
 
-  set(token: string, entry: CachedToken): void {
-    this.lru.set(token, entry)
+  set(entry: CachedToken): void {
+    this.lru.set(tailOf(entry.token), entry)
   }
 
   /** Drops every token verified with one of these keys. */
   evict(records: readonly KeyRecord[]): void {
     const gone = new Set(records)
-    for (const [token, entry] of this.lru.entries()) if (gone.has(entry.record)) this.lru.delete(token)
+    for (const [key, entry] of this.lru.entries()) if (gone.has(entry.record)) this.lru.delete(key)
   }
 }
