@@ -72,7 +72,9 @@ const invalid = (reason: string, cause?: unknown) =>
  *   goes to the audit event only. `Authorization` and the named header together, or the named header
  *   twice: `ERR_AMBIGUOUS_REQUEST` (400).
  * - Records are cached by key id (LRU); state and expiry are checked on every use, and the store's
- *   change notification empties the cache, so revocation takes effect at once.
+ *   change notification empties the cache, so revocation takes effect at once. A cached key is
+ *   answered synchronously; the entry remembers the whole key that last matched its hash, and the
+ *   same key again is compared in constant time instead of hashed.
  *
  * @example
  * const pipeline = createPipeline({
