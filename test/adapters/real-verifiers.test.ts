@@ -51,6 +51,7 @@ for (const [name, factory] of Object.entries(factories)) {
           reason: scenario.reason,
           ...(scenario.code ? { code: scenario.code } : {}),
           ...(scenario.caller ? { caller: scenario.caller } : {}),
+          remoteAddress: expect.stringMatching(/127\.0\.0\.1$/),
         })
       })
     }

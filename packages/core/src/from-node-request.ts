@@ -8,7 +8,6 @@ import { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 class NodeAuthRequest implements AuthRequest {
   readonly transport = 'http' as const
   declare readonly tls?: TlsPeer
-  declare readonly remoteAddress?: string
   readonly #raw: IncomingMessage
   constructor(
     raw: IncomingMessage,
@@ -18,7 +17,10 @@ class NodeAuthRequest implements AuthRequest {
     this.#raw = raw
     const socket = raw.socket
     if (socket instanceof TLSSocket) (this as { tls?: TlsPeer }).tls = tlsPeerFromSocket(socket)
-    if (socket?.remoteAddress) (this as { remoteAddress?: string }).remoteAddress = socket.remoteAddress
+  }
+  /** Read when asked for (the audit event), not on every request. */
+  get remoteAddress(): string | undefined {
+    return this.#raw.socket?.remoteAddress || undefined
   }
   header(name: string): readonly string[] {
     return rawHeader(this.#raw.rawHeaders, name.toLowerCase())

@@ -13,7 +13,7 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js'
 import { fromGrpc } from './from-grpc.js'
-import { callStates } from './lib/call-state.js'
+import { callStateOf, setCallState } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
 import { isLoopbackBind } from './lib/is-loopback-bind.js'
 
@@ -81,7 +81,7 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
                 call.sendStatus(grpcRefusal(decision.error))
                 return
               }
-              callStates.set(metadata, { caller: decision.caller, dryRun: pipeline.dryRun })
+              setCallState(metadata, { caller: decision.caller, dryRun: pipeline.dryRun })
               forward(metadata)
             })
           },

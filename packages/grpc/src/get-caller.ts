@@ -1,6 +1,6 @@
 import type { Caller } from '@callsign/core'
 import type { Metadata } from '@grpc/grpc-js'
-import { callStates } from './lib/call-state.js'
+import { callStateOf, setCallState } from './lib/call-state.js'
 
 /**
  * The verified caller of a call, in unary, server-streaming, client-streaming and bidi handlers
@@ -15,7 +15,7 @@ import { callStates } from './lib/call-state.js'
  * })
  */
 export function getCaller(call: { readonly metadata: Metadata }): Caller {
-  const caller = callStates.get(call.metadata)?.caller
+  const caller = callStateOf(call.metadata)?.caller
   if (!caller) {
     throw new Error(
       'getCaller(): no verified caller on this call (a public method, or auth() is not attached)',

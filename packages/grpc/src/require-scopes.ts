@@ -1,6 +1,6 @@
 import { AuthError, ConfigError, isScope } from '@callsign/core'
 import type { Metadata, StatusObject, UntypedHandleCall } from '@grpc/grpc-js'
-import { callStates } from './lib/call-state.js'
+import { callStateOf, setCallState } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
 
 /**
@@ -29,7 +29,7 @@ export function requireScopes(...scopes: string[]): <H extends UntypedHandleCall
       call: { metadata: Metadata; emit(event: 'error', error: unknown): void },
       callback?: (error: Partial<StatusObject>) => void,
     ) {
-      const state = callStates.get(call.metadata)
+      const state = callStateOf(call.metadata)
       let error: AuthError | undefined
       if (state?.dryRun) error = undefined
       else if (!state?.caller) error = new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' })

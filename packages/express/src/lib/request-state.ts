@@ -11,7 +11,9 @@ export interface RequestState {
   readonly dryRun: boolean
 }
 
-const states = new WeakMap<object, RequestState>()
+/** Where a request carries its {@link RequestState}: a property only this package can name. */
+const STATE: unique symbol = Symbol('callsign.state')
+type WithState = { [STATE]?: RequestState }
 
 /** The method a decision covers: upper-case, HEAD governed by GET. */
 export function decisionMethod(method: string): string {
@@ -21,15 +23,14 @@ export function decisionMethod(method: string): string {
 
 /** True when the request already has a decision for this method and route pattern. */
 export function decidedFor(req: object, method: string, pattern: string): boolean {
-  const state = states.get(req)
+  const state = (req as WithState)[STATE]
   return state !== undefined && state.pattern === pattern && state.method === decisionMethod(method)
 }
 
-/** Kept beside the request, not on it: no extra property changes the request object's shape. */
 export function stateOf(req: object): RequestState | undefined {
-  return states.get(req)
+  return (req as WithState)[STATE]
 }
 
 export function setState(req: object, state: RequestState): void {
-  states.set(req, state)
+  ;(req as WithState)[STATE] = state
 }
