@@ -16,7 +16,7 @@ import { invalid } from './lib/fail.js'
 import { fetchJson } from './lib/fetch-json.js'
 import { importConfiguredKey, importSecret, type KeyRecord, KeySet } from './lib/key-set.js'
 import type { KeySource, KeySourceHealth } from './lib/key-source.js'
-import { looksLikeJwt, type ParsedToken, parseToken } from './lib/parse-token.js'
+import { type ParsedToken, parseToken } from './lib/parse-token.js'
 import { RemoteKeySet } from './lib/remote-key-set.js'
 import { ReplayGuard } from './lib/replay-guard.js'
 import { normalizeTyp, resolveOptions } from './lib/resolve-options.js'
@@ -164,11 +164,14 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   }
 
   /**
-   * The caller for a JWT-shaped token not in the cache: synchronous when its key is at hand, a
-   * promise when the key must be fetched first.
+   * The caller for a parsed token not in the cache: synchronous when its key is at hand, a promise
+   * when the key must be fetched first.
    */
-  const verifyFresh = (token: string, tls: TlsPeer | undefined): Caller | Promise<Caller> => {
-    const parsed = parseToken(token, config.maxTokenBytes)
+  const verifyParsed = (
+    token: string,
+    tls: TlsPeer | undefined,
+    parsed: ParsedToken,
+  ): Caller | Promise<Caller> => {
     const { header, payload } = parsed
     const alg = header.alg
     if (typeof alg !== 'string' || !config.algorithms.has(alg)) throw invalid('alg_not_allowed')
@@ -218,15 +221,19 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       credentialId: claims.jti ?? `sha256:${createHash('sha256').update(token).digest('base64url')}`,
       expiresAt: new Date(claims.exp * 1000),
       ...(claims.x5t === undefined ? {} : { boundCertificate: claims.x5t }),
-      attributes: Object.freeze({ ...payload }),
+      attributes: Object.freeze(payload), // parsed for this token alone: nothing else holds it
     })
     tokenCache?.set({ token, caller, exp: claims.exp, nbf: claims.nbf, record, x5t: claims.x5t, replayKey })
     return caller
   }
 
   const verifyToken = async (token: string, tls?: TlsPeer): Promise<Caller> => {
-    if (typeof token !== 'string' || !looksLikeJwt(token)) throw invalid('malformed')
-    return cachedCaller(token, tls) ?? verifyFresh(token, tls)
+    if (typeof token !== 'string') throw invalid('malformed')
+    const cached = cachedCaller(token, tls)
+    if (cached !== undefined) return cached
+    const parsed = parseToken(token, config.maxTokenBytes)
+    if (parsed === null) throw invalid('malformed')
+    return verifyParsed(token, tls, parsed)
   }
 
   void warmUp().catch(() => {})
@@ -241,8 +248,9 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       // A cached token is exactly a string that passed every check below before.
       const cached = cachedCaller(token, req.tls)
       if (cached !== undefined) return cached
-      if (!looksLikeJwt(token)) return null
-      return verifyFresh(token, req.tls)
+      const parsed = parseToken(token, config.maxTokenBytes)
+      if (parsed === null) return null
+      return verifyParsed(token, req.tls, parsed)
     },
     verifyToken,
     warmUp,

@@ -3,7 +3,7 @@ import { AuthError, type AuthRequest } from '@callsign/core'
 /**
  * What follows `Bearer ` (scheme case-insensitive, exactly one space) in the one `Authorization`
  * header, or null when the request carries no bearer credential. The value's syntax is not checked
- * here: a token already in the token cache needs no check, any other goes through `looksLikeJwt`.
+ * here: a token already in the token cache needs no check, any other is checked by `parseToken`.
  */
 export function bearerToken(req: AuthRequest): string | null {
   const values = req.header('authorization')

@@ -9,14 +9,15 @@ export interface ParsedToken {
 }
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
-const SEGMENT = /^[A-Za-z0-9_-]*$/
+/** A compact JWS: three base64url segments, the header not empty. */
+const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
  * True when a bearer value is shaped like a compact JWS: token68 syntax with exactly three
  * dot-separated parts. Anything else is not ours (an API key verifier may claim it).
  */
-export function looksLikeJwt(value: string): boolean {
+function looksLikeJwt(value: string): boolean {
   if (!TOKEN68.test(value)) return false
   const first = value.indexOf('.')
   if (first <= 0) return false
@@ -24,12 +25,19 @@ export function looksLikeJwt(value: string): boolean {
   return second > first && value.indexOf('.', second + 1) === -1
 }
 
-/** Splits and decodes a compact JWS strictly: canonical base64url, UTF-8 JSON objects. */
-export function parseToken(token: string, maxBytes: number): ParsedToken {
-  if (token.length > maxBytes) throw invalid('token_too_large')
+/**
+ * Splits and decodes a compact JWS strictly: canonical base64url, UTF-8 JSON objects. Returns null
+ * for a value that is not JWT-shaped at all (see {@link looksLikeJwt}): another verifier's
+ * credential. A well-formed token is scanned once.
+ */
+export function parseToken(token: string, maxBytes: number): ParsedToken | null {
+  if (token.length > maxBytes || !JWS.test(token)) {
+    if (!looksLikeJwt(token)) return null
+    throw invalid(token.length > maxBytes ? 'token_too_large' : 'malformed')
+  }
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
-  const header = decodeJson(token.slice(0, first))
+  const header = decodeHeader(token.slice(0, first))
   const payload = decodeJson(token.slice(first + 1, second))
   const signature = decodeSegment(token.slice(second + 1))
   return { header, payload, signingInput: Buffer.from(token.slice(0, second), 'latin1'), signature }
@@ -43,9 +51,10 @@ function sextet(code: number): number {
   return 62 // '-'
 }
 
+/** One segment, its alphabet already checked. */
 function decodeSegment(segment: string): Buffer {
   const rest = segment.length % 4
-  if (!SEGMENT.test(segment) || rest === 1) throw invalid('malformed')
+  if (rest === 1) throw invalid('malformed')
   // Reject non-canonical encodings, so one token has one spelling: the bits of the last character
   // that fall past the last whole byte must be zero (4 of them after 2 characters, 2 after 3). Given
   // the alphabet, that is exactly "re-encoding the bytes gives the segment back", without re-encoding.
@@ -54,6 +63,20 @@ function decodeSegment(segment: string): Buffer {
     if ((sextet(segment.charCodeAt(segment.length - 1)) & unused) !== 0) throw invalid('malformed')
   }
   return Buffer.from(segment, 'base64url')
+}
+
+/** Decoded headers by their segment: the tokens of one issuer and key all share one header. */
+const HEADERS = new Map<string, Readonly<Record<string, unknown>>>()
+const MAX_HEADERS = 64
+
+function decodeHeader(segment: string): Readonly<Record<string, unknown>> {
+  let header = HEADERS.get(segment)
+  if (header === undefined) {
+    header = Object.freeze(decodeJson(segment))
+    if (HEADERS.size >= MAX_HEADERS) HEADERS.clear() // a flood of distinct headers only costs a decode each
+    HEADERS.set(segment, header)
+  }
+  return header
 }
 
 function decodeJson(segment: string): Record<string, unknown> {
