@@ -12,6 +12,7 @@ import { Duplex } from 'node:stream'
 import { definePolicy } from '@callsign/core'
 import { auth as expressAuth } from '@callsign/express'
 import { auth as fastifyAuth } from '@callsign/fastify'
+import bearerAuth from '@fastify/bearer-auth'
 import express from 'express'
 import Fastify from 'fastify'
 import { createFixture, type Fixture, removeFixture, SCOPE } from './fixture.js'
@@ -53,9 +54,10 @@ function requestInto(listener: Listener, headers: Record<string, string>): Promi
 
 const policy = () => definePolicy({ routes: { 'GET /orders/:id': [SCOPE] } })
 
-async function fastifyListener(guard: Guard | 'noop', fixture: Fixture): Promise<Listener> {
+async function fastifyListener(guard: Guard | 'noop' | 'bearer-auth', fixture: Fixture): Promise<Listener> {
   const app = Fastify()
   if (guard === 'noop') app.addHook('onRequest', async () => {})
+  else if (guard === 'bearer-auth') await app.register(bearerAuth, { keys: new Set([fixture.apiKey]) })
   else if (guard !== 'none')
     await app.register(fastifyAuth, { policy: policy(), verifiers: [callsignVerifier(guard, fixture)] })
   app.get('/orders/:id', async (request) => ({ id: (request.params as { id: string }).id }))
@@ -81,6 +83,7 @@ try {
     ['fastify none', await fastifyListener('none', fixture), jwt],
     ['fastify noop async hook', await fastifyListener('noop', fixture), jwt],
     ['fastify api-key', await fastifyListener('api-key', fixture), key],
+    ['fastify bearer-auth (peer)', await fastifyListener('bearer-auth', fixture), key],
     ['fastify jwt (cached)', await fastifyListener('jwt', fixture), jwt],
     ['express none', expressListener('none', fixture), jwt],
     ['express api-key', expressListener('api-key', fixture), key],
