@@ -106,7 +106,7 @@ export async function run(): Promise<string> {
     return [
       '## gRPC: unary calls per second (grpc-js client and server on loopback)',
       '',
-      `One grpc-js channel from the benchmark process with ${IN_FLIGHT} unary calls in flight; the server (grpc-js with \`@callsign/grpc\`'s interceptor) in its own child process, counting its CPU time. Interleaved rounds as for HTTP; the method requires \`orders:read\`.`,
+      `One grpc-js channel from the benchmark process with ${IN_FLIGHT} unary calls in flight; the server (grpc-js with \`@callsign/grpc\`'s interceptor) in its own child process, counting its CPU time. Rounds as for HTTP (each row right after a run of its baseline); the method requires \`orders:read\`.`,
       '',
       throughputTable(variants, samples, 'calls/s'),
       '',

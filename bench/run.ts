@@ -28,7 +28,7 @@ const header = [
   '',
   'Produced by `pnpm bench --write` (see bench/README.md). The machine is shared and noisy, so every figure is',
   'a median over interleaved rounds with its min–max, and every comparison is a ratio to a baseline measured in',
-  'the same run (for HTTP and gRPC, in the same round).',
+  'the same run (for HTTP and gRPC, the baseline run just before the row).',
   '',
 ].join('\n')
 console.log(header)

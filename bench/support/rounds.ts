@@ -36,16 +36,26 @@ export async function cannon(options: AutocannonOptions): Promise<LoadResult> {
   return { ok: result['2xx'], failed: result.non2xx + result.errors, seconds: result.duration }
 }
 
+/** Every run of each row, and the pairs its ratios come from. */
+export interface RoundSamples {
+  readonly own: Map<string, Sample[]>
+  /** For each row compared with a baseline: per round, its run and the baseline's run just before. */
+  readonly pairs: Map<string, { readonly row: Sample; readonly baseline: Sample }[]>
+}
+
+const baselineOf = (variants: readonly Variant[], variant: Variant) => variant.baseline ?? variants[0]!.name
+
 /**
- * Interleaved rounds after a warm-up: in each round every variant runs once, in order, with the
- * server's CPU time counted inside its own process. Noise that lasts longer than one run hits
- * every row of a round alike; the table reports each row against its baseline of the same round.
+ * Interleaved rounds after a warm-up, each row paired with its baseline: in every round, each row
+ * runs right after a run of its baseline, with the server's CPU time counted inside its own
+ * process. A ratio then compares two runs a few seconds apart, so load that other tenants put on
+ * this shared machine, which drifts over a round, hits both sides of the ratio alike.
  */
 export async function interleave(
   variants: readonly Variant[],
   options: RoundOptions,
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): Promise<Map<string, Sample[]>> {
+): Promise<RoundSamples> {
   for (const variant of variants) {
     const warm = await variant.load(options.warmupSeconds)
     if (warm.failed > 0 || warm.ok === 0) {
@@ -54,21 +64,32 @@ export async function interleave(
       )
     }
   }
-  const samples = new Map(variants.map((variant) => [variant.name, [] as Sample[]]))
+  const byName = new Map(variants.map((variant) => [variant.name, variant]))
+  const own = new Map(variants.map((variant) => [variant.name, [] as Sample[]]))
+  const pairs: RoundSamples['pairs'] = new Map()
+  const measure = async (variant: Variant, round: number): Promise<Sample> => {
+    await variant.target.begin()
+    const result = await variant.load(options.seconds)
+    const cpu = await variant.target.end()
+    if (result.failed > 0) throw new Error(`bench: ${variant.name} failed ${result.failed} operations`)
+    const sample = { perSecond: result.ok / result.seconds, cpuPerOp: cpu / result.ok }
+    own.get(variant.name)!.push(sample)
+    log(
+      `  round ${round + 1}/${options.rounds} ${variant.name}: ${sample.perSecond.toFixed(0)}/s, ${sample.cpuPerOp.toFixed(1)} µs CPU/op`,
+    )
+    return sample
+  }
   for (let round = 0; round < options.rounds; round++) {
     for (const variant of variants) {
-      await variant.target.begin()
-      const result = await variant.load(options.seconds)
-      const cpu = await variant.target.end()
-      if (result.failed > 0) throw new Error(`bench: ${variant.name} failed ${result.failed} operations`)
-      const sample = { perSecond: result.ok / result.seconds, cpuPerOp: cpu / result.ok }
-      samples.get(variant.name)!.push(sample)
-      log(
-        `  round ${round + 1}/${options.rounds} ${variant.name}: ${sample.perSecond.toFixed(0)}/s, ${sample.cpuPerOp.toFixed(1)} µs CPU/op`,
-      )
+      const baseline = byName.get(baselineOf(variants, variant))!
+      if (baseline === variant) continue
+      const before = await measure(baseline, round)
+      const row = await measure(variant, round)
+      if (!pairs.has(variant.name)) pairs.set(variant.name, [])
+      pairs.get(variant.name)!.push({ row, baseline: before })
     }
   }
-  return samples
+  return { own, pairs }
 }
 
 const median = (values: readonly number[]) => {
@@ -82,7 +103,7 @@ const range = (values: readonly number[], digits = 0) =>
 export interface RowSummary {
   readonly name: string
   readonly perSecond: number
-  /** Median over rounds of this row's throughput divided by its baseline's in the same round. */
+  /** Median over rounds of this row's throughput divided by its baseline's run just before it. */
   readonly ratio: number
   readonly cpuPerOp: number
   /** Median over rounds of the CPU per operation above the baseline's, µs. */
@@ -90,33 +111,29 @@ export interface RowSummary {
 }
 
 /** Per-row medians and same-round ratios. */
-export function summarize(variants: readonly Variant[], samples: Map<string, Sample[]>): RowSummary[] {
+export function summarize(variants: readonly Variant[], samples: RoundSamples): RowSummary[] {
   return variants.map((variant) => {
-    const own = samples.get(variant.name)!
-    const base = samples.get(variant.baseline ?? variants[0]!.name)!
+    const own = samples.own.get(variant.name)!
+    const pairs = samples.pairs.get(variant.name) ?? [] // none for the first row: its ratio is 1
     return {
       name: variant.name,
       perSecond: median(own.map((s) => s.perSecond)),
-      ratio: median(own.map((s, i) => s.perSecond / base[i]!.perSecond)),
+      ratio: pairs.length ? median(pairs.map((p) => p.row.perSecond / p.baseline.perSecond)) : 1,
       cpuPerOp: median(own.map((s) => s.cpuPerOp)),
-      extraCpu: median(own.map((s, i) => s.cpuPerOp - base[i]!.cpuPerOp)),
+      extraCpu: pairs.length ? median(pairs.map((p) => p.row.cpuPerOp - p.baseline.cpuPerOp)) : 0,
     }
   })
 }
 
 /** A Markdown throughput table: medians, min–max over rounds, ratio and CPU against the baseline. */
-export function throughputTable(
-  variants: readonly Variant[],
-  samples: Map<string, Sample[]>,
-  unit = 'req/s',
-): string {
+export function throughputTable(variants: readonly Variant[], samples: RoundSamples, unit = 'req/s'): string {
   const summary = summarize(variants, samples)
   const lines = [
     `| case | median ${unit} | min–max ${unit} | × baseline | server CPU µs/op | min–max | Δ CPU µs/op |`,
     '|---|---:|---:|---:|---:|---:|---:|',
   ]
   for (const [index, row] of summary.entries()) {
-    const own = samples.get(row.name)!
+    const own = samples.own.get(row.name)!
     const variant = variants[index]!
     const isBase = (variant.baseline ?? variants[0]!.name) === row.name
     lines.push(
