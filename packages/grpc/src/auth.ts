@@ -13,7 +13,7 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js'
 import { fromGrpc } from './from-grpc.js'
-import { callStateOf, setCallState } from './lib/call-state.js'
+import { setCallState } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
 import { isLoopbackBind } from './lib/is-loopback-bind.js'
 

@@ -1,6 +1,6 @@
 import type { Caller } from '@callsign/core'
 import type { Metadata } from '@grpc/grpc-js'
-import { callStateOf, setCallState } from './lib/call-state.js'
+import { callStateOf } from './lib/call-state.js'
 
 /**
  * The verified caller of a call, in unary, server-streaming, client-streaming and bidi handlers

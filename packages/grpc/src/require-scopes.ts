@@ -1,6 +1,6 @@
 import { AuthError, ConfigError, isScope } from '@callsign/core'
 import type { Metadata, StatusObject, UntypedHandleCall } from '@grpc/grpc-js'
-import { callStateOf, setCallState } from './lib/call-state.js'
+import { callStateOf } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
 
 /**
