@@ -47,8 +47,8 @@ const baselineOf = (variants: readonly Variant[], variant: Variant) => variant.b
 
 /**
  * Interleaved rounds after a warm-up, each row paired with its baseline: in every round, each row
- * runs right after a run of its baseline, with the server's CPU time counted inside its own
- * process. A ratio then compares two runs a few seconds apart, so load that other tenants put on
+ * runs right after a run of its baseline, each run after one unmeasured second of the same load,
+ * with the server's CPU time counted inside its own process. A ratio then compares two runs a few seconds apart, so load that other tenants put on
  * this shared machine, which drifts over a round, hits both sides of the ratio alike.
  */
 export async function interleave(
@@ -68,6 +68,9 @@ export async function interleave(
   const own = new Map(variants.map((variant) => [variant.name, [] as Sample[]]))
   const pairs: RoundSamples['pairs'] = new Map()
   const measure = async (variant: Variant, round: number): Promise<Sample> => {
+    // A server that sat idle while the others ran has let its heap shrink and its caches go cold:
+    // one unmeasured second first, so that no row is measured colder than the baseline before it.
+    await variant.load(1)
     await variant.target.begin()
     const result = await variant.load(options.seconds)
     const cpu = await variant.target.end()
