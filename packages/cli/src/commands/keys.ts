@@ -40,6 +40,11 @@ export const keysCommand: Command = {
       }
       throw new UsageError(`unknown subcommand "${name}"`)
     }
+    // Every subcommand takes -h/--help, answered here before its own options are read.
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(sub.help)
+      return EXIT.ok
+    }
     return sub.run(rest, io)
   },
 }

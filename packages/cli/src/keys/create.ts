@@ -34,10 +34,6 @@ Options:
       json: { type: 'boolean' },
       store: { type: 'string' },
     })
-    if (values.help) {
-      io.stdout.write(this.help)
-      return EXIT.ok
-    }
     const owner = values.owner
     if (typeof owner !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(owner)) {
       throw new UsageError('--owner <service> is required (a service id without whitespace)')

@@ -21,10 +21,6 @@ Options:
       json: { type: 'boolean' },
       store: { type: 'string' },
     })
-    if (values.help) {
-      io.stdout.write(this.help)
-      return EXIT.ok
-    }
     const records = (await openStore(values.store, io).list()).filter(
       (record) => values.owner === undefined || record.owner === values.owner,
     )

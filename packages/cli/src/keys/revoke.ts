@@ -16,10 +16,6 @@ Options:
 `,
   async run(argv: readonly string[], io: CommandIo) {
     const { values, positionals } = parse(argv, { json: { type: 'boolean' }, store: { type: 'string' } }, 1)
-    if (values.help) {
-      io.stdout.write(this.help)
-      return EXIT.ok
-    }
     const record = await openStore(values.store, io).revoke(positionals[0]!)
     if (values.json) io.stdout.write(`${JSON.stringify(publicRecord(record), null, 2)}\n`)
     io.stderr.write(`revoked key ${record.id} (${record.owner})\n`)

@@ -34,10 +34,6 @@ Options:
       },
       1,
     )
-    if (values.help) {
-      io.stdout.write(this.help)
-      return EXIT.ok
-    }
     const graceMs = values.grace === undefined ? undefined : parseDuration(String(values.grace), '--grace')
     const expiresIn = parseExpires(values.expires)
     const store = openStore(values.store, io)

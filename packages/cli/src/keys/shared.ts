@@ -15,14 +15,14 @@ export function parse(argv: readonly string[], options: OptionSpec, positionals 
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      options,
       allowPositionals: true,
       strict: true,
     })
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : 'invalid arguments')
   }
-  if (parsed.values.help !== true && parsed.positionals.length !== positionals) {
+  if (parsed.positionals.length !== positionals) {
     throw new UsageError(
       positionals === 0 ? `unexpected argument "${parsed.positionals[0]}"` : 'expected exactly one key id',
     )

@@ -17,10 +17,6 @@ Options:
 `,
   async run(argv: readonly string[], io: CommandIo) {
     const { values, positionals } = parse(argv, { json: { type: 'boolean' }, store: { type: 'string' } }, 1)
-    if (values.help) {
-      io.stdout.write(this.help)
-      return EXIT.ok
-    }
     const id = positionals[0]!
     const record = await openStore(values.store, io).find(id)
     if (!record)
