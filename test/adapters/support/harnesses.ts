@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
 import Fastify from 'fastify'
+import { bindTlsAndPlaintext } from '../../support/grpc-loopback.js'
 import { httpsCall, requestingClientCertificates } from '../../support/https-call.js'
 import type { DevCerts } from './dev-certs.js'
 
@@ -217,20 +218,7 @@ export async function grpcHarness(
     callback(null, { caller: caller ?? '' })
   }
   server.addService(Orders.service, { Get: handler, Create: handler, Health: handler, Unmapped: handler })
-  const bind = (address: string, creds: grpc.ServerCredentials) =>
-    new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, creds, (error, port) => (error ? reject(error) : resolve(port))),
-    )
-  const tlsPort = await bind(
-    '127.0.0.1:0',
-    tls.serverCredentials ??
-      grpc.ServerCredentials.createSsl(
-        certs.ca,
-        [{ private_key: certs.serverKey, cert_chain: certs.serverCert }],
-        true,
-      ),
-  )
-  const plainPort = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure())
+  const { tlsPort, plainPort } = await bindTlsAndPlaintext(server, certs, tls.serverCredentials)
   const clients: grpc.Client[] = []
   return {
     name: 'grpc',

@@ -13,6 +13,7 @@ import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
 import Fastify from 'fastify'
 import { grpcRoutes } from '../../adapters/support/harnesses.js'
+import { bindTlsAndPlaintext } from '../../support/grpc-loopback.js'
 import { httpsCall, requestingClientCertificates } from '../../support/https-call.js'
 import { type Pair, type SecurityCredentials, SPIFFE_READER, SPIFFE_WRITER } from './credentials.js'
 
@@ -253,19 +254,7 @@ export async function grpcTarget(creds: SecurityCredentials, verifiers = realVer
     callback(null, { caller })
   }
   server.addService(Orders.service, { Get: handler, Create: handler, Health: handler, Unmapped: handler })
-  const bind = (address: string, serverCreds: grpc.ServerCredentials) =>
-    new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, serverCreds, (error, port) => (error ? reject(error) : resolve(port))),
-    )
-  const tlsPort = await bind(
-    '127.0.0.1:0',
-    grpc.ServerCredentials.createSsl(
-      creds.certs.ca,
-      [{ private_key: creds.certs.serverKey, cert_chain: creds.certs.serverCert }],
-      true,
-    ),
-  )
-  const plainPort = await bind('127.0.0.1:0', grpc.ServerCredentials.createInsecure())
+  const { tlsPort, plainPort } = await bindTlsAndPlaintext(server, creds.certs)
   const clients: grpc.Client[] = []
   return {
     name: 'grpc',
