@@ -61,31 +61,30 @@ function unaryLoad(target: RemoteTarget, fixture: Fixture, credential: 'api-key'
   return { load, close: () => client.close() }
 }
 
+const KEY_BASE = 'grpc-js, no auth, API key metadata (API key baseline)'
+const TLS_BASE = 'grpc-js over mTLS, no auth (mTLS baseline)'
+
 /** Unary calls per second and server CPU per call, grpc-js client and server on loopback. */
 export async function run(): Promise<string> {
   const { fixture, file } = await createFixture(10)
   const rows = [
-    // The no-auth rows carry the JWT row's metadata too (unread), as the HTTP baselines carry its
-    // header: a ratio then measures Callsign's work, not the bytes of a credential on the wire.
+    // A baseline is sent the same metadata as the rows compared with it (unread), as for HTTP: a
+    // ratio then measures Callsign's work, not the bytes of a credential on the wire.
     { name: 'grpc-js, no auth (baseline)', target: 'grpc:none', credential: 'jwt' },
     { name: 'grpc-js + a no-op interceptor (no auth)', target: 'grpc:interceptor', credential: 'jwt' },
-    { name: 'Callsign API key', target: 'grpc:api-key', credential: 'api-key' },
+    { name: KEY_BASE, target: 'grpc:none', credential: 'api-key', baseline: KEY_BASE },
+    { name: 'Callsign API key', target: 'grpc:api-key', credential: 'api-key', baseline: KEY_BASE },
     { name: 'Callsign JWT, repeated token', target: 'grpc:jwt', credential: 'jwt' },
-    { name: 'grpc-js over mTLS, no auth (mTLS baseline)', target: 'grpc-tls:none', credential: 'mtls' },
-    {
-      name: 'Callsign mTLS',
-      target: 'grpc-tls:mtls',
-      credential: 'mtls',
-      baseline: 'grpc-js over mTLS, no auth (mTLS baseline)',
-    },
+    { name: TLS_BASE, target: 'grpc-tls:none', credential: 'mtls', baseline: TLS_BASE },
+    { name: 'Callsign mTLS', target: 'grpc-tls:mtls', credential: 'mtls', baseline: TLS_BASE },
   ] as const
-  const targets: RemoteTarget[] = []
+  const targets = new Map<string, RemoteTarget>()
   const clients: { close(): void }[] = []
   try {
     const variants: Variant[] = []
     for (const row of rows) {
-      const target = await spawnTarget(row.target, file)
-      targets.push(target)
+      if (!targets.has(row.target)) targets.set(row.target, await spawnTarget(row.target, file))
+      const target = targets.get(row.target)!
       const client = unaryLoad(target, fixture, row.credential)
       clients.push(client)
       variants.push({
@@ -111,7 +110,7 @@ export async function run(): Promise<string> {
     return [
       '## gRPC: unary calls per second (grpc-js client and server on loopback)',
       '',
-      `One grpc-js channel from the benchmark process with ${IN_FLIGHT} unary calls in flight; the server (grpc-js with \`@callsign/grpc\`'s interceptor) in its own child process, counting its CPU time. Rounds as for HTTP (each row right after a run of its baseline); the method requires \`orders:read\`, and the no-auth rows receive the JWT row's \`authorization\` metadata too (unread), as the HTTP baselines receive its header.`,
+      `One grpc-js channel from the benchmark process with ${IN_FLIGHT} unary calls in flight; the server (grpc-js with \`@callsign/grpc\`'s interceptor) in its own child process, counting its CPU time. Rounds and server processes as for HTTP (each row right after a run of its baseline, which is sent the same metadata, unread); the method requires \`orders:read\`.`,
       '',
       throughputTable(variants, samples, 'calls/s'),
       '',
@@ -119,7 +118,7 @@ export async function run(): Promise<string> {
     ].join('\n')
   } finally {
     for (const client of clients) client.close()
-    for (const target of targets) await target.close()
+    for (const target of targets.values()) await target.close()
     await removeFixture(fixture)
   }
 }

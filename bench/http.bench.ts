@@ -78,8 +78,10 @@ async function group(title: string, rows: readonly Row[]): Promise<{ table: stri
 }
 
 const FASTIFY_BASE = 'Fastify, no auth (baseline)'
+const FASTIFY_KEY_BASE = 'Fastify, no auth, API key header (API key baseline)'
 const FASTIFY_TLS_BASE = 'Fastify over mTLS, no auth (mTLS baseline)'
 const EXPRESS_BASE = 'Express, no auth (baseline)'
+const EXPRESS_KEY_BASE = 'Express, no auth, API key header (API key baseline)'
 const EXPRESS_TLS_BASE = 'Express over mTLS, no auth (mTLS baseline)'
 
 const ratio = (summary: RowSummary[], name: string) => summary.find((row) => row.name === name)!
@@ -92,8 +94,14 @@ const x = (value: number) => `${value.toFixed(2)}×`
 export async function run(): Promise<string> {
   const fastify = await group('http: fastify', [
     { name: FASTIFY_BASE, target: 'fastify:none', load: 'hot' },
-    { name: 'Callsign API key', target: 'fastify:api-key', load: 'api-key' },
-    { name: '@fastify/bearer-auth (peer, API key)', target: 'fastify:bearer-auth', load: 'api-key' },
+    { name: FASTIFY_KEY_BASE, target: 'fastify:none', load: 'api-key', baseline: FASTIFY_KEY_BASE },
+    { name: 'Callsign API key', target: 'fastify:api-key', load: 'api-key', baseline: FASTIFY_KEY_BASE },
+    {
+      name: '@fastify/bearer-auth (peer, API key)',
+      target: 'fastify:bearer-auth',
+      load: 'api-key',
+      baseline: FASTIFY_KEY_BASE,
+    },
     { name: 'Callsign JWT, repeated token', target: 'fastify:jwt', load: 'hot' },
     {
       name: '@fastify/jwt with its cache, repeated token (peer)',
@@ -106,16 +114,17 @@ export async function run(): Promise<string> {
       target: 'fastify:fastify-jwt',
       load: 'first-seen',
     },
-    { name: FASTIFY_TLS_BASE, target: 'fastify-tls:none', load: 'mtls' },
+    { name: FASTIFY_TLS_BASE, target: 'fastify-tls:none', load: 'mtls', baseline: FASTIFY_TLS_BASE },
     { name: 'Callsign mTLS', target: 'fastify-tls:mtls', load: 'mtls', baseline: FASTIFY_TLS_BASE },
   ])
   const express = await group('http: express', [
     { name: EXPRESS_BASE, target: 'express:none', load: 'hot' },
-    { name: 'Callsign API key', target: 'express:api-key', load: 'api-key' },
+    { name: EXPRESS_KEY_BASE, target: 'express:none', load: 'api-key', baseline: EXPRESS_KEY_BASE },
+    { name: 'Callsign API key', target: 'express:api-key', load: 'api-key', baseline: EXPRESS_KEY_BASE },
     { name: 'Callsign JWT, repeated token', target: 'express:jwt', load: 'hot' },
     { name: 'Callsign JWT, first-seen tokens', target: 'express:jwt-nocache', load: 'first-seen' },
     { name: 'express-jwt, first-seen tokens (peer)', target: 'express:express-jwt', load: 'first-seen' },
-    { name: EXPRESS_TLS_BASE, target: 'express-tls:none', load: 'mtls' },
+    { name: EXPRESS_TLS_BASE, target: 'express-tls:none', load: 'mtls', baseline: EXPRESS_TLS_BASE },
     { name: 'Callsign mTLS', target: 'express-tls:mtls', load: 'mtls', baseline: EXPRESS_TLS_BASE },
   ])
 
@@ -133,7 +142,7 @@ export async function run(): Promise<string> {
   return [
     '## HTTP: throughput and server CPU per request (loopback, autocannon)',
     '',
-    `autocannon with 16 keep-alive connections runs in the benchmark process; each server runs alone in its own child process and counts its own CPU time (\`process.cpuUsage()\`). After a ${seconds('BENCH_WARMUP_SECONDS', 2)} s warm-up of every row, ${seconds('BENCH_ROUNDS', 3)} rounds; in each, every row runs for ${seconds('BENCH_SECONDS', 4)} s (after 1 s of unmeasured load, as every run) right after a run of its baseline, so the two sides of a ratio are measured seconds apart and drifting load from other tenants of this shared machine hits both alike. "× baseline" is the median over rounds of the row's requests per second divided by that baseline run's; "Δ CPU" is the same for the server's CPU time per request. The req/s and CPU columns are medians over all of a row's runs (a baseline runs once per row it is paired with). Every response is checked: a single non-2xx fails the benchmark. Every route requires the scope \`orders:read\`; the route handler returns a small JSON object.`,
+    `autocannon with 16 keep-alive connections runs in the benchmark process; each server runs alone in its own child process and counts its own CPU time (\`process.cpuUsage()\`). After a ${seconds('BENCH_WARMUP_SECONDS', 2)} s warm-up of every row, ${seconds('BENCH_ROUNDS', 3)} rounds; in each, every row runs for ${seconds('BENCH_SECONDS', 4)} s (after 1 s of unmeasured load, as every run) right after a run of its baseline, so the two sides of a ratio are measured seconds apart and drifting load from other tenants of this shared machine hits both alike. A baseline is a no-auth server sent the same requests as the rows compared with it: the JWT rows' baseline gets the JWT \`authorization\` header (unread), the API key rows' the API key header, the mTLS rows' the client certificate. Every server starts with the 16 MB young generation (\`--min-semi-space-size=16\`) that V8 grows it to under steady load; without that, V8 shrinks the young generation of a server that sits idle while the other rows run, and such a row paid several times as many scavenges per request as its baseline, which runs every few seconds. "× baseline" is the median over rounds of the row's requests per second divided by that baseline run's; "Δ CPU" is the same for the server's CPU time per request. The req/s and CPU columns are medians over all of a row's runs (a baseline runs once per row it is paired with). Every response is checked: a single non-2xx fails the benchmark. Every route requires the scope \`orders:read\`; the route handler returns a small JSON object.`,
     '',
     'How each is configured (the same token pool, key and certificates for all; see `bench/support/http-targets.ts`):',
     '',
