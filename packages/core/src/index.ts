@@ -18,7 +18,7 @@ export type { AuthRequest, TlsPeer, Transport } from './auth-request.js'
 export type { Caller, CredentialKind } from './caller.js'
 export { type Clock, systemClock } from './clock.js'
 export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'
-export { decideThen } from './decide-then.js'
+export { decideOrRefuse } from './decide-or-refuse.js'
 export {
   type Coverage,
   definePolicy,

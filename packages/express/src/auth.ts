@@ -3,7 +3,8 @@ import {
   AuthError,
   ConfigError,
   checkCoverage,
-  decideThen,
+  type Decision,
+  decideOrRefuse,
   type Pipeline,
   resolveAdapterOptions,
 } from '@callsign/core'
@@ -127,21 +128,34 @@ export function auth(app: Application, options: AdapterOptions): void {
 
 function enforce(pipeline: Pipeline, req: Request, res: Response, next: NextFunction, pattern: string): void {
   const method = req.method
-  decideThen(pipeline, fromExpress(req, method, pattern), (decision) => {
-    if (!decision.allowed) {
-      sendRefusal(res, decision.error, pipeline.realm)
-      return
-    }
-    ;(req as { caller?: unknown }).caller = decision.caller
-    setState(req, {
-      method: decisionMethod(method),
-      pattern,
-      caller: decision.caller,
-      realm: pipeline.realm,
-      dryRun: pipeline.dryRun,
-    })
-    next()
+  const decision = decideOrRefuse(pipeline, fromExpress(req, method, pattern))
+  if (decision instanceof Promise) {
+    decision.then((settled) => apply(pipeline, req, res, next, method, pattern, settled))
+  } else apply(pipeline, req, res, next, method, pattern, decision)
+}
+
+function apply(
+  pipeline: Pipeline,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  method: string,
+  pattern: string,
+  decision: Decision,
+): void {
+  if (!decision.allowed) {
+    sendRefusal(res, decision.error, pipeline.realm)
+    return
+  }
+  ;(req as { caller?: unknown }).caller = decision.caller
+  setState(req, {
+    method: decisionMethod(method),
+    pattern,
+    caller: decision.caller,
+    realm: pipeline.realm,
+    dryRun: pipeline.dryRun,
   })
+  next()
 }
 
 type LayerConstructor = new (path: string, options: object, fn: unknown) => RouterLayer

@@ -2,10 +2,11 @@ import {
   type AdapterOptions,
   type Caller,
   checkCoverage,
-  decideThen,
+  type Decision,
+  decideOrRefuse,
   resolveAdapterOptions,
 } from '@callsign/core'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { fromFastify } from './from-fastify.js'
 import { STATE, type WithState } from './lib/request-state.js'
@@ -36,19 +37,23 @@ const callsignPlugin: FastifyPluginAsync<AdapterOptions> = async (fastify, optio
 
   // A callback hook, not an async one: a decision the verifiers answer from memory (a cached key or
   // token, the TLS handshake) lets the request go on in the same tick, with no promise in between.
+  const apply = (request: FastifyRequest, reply: FastifyReply, done: () => void, decision: Decision) => {
+    if (!decision.allowed) {
+      sendRefusal(reply, decision.error, state.realm) // the hook chain stops here
+      return
+    }
+    request.caller = decision.caller
+    done()
+  }
+
   fastify.addHook('onRequest', function callsignOnRequest(request, reply, done) {
     const route = request.routeOptions.url
     if (route === undefined)
       return done() // no route matched: the framework's 404
     ;(request as WithState)[STATE] = state
-    decideThen(pipeline, fromFastify(request, route), (decision) => {
-      if (!decision.allowed) {
-        sendRefusal(reply, decision.error, state.realm) // the hook chain stops here
-        return
-      }
-      request.caller = decision.caller
-      done()
-    })
+    const decision = decideOrRefuse(pipeline, fromFastify(request, route))
+    if (decision instanceof Promise) decision.then((settled) => apply(request, reply, done, settled))
+    else apply(request, reply, done, decision)
   })
 
   fastify.addHook('onReady', async function callsignCoverage() {

@@ -2,7 +2,8 @@ import {
   type AdapterOptions,
   ConfigError,
   checkCoverage,
-  decideThen,
+  type Decision,
+  decideOrRefuse,
   resolveAdapterOptions,
 } from '@callsign/core'
 import {
@@ -76,14 +77,17 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
       start(next) {
         next({
           onReceiveMetadata(metadata: Metadata, forward: (metadata: Metadata) => void) {
-            decideThen(pipeline, fromGrpc(call, method.path, metadata), (decision) => {
+            const apply = (decision: Decision) => {
               if (!decision.allowed) {
                 call.sendStatus(grpcRefusal(decision.error))
                 return
               }
               setCallState(metadata, { caller: decision.caller, dryRun: pipeline.dryRun })
               forward(metadata)
-            })
+            }
+            const decision = decideOrRefuse(pipeline, fromGrpc(call, method.path, metadata))
+            if (decision instanceof Promise) decision.then(apply)
+            else apply(decision)
           },
         })
       },

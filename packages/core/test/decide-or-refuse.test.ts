@@ -3,14 +3,13 @@ import {
   type AuthRequest,
   type Caller,
   createPipeline,
-  type Decision,
-  decideThen,
+  decideOrRefuse,
   definePolicy,
   type Pipeline,
   type Verifier,
 } from '../src/index.js'
 
-// Test doubles: verifiers that answer at once or later, so decideThen is tested alone.
+// Test doubles: verifiers that answer at once or later, so decideOrRefuse is tested alone.
 const reader: Caller = {
   id: 'gateway',
   kind: 'jwt',
@@ -24,31 +23,25 @@ const req: AuthRequest = { transport: 'http', method: 'GET', route: '/orders/:id
 const pipelineWith = (verify: Verifier['verify']) =>
   createPipeline({ policy, verifiers: [{ kind: 'jwt', verify }] })
 
-describe('decideThen', () => {
-  it('hands a synchronous decision on before it returns', () => {
-    let seen: Decision | undefined
-    decideThen(
+describe('decideOrRefuse', () => {
+  it('returns a synchronous decision itself, not a promise', () => {
+    const decision = decideOrRefuse(
       pipelineWith(() => reader),
       req,
-      (decision) => {
-        seen = decision
-      },
     )
-    expect(seen).toMatchObject({ allowed: true, caller: { id: 'gateway' } })
+    expect(decision).not.toBeInstanceOf(Promise)
+    expect(decision).toMatchObject({ allowed: true, caller: { id: 'gateway' } })
   })
 
-  it('hands an asynchronous decision on once it settles', async () => {
-    const seen: Decision[] = []
+  it('returns a promise of the decision when a verifier must wait', async () => {
     let finish: (caller: Caller) => void = () => {}
-    decideThen(
+    const decision = decideOrRefuse(
       pipelineWith(() => new Promise<Caller>((resolve) => (finish = resolve))),
       req,
-      (decision) => seen.push(decision),
     )
-    expect(seen).toEqual([])
+    expect(decision).toBeInstanceOf(Promise)
     finish(reader)
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(seen).toEqual([expect.objectContaining({ allowed: true, caller: reader })])
+    expect(await decision).toMatchObject({ allowed: true, caller: reader })
   })
 
   it.each([
@@ -57,17 +50,19 @@ describe('decideThen', () => {
       () => {
         throw new Error('boom')
       },
+      false,
     ],
-    ['rejects', () => Promise.reject(new Error('boom'))],
+    ['rejects', () => Promise.reject(new Error('boom')), true],
   ])(
-    'refuses (401 adapter_error) when the pipeline itself %s, never lets the request through',
-    async (_, decide) => {
+    'refuses (401 adapter_error) when the pipeline itself %s, and never throws or rejects',
+    async (_, decide, later) => {
       const broken = { ...pipelineWith(() => reader), decide } as unknown as Pipeline
-      const seen: Decision[] = []
-      decideThen(broken, req, (decision) => seen.push(decision))
-      await new Promise((resolve) => setImmediate(resolve))
-      expect(seen).toHaveLength(1)
-      expect(seen[0]).toMatchObject({
+      let decision: ReturnType<typeof decideOrRefuse> | undefined
+      expect(() => {
+        decision = decideOrRefuse(broken, req)
+      }).not.toThrow()
+      expect(decision instanceof Promise).toBe(later) // a synchronous failure is refused in the same tick
+      await expect(Promise.resolve(decision)).resolves.toMatchObject({
         allowed: false,
         error: { code: 'ERR_INVALID_CREDENTIAL', reason: 'adapter_error' },
       })
