@@ -122,7 +122,7 @@ async function algorithm(alg: SigningAlgorithm): Promise<{ rows: Measurement[]; 
       ['Callsign jwtVerifier, repeated token (cache hit)', () => cached.verify(hotRequest)],
       ['fast-jwt with its cache, repeated token', () => fastJwtCached(hot)],
     ],
-    { iterations: 1_000, rounds: 7, warmup: 1_000 },
+    { iterations: 4_000, rounds: 9, warmup: 2_000 },
   )
   const of = (name: string) => rows.find((row) => row.name === name)!.median
   const ours = of('Callsign jwtVerifier, first-seen token')
