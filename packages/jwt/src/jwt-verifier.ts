@@ -223,7 +223,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       ...(claims.x5t === undefined ? {} : { boundCertificate: claims.x5t }),
       attributes: Object.freeze(payload), // parsed for this token alone: nothing else holds it
     })
-    tokenCache?.set({ token, caller, exp: claims.exp, nbf: claims.nbf, record, x5t: claims.x5t, replayKey })
+    tokenCache?.admit({ token, caller, exp: claims.exp, nbf: claims.nbf, record, x5t: claims.x5t, replayKey })
     return caller
   }
 

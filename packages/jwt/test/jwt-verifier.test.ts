@@ -107,8 +107,7 @@ describe('jwtVerifier', () => {
   it('never serves a cached token past exp or before nbf (401 expired / not_yet_valid)', async () => {
     const { verifier, mint, clock } = setup({ clockTolerance: 0 })
     const token = await mint({ ttl: 60 })
-    await verifier.verifyToken(token)
-    await verifier.verifyToken(token)
+    for (let use = 0; use < 3; use++) await verifier.verifyToken(token) // cached from its second use
     expect(verifier.health().tokenCache?.hits).toBe(1)
     clock.advance(60)
     expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('expired')
@@ -122,6 +121,8 @@ describe('jwtVerifier', () => {
     const { verifier, mint } = setup()
     const token = await mint()
     await verifier.verifyToken(token)
+    await verifier.verifyToken(token) // cached from its second use
+    expect(verifier.health().tokenCache?.size).toBe(1)
     const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(86)}`
     expect(await reasonOf(async () => verifier.verifyToken(forged))).toBe('bad_signature')
     // The same signature under another payload ends exactly like the cached token: still not a hit.
@@ -141,8 +142,20 @@ describe('jwtVerifier', () => {
     const first = verifier.verify(request)
     expect(first).not.toBeInstanceOf(Promise)
     expect(first).toMatchObject({ id: 'billing' })
-    expect(verifier.verify(request)).toBe(first)
-    expect(verifier.health().tokenCache).toMatchObject({ hits: 1, misses: 1 })
+    const second = verifier.verify(request) // verified again, and cached from this second use
+    expect(verifier.verify(request)).toBe(second)
+    expect(verifier.health().tokenCache).toMatchObject({ hits: 1, misses: 2 })
+  })
+
+  it('caches a token from its second use: a token used once takes no cache entry', async () => {
+    const { verifier, mint } = setup()
+    const tokens = await Promise.all([1, 2, 3, 4, 5].map(() => mint()))
+    for (const token of tokens)
+      expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('accepted')
+    expect(verifier.health().tokenCache).toMatchObject({ size: 0, hits: 0, misses: 5 })
+    await verifier.verifyToken(tokens[2]!)
+    await verifier.verifyToken(tokens[2]!)
+    expect(verifier.health().tokenCache).toMatchObject({ size: 1, hits: 1, misses: 6 })
   })
 
   it('checks typ when configured (at+jwt, application/ prefix allowed) and refuses others with wrong_type', async () => {
@@ -153,7 +166,7 @@ describe('jwtVerifier', () => {
     expect(await reasonOf(async () => verifier.verifyToken(await mint({ typ: 'JWT' })))).toBe('wrong_type')
   })
 
-  it('refuses a replayed one-time token with 401 replayed, even from the token cache', async () => {
+  it('refuses a replayed one-time token with 401 replayed', async () => {
     const { verifier, mint } = setup({ replayProtection: true })
     const token = await mint()
     expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('accepted')

@@ -21,19 +21,35 @@ export interface CachedToken {
  * {@link TAIL} characters, from its signature: hashing a short string costs a fraction of hashing a
  * whole token, and two tokens with the same tail are still told apart by comparing the whole token
  * (a forged token that copies a tail is a miss, then a full verification that fails).
+ *
+ * A token is cached from its second verification on, not its first: a doorkeeper (as in TinyLFU)
+ * remembers a hash of each tail seen once, in a fixed table of at least four slots per entry. A token used once
+ * then costs no insert and holds no memory, and a stream of one-shot tokens evicts none of the
+ * tokens in use; a token used again pays one more verification, once. A hash collision only
+ * caches a token a use early.
  */
 const TAIL = 32
 
 /** The lookup key of a token. */
 const tailOf = (token: string) => (token.length > TAIL ? token.slice(-TAIL) : token)
 
+/** FNV-1a of a string's UTF-16 code units. */
+function hashOf(text: string): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
+  return hash
+}
+
 export class TokenCache {
   private readonly lru: LRUCache<string, CachedToken>
+  /** Tail hashes of tokens seen once: the doorkeeper. Its length is a power of two. */
+  private readonly seen: Int32Array
   hits = 0
   misses = 0
 
   constructor(maxEntries: number) {
     this.lru = new LRUCache({ max: maxEntries })
+    this.seen = new Int32Array(2 ** Math.ceil(Math.log2(Math.max(64, maxEntries * 4))))
   }
 
   get size(): number {
@@ -61,8 +77,13 @@ export class TokenCache {
     return entry
   }
 
-  set(entry: CachedToken): void {
-    this.lru.set(tailOf(entry.token), entry)
+  /** Caches a verified token if it was verified before; otherwise remembers that it has been now. */
+  admit(entry: CachedToken): void {
+    const tail = tailOf(entry.token)
+    const hash = hashOf(tail)
+    const slot = hash & (this.seen.length - 1)
+    if (this.seen[slot] === hash) this.lru.set(tail, entry)
+    else this.seen[slot] = hash
   }
 
   /** Drops every token verified with one of these keys. */
