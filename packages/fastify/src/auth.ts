@@ -35,8 +35,7 @@ const callsignPlugin: FastifyPluginAsync<AdapterOptions> = async (fastify, optio
       registered.push({ method: method.toUpperCase(), url: route.url })
   })
 
-  // A callback hook, not an async one: a decision the verifiers answer from memory (a cached key or
-  // token, the TLS handshake) lets the request go on in the same tick, with no promise in between.
+  /** Applies a decision: one function per plugin, so a synchronous one allocates no callback. */
   const apply = (request: FastifyRequest, reply: FastifyReply, done: () => void, decision: Decision) => {
     if (!decision.allowed) {
       sendRefusal(reply, decision.error, state.realm) // the hook chain stops here
@@ -46,6 +45,8 @@ const callsignPlugin: FastifyPluginAsync<AdapterOptions> = async (fastify, optio
     done()
   }
 
+  // A callback hook, not an async one: a decision the verifiers answer from memory (a cached key or
+  // token, the TLS handshake) lets the request go on in the same tick, with no promise in between.
   fastify.addHook('onRequest', function callsignOnRequest(request, reply, done) {
     const route = request.routeOptions.url
     if (route === undefined)

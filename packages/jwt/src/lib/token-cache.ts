@@ -23,10 +23,10 @@ export interface CachedToken {
  * (a forged token that copies a tail is a miss, then a full verification that fails).
  *
  * A token is cached from its second verification on, not its first: a doorkeeper (as in TinyLFU)
- * remembers a hash of each tail seen once, in a fixed table of at least four slots per entry. A token used once
- * then costs no insert and holds no memory, and a stream of one-shot tokens evicts none of the
- * tokens in use; a token used again pays one more verification, once. A hash collision only
- * caches a token a use early.
+ * remembers a hash of each tail seen once, in a fixed table of at least four slots per entry. A
+ * token used once then costs no insert and holds no memory, and a stream of one-shot tokens evicts
+ * none of the tokens in use; a token used again pays one more verification, once. A hash collision
+ * only caches a token a use early.
  */
 const TAIL = 32
 
