@@ -13,7 +13,7 @@ import { type Caller, definePolicy, type Verifier } from '@callsign/core'
 import { auth, getCaller } from '@callsign/grpc'
 import * as grpc from '@grpc/grpc-js'
 import { createFixture, removeFixture, SCOPE } from './fixture.js'
-import { GET_METHOD, ordersService } from './grpc-targets.js'
+import { GET_METHOD, noopInterceptor, ordersService } from './grpc-targets.js'
 import { callsignVerifier } from './http-targets.js'
 
 type Kind = 'bare' | 'no-op interceptor' | 'always-allow' | 'api-key' | 'jwt'
@@ -30,8 +30,7 @@ const caller: Caller = Object.freeze({
 const alwaysAllow: Verifier = { kind: 'api-key', verify: () => caller }
 
 async function start(kind: Kind) {
-  const noop: grpc.ServerInterceptor = (_method, call) => new grpc.ServerInterceptingCall(call)
-  const server = new grpc.Server(kind === 'no-op interceptor' ? { interceptors: [noop] } : {})
+  const server = new grpc.Server(kind === 'no-op interceptor' ? { interceptors: [noopInterceptor] } : {})
   const guarded = kind === 'always-allow' || kind === 'api-key' || kind === 'jwt'
   if (guarded) {
     auth(server, {

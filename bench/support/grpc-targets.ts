@@ -21,7 +21,8 @@ export function ordersService(): grpc.ServiceClientConstructor {
  * A server interceptor that does nothing: what grpc-js costs per call for any interceptor at all,
  * before Callsign's does any work.
  */
-const noopInterceptor: grpc.ServerInterceptor = (_method, call) => new grpc.ServerInterceptingCall(call)
+export const noopInterceptor: grpc.ServerInterceptor = (_method, call) =>
+  new grpc.ServerInterceptingCall(call)
 
 /**
  * Starts `grpc:none|interceptor|api-key|jwt` (plaintext loopback) or `grpc-tls:none|mtls` (mutual
@@ -31,7 +32,8 @@ export async function startGrpcTarget(name: string, fixture: Fixture): Promise<T
   const tls = name.startsWith('grpc-tls:')
   const guard = name.slice(name.indexOf(':') + 1) as Guard | 'interceptor'
   const server = new grpc.Server(guard === 'interceptor' ? { interceptors: [noopInterceptor] } : {})
-  if (guard !== 'none' && guard !== 'interceptor') {
+  const guarded = guard !== 'none' && guard !== 'interceptor'
+  if (guarded) {
     auth(server, {
       policy: definePolicy({ routes: { [GET_METHOD]: [SCOPE] } }),
       verifiers: [callsignVerifier(guard, fixture)],
@@ -41,10 +43,7 @@ export async function startGrpcTarget(name: string, fixture: Fixture): Promise<T
   const Orders = ordersService()
   server.addService(Orders.service, {
     Get(call: grpc.ServerUnaryCall<{ id: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      callback(null, {
-        id: call.request.id,
-        by: guard === 'none' || guard === 'interceptor' ? '' : getCaller(call).id,
-      })
+      callback(null, { id: call.request.id, by: guarded ? getCaller(call).id : '' })
     },
   })
   const credentials = tls

@@ -48,8 +48,9 @@ const baselineOf = (variants: readonly Variant[], variant: Variant) => variant.b
 /**
  * Interleaved rounds after a warm-up, each row paired with its baseline: in every round, each row
  * runs right after a run of its baseline, each run after one unmeasured second of the same load,
- * with the server's CPU time counted inside its own process. A ratio then compares two runs a few seconds apart, so load that other tenants put on
- * this shared machine, which drifts over a round, hits both sides of the ratio alike.
+ * with the server's CPU time counted inside its own process. A ratio then compares two runs a few
+ * seconds apart, so load that other tenants put on this shared machine, which drifts over a round,
+ * hits both sides of the ratio alike.
  */
 export async function interleave(
   variants: readonly Variant[],
@@ -68,8 +69,9 @@ export async function interleave(
   const own = new Map(variants.map((variant) => [variant.name, [] as Sample[]]))
   const pairs: RoundSamples['pairs'] = new Map()
   const measure = async (variant: Variant, round: number): Promise<Sample> => {
-    // A server that sat idle while the others ran has let its heap shrink and its caches go cold:
-    // one unmeasured second first, so that no row is measured colder than the baseline before it.
+    // A server that sat idle while the others ran has cold caches (its young generation is held at
+    // its loaded size by spawnTarget): one unmeasured second first, so that no row is measured
+    // colder than the baseline before it.
     await variant.load(1)
     await variant.target.begin()
     const result = await variant.load(options.seconds)
@@ -113,7 +115,7 @@ export interface RowSummary {
   readonly extraCpu: number
 }
 
-/** Per-row medians and same-round ratios. */
+/** Per-row medians, and ratios to the baseline run just before each run. */
 export function summarize(variants: readonly Variant[], samples: RoundSamples): RowSummary[] {
   return variants.map((variant) => {
     const own = samples.own.get(variant.name)!
@@ -138,7 +140,7 @@ export function throughputTable(variants: readonly Variant[], samples: RoundSamp
   for (const [index, row] of summary.entries()) {
     const own = samples.own.get(row.name)!
     const variant = variants[index]!
-    const isBase = (variant.baseline ?? variants[0]!.name) === row.name
+    const isBase = baselineOf(variants, variant) === row.name
     lines.push(
       `| ${row.name} | ${row.perSecond.toFixed(0)} | ${range(own.map((s) => s.perSecond))} | ${isBase ? '1.00 (baseline)' : row.ratio.toFixed(2)} | ${row.cpuPerOp.toFixed(1)} | ${range(
         own.map((s) => s.cpuPerOp),
