@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { lstat, mkdir, open } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { type Clock, ConfigError, systemClock, watchFiles, writeFileAtomic } from '@callsign/core'
+import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core'
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
 import { errorCode, withFileLock } from './lib/file-lock.js'
+import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
 import { validateRecord } from './lib/validate-record.js'
 
@@ -17,7 +18,10 @@ export interface FileKeyStoreOptions {
   readonly onError?: (error: ConfigError) => void
   /** How long a write waits for another writer's lock. Default 10 000 ms. */
   readonly lockTimeoutMs?: number
-  /** A lock older than this is broken even if its process seems alive. Default 10 000 ms. */
+  /**
+   * Only for a lock file written by an older release (one without a liveness socket): broken once
+   * older than this. A current writer's lock is never broken while its process lives. Default 10 000 ms.
+   */
   readonly staleLockMs?: number
   /** Time source for `revokedAt`. */
   readonly clock?: Clock
@@ -50,7 +54,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   const file = resolve(path)
   const lockOptions = {
     timeoutMs: positive(options.lockTimeoutMs, 10_000, 'lockTimeoutMs'),
-    staleMs: positive(options.staleLockMs, 10_000, 'staleLockMs'),
+    legacyStaleMs: positive(options.staleLockMs, 10_000, 'staleLockMs'),
   }
   const clock = options.clock ?? systemClock
   const onError =
@@ -92,14 +96,24 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   const mutate = <T>(change: (fresh: Map<string, ApiKeyRecord>) => T): Promise<T> => {
     const run = async () => {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 })
-      return withFileLock(`${file}.lock`, lockOptions, async () => {
-        const fresh = await loadFresh(file)
+      return withFileLock(`${file}.lock`, lockOptions, async (lock) => {
+        const { records: fresh, identity } = await loadFresh(file)
         const result = change(fresh)
-        try {
-          await writeFileAtomic(file, serializeStore(fresh.values()))
-        } catch (cause) {
+        await replaceStoreFile(file, serializeStore(fresh.values()), async () => {
+          // The last checks before the rename: the lock is still ours, and nobody wrote the file
+          // since it was read (a writer that ignored the lock): a stale view never overwrites.
+          await lock.verify()
+          if ((await fileIdentity(file)) !== identity) {
+            throw new KeyStoreError(
+              'ERR_KEY_STORE_CONFLICT',
+              `the key store ${file} was changed by a writer that did not hold its lock; nothing was written`,
+            )
+          }
+        }).catch((cause: unknown) => {
+          if (cause instanceof KeyStoreError) throw cause
           throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot write the key store ${file}`, { cause })
-        }
+        })
+        await removeStaleTemporaryFiles(file)
         records = fresh
         notify()
         return result
@@ -179,19 +193,40 @@ function loadSync(file: string, missingIsEmpty: boolean): Map<string, ApiKeyReco
   return parsed
 }
 
-async function loadFresh(file: string): Promise<Map<string, ApiKeyRecord>> {
+/** The records as the file holds them now, and the file's identity when read (`missing` if absent). */
+async function loadFresh(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
   let text: string
+  let identity: string
   try {
-    text = await readFile(file, 'utf8')
+    const handle = await open(file, 'r')
+    try {
+      identity = identityOf(await handle.stat())
+      text = await handle.readFile('utf8')
+    } finally {
+      await handle.close()
+    }
   } catch (cause) {
-    if (errorCode(cause) === 'ENOENT') return new Map()
+    if (errorCode(cause) === 'ENOENT') return { records: new Map(), identity: 'missing' }
     throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot read the key store ${file}`, { cause })
   }
   const parsed = parseStoreText(text)
   if (typeof parsed === 'string') {
     throw new KeyStoreError('ERR_KEY_STORE_IO', `key store ${file} ${parsed}; not overwriting it`)
   }
-  return parsed
+  return { records: parsed, identity }
+}
+
+async function fileIdentity(file: string): Promise<string> {
+  try {
+    return identityOf(await lstat(file))
+  } catch (cause) {
+    if (errorCode(cause) === 'ENOENT') return 'missing'
+    throw cause
+  }
+}
+
+function identityOf(stat: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
 }
 
 function checked(input: unknown): ApiKeyRecord {

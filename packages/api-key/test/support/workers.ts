@@ -1,0 +1,127 @@
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { vi } from 'vitest'
+
+let bundle: string | undefined
+
+/**
+ * Bundles `store-worker.ts` with the package sources into one script, once per test file, so that
+ * each worker process starts in plain Node in a few tens of milliseconds (tsx takes a second or
+ * more per process on a loaded machine). esbuild is the one tsx itself runs on.
+ */
+async function workerScript(): Promise<string> {
+  if (bundle === undefined) {
+    const require = createRequire(createRequire(import.meta.url).resolve('tsx'))
+    const esbuild = require('esbuild') as typeof import('esbuild')
+    const outfile = join(mkdtempSync(join(tmpdir(), 'callsign-worker-')), 'store-worker.mjs')
+    await esbuild.build({
+      entryPoints: [fileURLToPath(new URL('./store-worker.ts', import.meta.url))],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      conditions: ['@callsign/source'],
+      logLevel: 'error',
+      // bundled CommonJS dependencies may require Node's built-ins
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    })
+    bundle = outfile
+  }
+  return bundle
+}
+
+/** Call once (in `beforeAll`) before starting workers. */
+export async function prepareWorkers(): Promise<void> {
+  await workerScript()
+}
+
+export interface Worker {
+  readonly child: ChildProcessWithoutNullStreams
+  /** Lines printed on stdout so far. */
+  readonly lines: string[]
+  stderr(): string
+  /** The exit code (null when killed by a signal), once stdout and stderr are read to the end. */
+  readonly exit: Promise<number | null>
+  waitFor(line: string): Promise<void>
+  /** Lets a worker started with `waitForGo` begin. */
+  go(): void
+}
+
+const running = new Set<ChildProcessWithoutNullStreams>()
+
+/** Starts `store-worker.ts` in a real child process (bundled from source). */
+export function startWorker(
+  args: readonly string[],
+  options: { store?: object; waitForGo?: boolean; prefix?: readonly string[] } = {},
+): Worker {
+  if (bundle === undefined) throw new Error('call prepareWorkers() first')
+  const argv = [...(options.prefix ?? []), process.execPath, bundle, ...args]
+  const child = spawn(argv[0]!, argv.slice(1), {
+    env: {
+      ...process.env,
+      STORE_OPTIONS: JSON.stringify(options.store ?? {}),
+      WAIT_FOR_GO: options.waitForGo ? '1' : '0',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  const lines: string[] = []
+  let partial = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n')
+    partial = parts.pop() ?? ''
+    lines.push(...parts)
+  })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const exit = new Promise<number | null>((done) =>
+    child.on('close', (code) => {
+      running.delete(child)
+      done(code)
+    }),
+  )
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exit,
+    waitFor: (line) =>
+      vi.waitFor(
+        () => {
+          if (!lines.includes(line)) {
+            if (child.exitCode !== null) throw new Error(`worker exited early: ${stderr}`)
+            throw new Error(`no "${line}" yet`)
+          }
+        },
+        { timeout: 30_000, interval: 10 },
+      ),
+    go: () => child.stdin.write('go\n'),
+  }
+}
+
+/** Kills every worker still running (after a failed test). */
+export function killWorkers(): void {
+  for (const child of running) {
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+  }
+}
+
+/** Why a second pid namespace cannot be made here, or undefined when it can. */
+export function noPidNamespace(): string | undefined {
+  const probe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'true'], {
+    encoding: 'utf8',
+  })
+  if (probe.error) return `unshare is not available (${probe.error.message})`
+  if (probe.status !== 0) return `unshare --pid is not permitted here (${probe.stderr.trim()})`
+  return undefined
+}
