@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core'
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
-import { errorCode, withFileLock } from './lib/file-lock.js'
+import { errorCode, removeDeadSockets, withFileLock } from './lib/file-lock.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
 import { validateRecord } from './lib/validate-record.js'
@@ -114,6 +114,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
           throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot write the key store ${file}`, { cause })
         })
         await removeStaleTemporaryFiles(file)
+        await removeDeadSockets(`${file}.lock`)
         records = fresh
         notify()
         return result

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type ApiKeyRecord, createApiKey, fileKeyStore, KeyStoreError } from '../src/index.js'
 import { bulkId, writeBulkStore } from './support/bulk-store.js'
 import { killWorkers, noPidNamespace, prepareWorkers, startWorker, type Worker } from './support/workers.js'
@@ -173,12 +173,21 @@ describe('fileKeyStore writers in separate processes', () => {
     expect((await readdir(tmp.dir)).sort()).toEqual(['keys.json'])
   }, 180_000)
 
-  it('breaks the lock of a writer killed (SIGKILL) while holding it, and the next write removes its temporary files', async () => {
+  it('breaks the lock of a writer killed (SIGKILL) while holding it; the next write removes the temporary files and sockets of killed writers', async () => {
     await writeBulkStore(path, 1)
     const held = startWorker(['hold', path, bulkId(0), '600000'])
     await held.waitFor('inside')
+    const waiting = startWorker(['create', path, 'waiting'], { store: impatient })
+    await vi.waitFor(async () =>
+      expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.sock'))).toHaveLength(2),
+    )
+    waiting.child.kill('SIGKILL')
     held.child.kill('SIGKILL')
-    await held.exit
+    await Promise.all([held.exit, waiting.exit])
+    // the waiting writer's socket, made old enough to be judged (a fresh one may be about to listen)
+    for (const name of await readdir(tmp.dir)) {
+      if (name.endsWith('.sock')) await utimes(tmp.file(name), new Date(0), new Date(0))
+    }
     // what a writer killed between its temporary file and the rename leaves: a full copy of the store
     const leftover = `${path}.${held.child.pid}.0a1b2c3d4e5f.tmp`
     await writeFile(leftover, await readFile(path, 'utf8'))

@@ -1,6 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { type FileHandle, link, lstat, open, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import {
+  type FileHandle,
+  link,
+  lstat,
+  open,
+  readdir,
+  readFile,
+  rename,
+  unlink,
+  writeFile,
+} from 'node:fs/promises'
 import { createConnection, createServer, type Server } from 'node:net'
 import { hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
@@ -223,6 +233,30 @@ function lockedError(lockPath: string, holder: Holder | undefined): KeyStoreErro
     `the key store is locked by ${who}, which is still running (${lockPath}); nothing was written. ` +
       'The lock is released when that write ends or its process exits (a paused process keeps it)',
   )
+}
+
+/**
+ * Deletes the sockets of writers killed while they waited for the lock (a killed holder's socket
+ * goes with its lock). Only sockets that refuse connections and are over a minute old: a socket
+ * file exists a moment before it listens, and a live one must never lose its proof.
+ */
+export async function removeDeadSockets(lockPath: string): Promise<void> {
+  const dir = dirname(lockPath)
+  const pattern = new RegExp(`^${escapeRegExp(basename(lockPath))}\\.[0-9a-f]+\\.sock$`)
+  try {
+    for (const name of await readdir(dir)) {
+      if (!pattern.test(name)) continue
+      const stat = await lstat(join(dir, name)).catch(() => undefined)
+      if (stat === undefined || !stat.isSocket() || Date.now() - stat.mtimeMs < 60_000) continue
+      if (!(await probe(dir, name))) await unlink(join(dir, name)).catch(() => {})
+    }
+  } catch {
+    // best effort: the next good write tries again
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 /** The holder's proof of life: a Unix socket in the lock's folder, accepting and closing connections. */
