@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { runCli } from '../../../test/support/run-cli.js'
 import { type ApiKeyRecord, createApiKey, fileKeyStore, KeyStoreError } from '../src/index.js'
 import { bulkId, writeBulkStore } from './support/bulk-store.js'
 import { killWorkers, noPidNamespace, prepareWorkers, startWorker, type Worker } from './support/workers.js'
@@ -90,6 +91,21 @@ describe('fileKeyStore writers in separate processes', () => {
     expect([...records.values()].map((record) => record.owner)).not.toContain('second')
     expect(await expectConfirmedWritesKept([{ worker: held, op: 'hold', id: bulkId(0) }])).toBe(1)
   }, 60_000)
+
+  it('callsign keys revoke exits 1, naming the live holder, when a paused writer keeps the lock past its 10 s wait; the paused write is kept', async () => {
+    await writeBulkStore(path, 2)
+    const held = startWorker(['hold', path, bulkId(0), '100'])
+    await held.waitFor('inside')
+    held.child.kill('SIGSTOP')
+    const revoke = await runCli(['keys', 'revoke', bulkId(1), '--store', path], { timeoutMs: 60_000 })
+    expect(revoke.code).toBe(1)
+    expect(revoke.stderr).toMatch(/locked by process \d+ .*still running.*nothing was written/)
+    held.child.kill('SIGCONT')
+    expect(await held.exit).toBe(0)
+    const records = await finalRecords()
+    expect(records.get(bulkId(1))?.state).toBe('active') // the revoke said it failed, and did nothing
+    expect(await expectConfirmedWritesKept([{ worker: held, op: 'hold', id: bulkId(0) }])).toBe(1)
+  }, 90_000)
 
   const noNamespace = noPidNamespace()
   if (noNamespace) console.warn(`skipping the second pid namespace tests: ${noNamespace}`)

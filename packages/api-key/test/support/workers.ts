@@ -16,7 +16,7 @@ let bundle: string | undefined
 async function workerScript(): Promise<string> {
   if (bundle === undefined) {
     const require = createRequire(createRequire(import.meta.url).resolve('tsx'))
-    const esbuild = require('esbuild') as typeof import('esbuild')
+    const esbuild = require('esbuild') as { build(options: Record<string, unknown>): Promise<unknown> }
     const outfile = join(mkdtempSync(join(tmpdir(), 'callsign-worker-')), 'store-worker.mjs')
     await esbuild.build({
       entryPoints: [fileURLToPath(new URL('./store-worker.ts', import.meta.url))],
