@@ -193,8 +193,8 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     if (!source) throw invalid('wrong_issuer')
 
     const record = source.keyAtHand(kid, alg)
-    if (record !== undefined) return checkSigned(token, tls, parsed, alg, record)
-    return source.getKey(kid, alg).then((fetched) => checkSigned(token, tls, parsed, alg, fetched))
+    if (record !== undefined) return checkSigned(token, tls, parsed, alg, record, source)
+    return source.getKey(kid, alg).then((fetched) => checkSigned(token, tls, parsed, alg, fetched, source))
   }
 
   /** The signature, the claims, the binding and replay; then the caller, cached. */
@@ -204,6 +204,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     { payload, signingInput, signature }: ParsedToken,
     alg: string,
     record: KeyRecord,
+    source: KeySource,
   ): Caller => {
     if (!verifySignature(alg, record.key, signingInput, signature)) throw invalid('bad_signature')
     const claims = checkClaims(payload, rules, clock.now() / 1000)
@@ -223,7 +224,16 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       ...(claims.x5t === undefined ? {} : { boundCertificate: claims.x5t }),
       attributes: Object.freeze(payload), // parsed for this token alone: nothing else holds it
     })
-    tokenCache?.admit({ token, caller, exp: claims.exp, nbf: claims.nbf, record, x5t: claims.x5t, replayKey })
+    tokenCache?.admit({
+      token,
+      caller,
+      exp: claims.exp,
+      nbf: claims.nbf,
+      record,
+      source,
+      x5t: claims.x5t,
+      replayKey,
+    })
     return caller
   }
 

@@ -144,6 +144,75 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
     expect(verifier.health().state).toBe('fresh')
   })
 
+  it('refuses a cached token once the keys are past their stale bound, as it refuses an uncached one (keys_unavailable)', async () => {
+    const { server, clock, verifier, token } = await setup([k1.jwk], {
+      keyCache: { maxAge: 60, staleIfError: 60, unknownKidCooldown: 10 },
+    })
+    const cached = await token()
+    for (let use = 0; use < 3; use++) await verifier.verifyToken(cached) // cached from its second use
+    expect(verifier.health().tokenCache).toMatchObject({ size: 1, hits: 1 })
+    server.state.mode = 'status500'
+    clock.advance(90) // stale, within the bound: still accepted, from the cache
+    expect(await reasonOf(verifier.verifyToken(cached))).toBe('accepted')
+    clock.advance(40) // past maxAge + staleIfError, the token itself still valid
+    expect(await reasonOf(verifier.verifyToken(await token()))).toBe('keys_unavailable')
+    expect(await reasonOf(verifier.verifyToken(cached))).toBe('keys_unavailable')
+    const viaRequest = verifier.verify(requestWith(`Bearer ${cached}`))
+    expect(viaRequest).toBeInstanceOf(Promise) // not answered from the cache
+    expect(await reasonOf(viaRequest as Promise<unknown>)).toBe('keys_unavailable')
+    server.state.mode = 'ok'
+    clock.advance(11)
+    expect(await reasonOf(verifier.verifyToken(cached))).toBe('accepted')
+  })
+
+  it('refreshes the keys in the background while every request is a token-cache hit', async () => {
+    const { server, clock, verifier, token } = await setup([k1.jwk], {
+      keyCache: { maxAge: 60, refreshAhead: 20 },
+    })
+    const cached = await token()
+    for (let use = 0; use < 3; use++) await verifier.verifyToken(cached)
+    const requests = server.state.jwksRequests
+    clock.advance(45)
+    expect(verifier.verify(requestWith(`Bearer ${cached}`))).toMatchObject({ id: 'billing' })
+    await vi.waitFor(() => expect(server.state.jwksRequests).toBe(requests + 1))
+  })
+
+  it.each([
+    ['no key', { keys: [] }],
+    [
+      'only keys with garbage coordinates',
+      {
+        keys: [
+          { ...k1.jwk, x: 'AAAA', y: 'BBBB' },
+          { kty: 'EC', crv: 'P-256', x: '!', y: '?' },
+        ],
+      },
+    ],
+    ['only keys of another use', { keys: [{ ...k1.jwk, use: 'enc' }] }],
+  ])(
+    'treats a JWKS answer with %s as a failed fetch: the last good keys stay, health is failing with no_usable_keys',
+    async (_case, answer) => {
+      const { server, clock, verifier, token } = await setup([k1.jwk], {
+        keyCache: { maxAge: 60, staleIfError: 600, unknownKidCooldown: 10 },
+      })
+      await verifier.warmUp()
+      server.state.jwks = answer as { keys: unknown[] }
+      clock.advance(61)
+      await verifier.warmUp()
+      expect(verifier.health().issuers[0]).toMatchObject({
+        state: 'failing',
+        keys: 1,
+        lastError: 'no_usable_keys',
+        lastSuccessAgeSeconds: 61,
+      })
+      expect(await reasonOf(verifier.verifyToken(await token()))).toBe('accepted')
+      server.state.jwks = { keys: [k1.jwk] }
+      clock.advance(11)
+      await verifier.warmUp()
+      expect(verifier.health().issuers[0]).toMatchObject({ state: 'fresh', lastError: null })
+    },
+  )
+
   it.each([
     ['status500', 'http_status'],
     ['garbage', 'invalid_json'],

@@ -8,7 +8,9 @@ export interface KeySourceHealth {
   readonly url?: string
   /**
    * `fresh`: keys younger than the cache's max age; `stale`: older, served while the issuer is
-   * unreachable, within the stale-if-error bound; `failing`: no usable keys, tokens are refused.
+   * unreachable, within the stale-if-error bound; `failing`: no usable keys, tokens are refused, or
+   * the issuer's last answer held no usable key (the last good keys are still used within the
+   * bound, and `lastError` says why).
    */
   readonly state: 'fresh' | 'stale' | 'failing'
   readonly keys: number
@@ -27,6 +29,12 @@ export interface KeySource {
    * sends the caller to {@link getKey}, which decides everything else (unknown kid, refetch, errors).
    */
   keyAtHand(kid: string | undefined, alg: string): KeyRecord | undefined
+  /**
+   * Whether tokens verified earlier with these keys may still be accepted from the token cache:
+   * false once the keys are past their stale bound (a cached token is then refused as an uncached
+   * one is). Starts a background refresh when one is due.
+   */
+  stillTrusted(): boolean
   warmUp(): Promise<void>
   health(): KeySourceHealth
 }

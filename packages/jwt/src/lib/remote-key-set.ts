@@ -41,6 +41,8 @@ export class RemoteKeySet implements KeySource {
   private fetchedAt = Number.NEGATIVE_INFINITY
   private attemptedAt = Number.NEGATIVE_INFINITY
   private lastError: string | null = 'not_fetched'
+  /** The last answer was a document with no usable key: health says failing until a good one. */
+  private unusableAnswer = false
   private inflight: Promise<void> | undefined
   private readonly options: RemoteKeySetOptions
 
@@ -82,6 +84,15 @@ export class RemoteKeySet implements KeySource {
     return typeof found === 'object' ? found : undefined
   }
 
+  stillTrusted(): boolean {
+    const { clock, settings } = this.options
+    const now = clock.now()
+    if (now - this.fetchedAt >= (settings.maxAge - settings.refreshAhead) * 1000 && !this.inflight) {
+      if (this.mayFetch(now)) void this.refresh()
+    }
+    return this.usable(now)
+  }
+
   warmUp(): Promise<void> {
     return this.refresh()
   }
@@ -89,13 +100,14 @@ export class RemoteKeySet implements KeySource {
   health(): KeySourceHealth {
     const { settings, clock } = this.options
     const age = clock.now() - this.fetchedAt
-    const state = !this.set
-      ? 'failing'
-      : age < settings.maxAge * 1000
-        ? 'fresh'
-        : age < (settings.maxAge + settings.staleIfError) * 1000
-          ? 'stale'
-          : 'failing'
+    const state =
+      !this.set || this.unusableAnswer
+        ? 'failing'
+        : age < settings.maxAge * 1000
+          ? 'fresh'
+          : age < (settings.maxAge + settings.staleIfError) * 1000
+            ? 'stale'
+            : 'failing'
     return {
       issuer: this.options.issuer,
       source: this.options.source,
@@ -117,6 +129,7 @@ export class RemoteKeySet implements KeySource {
         (document) => this.apply(document),
         (error: unknown) => {
           this.lastError = error instanceof FetchFailure ? error.reason : 'fetch_failed'
+          this.unusableAnswer = false
         },
       )
       .finally(() => {
@@ -135,10 +148,15 @@ export class RemoteKeySet implements KeySource {
     return this.set !== undefined && now - this.fetchedAt < (settings.maxAge + settings.staleIfError) * 1000
   }
 
+  /**
+   * Takes a fetched JWKS. An answer with no usable key (none at all, or none that imports for the
+   * allowed algorithms) is a failed fetch: it never replaces the last good set.
+   */
   private apply(document: unknown): void {
     const keys = (document as { keys?: unknown } | null)?.keys
     if (typeof document !== 'object' || document === null || !Array.isArray(keys) || keys.length > MAX_KEYS) {
       this.lastError = 'invalid_jwks'
+      this.unusableAnswer = true
       return
     }
     const previous = new Map((this.set?.records ?? []).map((record) => [record.fingerprint, record]))
@@ -148,11 +166,17 @@ export class RemoteKeySet implements KeySource {
       if (!imported) continue
       records.push(previous.get(imported.fingerprint) ?? imported)
     }
+    if (records.length === 0) {
+      this.lastError = 'no_usable_keys'
+      this.unusableAnswer = true
+      return
+    }
     const kept = new Set(records)
     const retired = [...previous.values()].filter((record) => !kept.has(record))
     this.set = new KeySet(records)
     this.fetchedAt = this.options.clock.now()
     this.lastError = null
+    this.unusableAnswer = false
     if (retired.length > 0) {
       for (const record of retired) record.retired = true
       this.options.onRetired(retired)

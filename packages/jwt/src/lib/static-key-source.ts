@@ -15,6 +15,7 @@ export function staticKeySource(issuer: string, set: KeySet, source: 'static' | 
       const found = set.find(kid, alg)
       return typeof found === 'object' ? found : undefined
     },
+    stillTrusted: () => true,
     async warmUp() {},
     health(): KeySourceHealth {
       return {

@@ -1,6 +1,7 @@
 import type { Caller } from '@callsign/core'
 import { LRUCache } from 'lru-cache'
 import type { KeyRecord } from './key-set.js'
+import type { KeySource } from './key-source.js'
 
 export interface CachedToken {
   /** The whole token: an entry is only ever used for exactly this string. */
@@ -10,6 +11,8 @@ export interface CachedToken {
   readonly exp: number
   readonly nbf: number | undefined
   readonly record: KeyRecord
+  /** Where the key came from: asked on every hit whether its keys may still be trusted. */
+  readonly source: KeySource
   /** `cnf["x5t#S256"]` of a certificate-bound token. */
   readonly x5t: string | undefined
   readonly replayKey: string | undefined
@@ -17,7 +20,7 @@ export interface CachedToken {
 
 /**
  * Verified tokens. An entry is only used for the very token it was verified for, while its key is
- * still in its key set and its time window holds. Entries are found by the token's last
+ * still in its key set, that set is within its stale bound, and the token's time window holds. Entries are found by the token's last
  * {@link TAIL} characters, from its signature: hashing a short string costs a fraction of hashing a
  * whole token, and two tokens with the same tail are still told apart by comparing the whole token
  * (a forged token that copies a tail is a miss, then a full verification that fails).
@@ -64,7 +67,7 @@ export class TokenCache {
       this.misses++
       return undefined
     }
-    if (entry.record.retired || nowSeconds - tolerance >= entry.exp) {
+    if (entry.record.retired || nowSeconds - tolerance >= entry.exp || !entry.source.stillTrusted()) {
       this.lru.delete(key)
       this.misses++
       return undefined
