@@ -44,6 +44,12 @@ export interface ApiKeyRecord {
 export interface KeyStore {
   /** The record with this id, or `undefined`. Called by the verifier on a cache miss. */
   find(id: string): Promise<ApiKeyRecord | undefined>
+  /**
+   * Optional, for a store that holds every record in memory (the file store): the record at once,
+   * synchronously. A verifier then looks keys up without a lookup budget and caches no "unknown"
+   * answer, since a lookup costs nothing; a store where a lookup costs something leaves it out.
+   */
+  findLocal?(id: string): ApiKeyRecord | undefined
   /** Adds a record; rejects when the id exists. */
   create(record: ApiKeyRecord): Promise<ApiKeyRecord>
   /** Replaces a record by the result of `change` (applied to the freshest copy; the id cannot change). */
@@ -52,8 +58,10 @@ export interface KeyStore {
   /** Marks a key revoked, at once. Revoking a revoked key is not an error. */
   revoke(id: string): Promise<ApiKeyRecord>
   /**
-   * Calls `listener` whenever records may have changed (here or in another process); returns an
-   * unsubscribe function. Optional: without it, a verifier keeps cached records for one second only.
+   * Calls `listener` whenever records may have changed (here or in another process), with the ids
+   * whose records were added, changed or removed, or with no argument when any record may have
+   * changed. Returns an unsubscribe function. Optional: without it, a verifier keeps cached records
+   * for one second only.
    */
-  onChange?(listener: () => void): () => void
+  onChange?(listener: (changedIds?: readonly string[]) => void): () => void
 }

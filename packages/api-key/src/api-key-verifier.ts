@@ -22,7 +22,10 @@ export interface ApiKeyVerifierOptions {
   readonly clock?: Clock
   /** Key records kept in memory. Default 10 000. */
   readonly cacheSize?: number
-  /** Store lookups (cache misses) allowed per second, so random key ids cannot flood the store. Default 100. */
+  /**
+   * Store lookups (cache misses) allowed per second, so random key ids cannot flood a store where a
+   * lookup costs something. Not used for a store that answers from memory (`findLocal`, the file store). Default 100.
+   */
   readonly lookupsPerSecond?: number
 }
 
@@ -72,7 +75,10 @@ const invalid = (reason: string, cause?: unknown) =>
  *   goes to the audit event only. `Authorization` and the named header together, or the named header
  *   twice: `ERR_AMBIGUOUS_REQUEST` (400).
  * - Records are cached by key id (LRU); state and expiry are checked on every use, and the store's
- *   change notification empties the cache, so revocation takes effect at once. A cached key is
+ *   change notification evicts exactly the ids it names (or everything when it names none), so a
+ *   revocation takes effect at once and unrelated keys stay warm. A store that holds its records in
+ *   memory (`findLocal`) is read directly on a miss, with no lookup budget; for other stores misses
+ *   are limited to `lookupsPerSecond`. A cached key is
  *   answered synchronously; the entry remembers the whole key that last matched its hash, and the
  *   same key again is compared in constant time instead of hashed.
  *
@@ -103,9 +109,10 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
   // Without change notifications, a cached record is trusted for one second at most.
   const cache = new LRUCache<string, Cached>({ max: cacheSize, ...(store.onChange ? {} : { ttl: 1000 }) })
   let generation = 0
-  store.onChange?.(() => {
+  store.onChange?.((changedIds) => {
     generation++
-    cache.clear()
+    if (changedIds === undefined) cache.clear()
+    else for (const id of changedIds) cache.delete(id)
   })
   const bucket = tokenBucket(lookupsPerSecond, Math.max(1, Math.ceil(lookupsPerSecond)))
   const inFlight = new Map<string, Promise<Cached>>()
@@ -129,6 +136,21 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     const forget = () => inFlight.delete(id)
     promise.then(forget, forget)
     return promise
+  }
+
+  /** A store that holds its records in memory answers at once, with no lookup budget to spend. */
+  const findLocal = store.findLocal?.bind(store)
+  const lookupLocal = (id: string): Cached => {
+    let record: ReturnType<NonNullable<typeof findLocal>>
+    try {
+      record = (findLocal as NonNullable<typeof findLocal>)(id)
+    } catch (cause) {
+      throw invalid('store_unavailable', cause)
+    }
+    if (record === undefined) return UNKNOWN // not cached: a key created a moment later is found at once
+    const entry = toEntry(record)
+    cache.set(id, entry)
+    return entry
   }
 
   /** The presented key, `null` when the request carries none of ours. */
@@ -190,6 +212,7 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
       if (!decoded.ok) throw invalid(decoded.reason === 'checksum' ? 'checksum' : 'malformed')
       const entry = cache.get(decoded.id)
       if (entry !== undefined) return accept(entry, key, decoded.secret)
+      if (findLocal !== undefined) return accept(lookupLocal(decoded.id), key, decoded.secret)
       return lookup(decoded.id).then((found) => accept(found, key, decoded.secret))
     },
   }

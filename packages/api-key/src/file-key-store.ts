@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs'
-import { lstat, mkdir, open } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
+import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core'
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
+import { changedIds } from './lib/changed-ids.js'
 import { errorCode, removeDeadSockets, withFileLock } from './lib/file-lock.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
@@ -30,7 +31,8 @@ export interface FileKeyStoreOptions {
 /** A {@link KeyStore} backed by one JSON file. */
 export interface FileKeyStore extends KeyStore {
   readonly path: string
-  onChange(listener: () => void): () => void
+  findLocal(id: string): ApiKeyRecord | undefined
+  onChange(listener: (changedIds?: readonly string[]) => void): () => void
   /** Re-reads the file now; false (and the last good records kept) when it is unreadable or invalid. */
   reload(): boolean
   /** Stops watching the file. */
@@ -63,12 +65,19 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
       process.emitWarning(`${error.message}; keeping the last good keys`, {
         code: 'CALLSIGN_KEY_STORE_RELOAD',
       }))
-  let records = loadSync(file, true) ?? new Map<string, ApiKeyRecord>()
-  const listeners = new Set<() => void>()
-  const notify = () => {
+  const initial = loadSync(file, true)
+  let records = initial?.records ?? new Map<string, ApiKeyRecord>()
+  /** The identity of the file last read (good or not), so that an unchanged file is not read again. */
+  let seen = initial?.identity ?? 'missing'
+  const listeners = new Set<(changedIds?: readonly string[]) => void>()
+  /** Takes a new version of the records and tells the listeners which ids changed. */
+  const adopt = (next: Map<string, ApiKeyRecord>) => {
+    const changed = changedIds(records, next)
+    records = next
+    if (changed.length === 0) return
     for (const listener of listeners) {
       try {
-        listener()
+        listener(changed)
       } catch {
         // a listener must not break the store
       }
@@ -79,15 +88,23 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     try {
       const next = loadSync(file, false)
       if (next === undefined) throw new ConfigError(`key store ${file} is missing`)
-      records = next
+      seen = next.identity
+      adopt(next.records)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
+      seen = currentIdentity(file)
       onError(error)
       return false
     }
-    notify()
     options.onReload?.()
     return true
+  }
+  /** The record in memory; for an id not there, the file is read again first if it changed on disk. */
+  const findLocal = (id: string): ApiKeyRecord | undefined => {
+    const record = records.get(id)
+    if (record !== undefined || currentIdentity(file) === seen) return record
+    reload()
+    return records.get(id)
   }
   const watcher = options.watch === false ? undefined : watchFiles([file], reload)
 
@@ -115,8 +132,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         })
         await removeStaleTemporaryFiles(file)
         await removeDeadSockets(`${file}.lock`)
-        records = fresh
-        notify()
+        seen = await fileIdentity(file)
+        adopt(fresh)
         return result
       })
     }
@@ -133,8 +150,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   return {
     path: file,
     async find(id) {
-      return records.get(id)
+      return findLocal(id)
     },
+    findLocal,
     async list() {
       return [...records.values()]
     },
@@ -181,17 +199,35 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   }
 }
 
-function loadSync(file: string, missingIsEmpty: boolean): Map<string, ApiKeyRecord> | undefined {
+function loadSync(
+  file: string,
+  missingIsEmpty: boolean,
+): { records: Map<string, ApiKeyRecord>; identity: string } | undefined {
   let text: string
+  let identity: string
   try {
-    text = readFileSync(file, 'utf8')
+    const fd = openSync(file, 'r')
+    try {
+      identity = identityOf(fstatSync(fd))
+      text = readFileSync(fd, 'utf8')
+    } finally {
+      closeSync(fd)
+    }
   } catch (cause) {
     if (errorCode(cause) === 'ENOENT' && missingIsEmpty) return undefined
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
   const parsed = parseStoreText(text)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
-  return parsed
+  return { records: parsed, identity }
+}
+
+function currentIdentity(file: string): string {
+  try {
+    return identityOf(statSync(file))
+  } catch {
+    return 'missing'
+  }
 }
 
 /** The records as the file holds them now, and the file's identity when read (`missing` if absent). */
@@ -219,7 +255,7 @@ async function loadFresh(file: string): Promise<{ records: Map<string, ApiKeyRec
 
 async function fileIdentity(file: string): Promise<string> {
   try {
-    return identityOf(await lstat(file))
+    return identityOf(await stat(file))
   } catch (cause) {
     if (errorCode(cause) === 'ENOENT') return 'missing'
     throw cause

@@ -12,6 +12,7 @@ import {
   verifyApiKey,
 } from '../src/index.js'
 import { checksumOf } from '../src/lib/key-format.js'
+import { activeRecord, writeBulkKeys } from './support/bulk-store.js'
 import { manualClock, request, tempDir } from './support.js'
 
 const HOUR = 3_600_000
@@ -190,9 +191,8 @@ describe('apiKeyVerifier', () => {
     it('answers a cached key synchronously, and still refuses its id with any other secret or checksum', async () => {
       const { key, record } = await create()
       const verifier = apiKeyVerifier({ store, clock })
-      const first = verifier.verify(bearer(key))
-      expect(first).toBeInstanceOf(Promise) // the first use reads the store
-      await first
+      // the file store answers from memory: the first use is synchronous too
+      expect(verifier.verify(bearer(key))).toMatchObject({ id: 'billing', credentialId: record.id })
       expect(verifier.verify(bearer(key))).toMatchObject({ id: 'billing', credentialId: record.id })
       // Same prefix and id, a well-formed secret with a valid checksum: only the secret is wrong.
       const secret = 'A'.repeat(43)
@@ -234,6 +234,59 @@ describe('apiKeyVerifier', () => {
     for (let i = 0; i < 5; i++)
       expect((await refusal(() => verifier.verify(bearer(key)))).reason).toBe('unknown_key')
     expect(counted.finds).toBe(1)
+  })
+
+  describe('over the in-memory file store', () => {
+    it('never refuses a key in the store for lookup budget: 1 000 keys, a cache of 100, a flood of random ids', async () => {
+      const keys = await writeBulkKeys(tmp.file('bulk.json'), 1000)
+      const bulk = fileKeyStore(tmp.file('bulk.json'), { watch: false })
+      const verifier = apiKeyVerifier({ store: bulk, cacheSize: 100, lookupsPerSecond: 1 })
+      for (let i = 0; i < 300; i++) {
+        expect((await refusal(() => verifier.verify(bearer(generateApiKey().key)))).reason).toBe(
+          'unknown_key',
+        )
+      }
+      const refused = new Map<string, number>()
+      for (const key of keys) {
+        await Promise.resolve(verifier.verify(bearer(key))).catch((error: AuthError) =>
+          refused.set(error.reason, (refused.get(error.reason) ?? 0) + 1),
+        )
+      }
+      expect(Object.fromEntries(refused)).toEqual({})
+      bulk.close()
+    })
+
+    it('evicts only the changed ids on a reload: a revoke elsewhere refuses that key, the others stay cached', async () => {
+      const keys = await writeBulkKeys(tmp.file('bulk.json'), 3)
+      const service = fileKeyStore(tmp.file('bulk.json'), { watch: false })
+      const counted = countingStore(service, { local: true })
+      const verifier = apiKeyVerifier({ store: counted })
+      for (const key of keys) await verifier.verify(bearer(key))
+      const lookups = counted.finds
+      const ids = keys.map((key) => key.slice(4, 16))
+      const changes: (readonly string[] | undefined)[] = []
+      service.onChange((changed) => changes.push(changed))
+      await fileKeyStore(tmp.file('bulk.json'), { watch: false }).revoke(ids[0]!)
+      expect(service.reload()).toBe(true)
+      expect(changes).toEqual([[ids[0]]])
+      expect((await refusal(() => verifier.verify(bearer(keys[0]!)))).reason).toBe('revoked')
+      expect(await verifier.verify(bearer(keys[1]!))).toMatchObject({ credentialId: ids[1] })
+      expect(await verifier.verify(bearer(keys[2]!))).toMatchObject({ credentialId: ids[2] })
+      expect(counted.finds).toBe(lookups + 1) // only the revoked key was looked up again
+      service.close()
+    })
+
+    it('accepts a key created by another process as soon as its write returned, though its id was just refused as unknown', async () => {
+      const service = fileKeyStore(tmp.file('keys.json'), { watch: false })
+      const verifier = apiKeyVerifier({ store: service })
+      const generated = generateApiKey()
+      expect((await refusal(() => verifier.verify(bearer(generated.key)))).reason).toBe('unknown_key')
+      await fileKeyStore(tmp.file('keys.json'), { watch: false }).create(
+        activeRecord(generated.id, generated.secretHash),
+      )
+      expect(await verifier.verify(bearer(generated.key))).toMatchObject({ credentialId: generated.id })
+      service.close()
+    })
   })
 
   describe('bad input: 400 or 401, never a secret echoed back', () => {
@@ -327,14 +380,25 @@ describe('verifyApiKey', () => {
   })
 })
 
-/** The real store, with its lookups counted (a wrapper, not a mock). */
-function countingStore(inner: KeyStore): KeyStore & { finds: number } {
+/**
+ * The real store, with its lookups counted (a wrapper, not a mock). Without `local` it hides the
+ * store's in-memory `findLocal`, standing for a store where a lookup costs something (a database).
+ */
+function countingStore(inner: KeyStore, { local = false } = {}): KeyStore & { finds: number } {
   const counted = {
     finds: 0,
     find(id: string): Promise<ApiKeyRecord | undefined> {
       counted.finds++
       return inner.find(id)
     },
+    ...(local && inner.findLocal
+      ? {
+          findLocal(id: string): ApiKeyRecord | undefined {
+            counted.finds++
+            return inner.findLocal!(id)
+          },
+        }
+      : {}),
     create: inner.create.bind(inner),
     update: inner.update.bind(inner),
     list: inner.list.bind(inner),

@@ -1,4 +1,6 @@
+import { appendFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApiKey, type FileKeyStore, fileKeyStore, KeyStoreError } from '../src/index.js'
@@ -87,6 +89,32 @@ describe('fileKeyStore', () => {
     const { record } = await createApiKey(open(path, { watch: false }), { owner: 'billing', scopes: ['a:b'] })
     await vi.waitFor(async () => expect(await service.find(record.id)).toEqual(record), { timeout: 3000 })
     expect(changed).toHaveBeenCalled()
+  })
+
+  it('sees a revoke within a bound while a file beside the store is written every few ms (an audit log), and reloads only for its own file', async () => {
+    const path = tmp.file('keys.json')
+    const writer = open(path, { watch: false })
+    const { record } = await createApiKey(writer, { owner: 'billing', scopes: ['a:b'] })
+    const reloads = vi.fn()
+    const service = open(path, { onReload: reloads })
+    const changes: (readonly string[] | undefined)[] = []
+    service.onChange((ids) => changes.push(ids))
+    const audit = tmp.file('audit.jsonl')
+    let lines = 0
+    const busy = setInterval(() => appendFileSync(audit, `{"line":${lines++}}\n`), 2)
+    try {
+      await sleep(600) // past the 500 ms poll, with the audit file written all along
+      expect(reloads).not.toHaveBeenCalled()
+      await writer.revoke(record.id)
+      await vi.waitFor(async () => expect((await service.find(record.id))?.state).toBe('revoked'), {
+        timeout: 2000,
+        interval: 5,
+      })
+      expect(changes).toEqual([[record.id]])
+    } finally {
+      clearInterval(busy)
+    }
+    expect(lines).toBeGreaterThan(50)
   })
 
   it('keeps the last good records and reports the problem when a reload finds a corrupt file', async () => {

@@ -6,7 +6,10 @@ export interface FileWatcher {
 }
 
 export interface WatchFilesOptions {
-  /** Wait this long after the last change before calling back. Default 50 ms. */
+  /**
+   * Check this long after the first change event (a burst of events is one check). Counted from
+   * the first event, not restarted by later ones: a busy folder cannot delay a check. Default 50 ms.
+   */
   readonly debounceMs?: number
   /** Also check every this many ms, for file systems where change events are lost. Default 500 ms. */
   readonly pollMs?: number
@@ -16,7 +19,9 @@ export interface WatchFilesOptions {
  * Calls `onChange` when any of the files changes: written in place, replaced by rename (atomic
  * writers), or swapped by a symlink flip (Kubernetes secret volumes). It watches the parent folders
  * and compares each file's identity (device, inode, size, mtime), so it never fires on a touch of an
- * unrelated file. The watcher does not keep the process alive.
+ * unrelated file, and an unrelated file written all the time (an audit log beside the watched file)
+ * never delays the check: it comes at most `debounceMs` after the first event. The watcher does not
+ * keep the process alive.
  */
 export function watchFiles(
   files: readonly string[],
@@ -38,7 +43,7 @@ export function watchFiles(
     onChange()
   }
   const schedule = () => {
-    if (timer) clearTimeout(timer)
+    if (timer) return // a check is already due: later events join it
     timer = setTimeout(check, debounceMs)
     timer.unref()
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
-import type { ApiKeyRecord } from '../../src/index.js'
+import { type ApiKeyRecord, generateApiKey } from '../../src/index.js'
 import { serializeStore } from '../../src/lib/store-file-format.js'
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
@@ -12,17 +12,15 @@ export function bulkId(i: number): string {
   return `Bulk${text}`
 }
 
-/** `count` active records with random secret hashes (no key exists for them). */
-export function bulkRecords(count: number): ApiKeyRecord[] {
-  const now = new Date().toISOString()
-  const later = new Date(Date.now() + 86_400_000).toISOString()
-  return Array.from({ length: count }, (_, i) => ({
-    id: bulkId(i),
-    owner: `svc-${i % 97}`,
+/** An active record for a key id and secret hash, valid for a day. */
+export function activeRecord(id: string, secretHash: string, owner = 'billing'): ApiKeyRecord {
+  return {
+    id,
+    owner,
     scopes: ['orders:read'],
-    secretHash: `sha256:${randomBytes(32).toString('hex')}`,
-    createdAt: now,
-    expiresAt: later,
+    secretHash,
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
     state: 'active' as const,
     revokedAt: null,
     rotatedFrom: null,
@@ -30,7 +28,23 @@ export function bulkRecords(count: number): ApiKeyRecord[] {
     lastRotatedAt: null,
     graceUntil: null,
     labels: {},
-  }))
+  }
+}
+
+/** `count` active records with random secret hashes (no key exists for them). */
+export function bulkRecords(count: number): ApiKeyRecord[] {
+  return Array.from({ length: count }, (_, i) =>
+    activeRecord(bulkId(i), `sha256:${randomBytes(32).toString('hex')}`, `svc-${i % 97}`),
+  )
+}
+
+/** `count` real keys and their records, written as one store file. */
+export async function writeBulkKeys(path: string, count: number): Promise<string[]> {
+  const generated = Array.from({ length: count }, () => generateApiKey())
+  await writeFile(path, serializeStore(generated.map((g) => activeRecord(g.id, g.secretHash))), {
+    mode: 0o600,
+  })
+  return generated.map((g) => g.key)
 }
 
 /** Writes a store of `count` keys in one go: the bulk path for large stores (not `count` creates). */

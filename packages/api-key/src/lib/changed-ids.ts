@@ -1,0 +1,42 @@
+import type { ApiKeyRecord } from '../api-key-record.js'
+
+/** The ids whose record was added, removed or changed between two versions of a store. */
+export function changedIds(
+  before: ReadonlyMap<string, ApiKeyRecord>,
+  after: ReadonlyMap<string, ApiKeyRecord>,
+): string[] {
+  const changed: string[] = []
+  for (const [id, record] of after) {
+    const old = before.get(id)
+    if (old === undefined || !sameRecord(old, record)) changed.push(id)
+  }
+  for (const id of before.keys()) if (!after.has(id)) changed.push(id)
+  return changed
+}
+
+function sameRecord(a: ApiKeyRecord, b: ApiKeyRecord): boolean {
+  if (a === b) return true
+  return (
+    a.owner === b.owner &&
+    a.secretHash === b.secretHash &&
+    a.state === b.state &&
+    a.createdAt === b.createdAt &&
+    a.expiresAt === b.expiresAt &&
+    a.revokedAt === b.revokedAt &&
+    a.rotatedFrom === b.rotatedFrom &&
+    a.rotatedTo === b.rotatedTo &&
+    a.lastRotatedAt === b.lastRotatedAt &&
+    a.graceUntil === b.graceUntil &&
+    a.scopes.length === b.scopes.length &&
+    a.scopes.every((scope, i) => scope === b.scopes[i]) &&
+    sameLabels(a.labels, b.labels)
+  )
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const names = Object.keys(a)
+  return (
+    names.length === Object.keys(b).length &&
+    names.every((name) => Object.hasOwn(b, name) && a[name] === b[name])
+  )
+}
