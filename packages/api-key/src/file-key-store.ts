@@ -41,11 +41,14 @@ export interface FileKeyStore extends KeyStore {
 
 /**
  * The embedded key store: one JSON file, `{ "version": 1, "keys": [...] }`, mode 0600, holding
- * records with hashed secrets only. Writes take a cross-process lock (`<file>.lock`), re-read the
- * file under it, and replace it atomically (temporary file, fsync, rename), so concurrent writers
- * never lose each other's keys. The file is watched: a key created, rotated or revoked by another
- * process is seen within a second. A missing file is an empty store; a corrupt or unreadable one
- * throws a `ConfigError` here, at startup, and at a later reload keeps the last good records.
+ * records with hashed secrets only. Writes take a cross-process lock (`<file>.lock`) that is never
+ * taken from a live holder, re-read the file under it, and replace it atomically (temporary file,
+ * fsync, rename) after checking that the lock and the file are still as read: a write that
+ * resolved is never lost or undone by another writer, and one that cannot get the lock in time
+ * fails with `ERR_KEY_STORE_LOCKED`. The file is watched: a change by another process is seen
+ * within about 50 ms, and a reload notifies the ids whose records changed. A missing file is an
+ * empty store; a corrupt or unreadable one throws a `ConfigError` here, at startup, and at a later
+ * reload keeps the last good records.
  *
  * @example
  * const store = fileKeyStore('/etc/orders/keys.json')

@@ -7,7 +7,9 @@ export const revokeSubcommand: Subcommand = {
   summary: 'Revoke a key at once',
   help: `Usage: callsign keys revoke <id> [--json] [--store <file>]
 
-Revokes a key. Running services that watch the store refuse it within a second.
+Revokes a key. Exit 0 means the revocation is on disk and no other writer can undo it; running
+services that watch the store refuse the key once they have reloaded it (within about 50 ms). If
+another writer holds the store's lock past 10 s, nothing is written and the exit code is 1.
 
 Options:
   --json              print the revoked record as one JSON object
