@@ -30,6 +30,7 @@ export {
 export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRefusal } from './error-wire.js'
 export { fromNodeRequest } from './from-node-request.js'
 export {
+  type AuditSinkHealth,
   type JsonLinesAuditSink,
   type JsonLinesAuditSinkOptions,
   jsonLinesAuditSink,

@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { describe, expect, it } from 'vitest'
+import { setImmediate as turn } from 'node:timers/promises'
+import { describe, expect, it, vi } from 'vitest'
 import { type AuditEvent, jsonLinesAuditSink } from '../src/index.js'
 
 const event = (n: number): AuditEvent => ({
@@ -62,4 +64,94 @@ describe('jsonLinesAuditSink', () => {
     const notice = chunks.map((chunk) => JSON.parse(chunk)).find((line) => 'dropped' in line)
     expect(notice).toMatchObject({ v: 1, dropped })
   })
+
+  it('keeps waiting events while the file cannot be opened, counts what the full buffer drops, says so in health(), and resumes', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'callsign-audit-')), 'not-yet')
+    const sink = jsonLinesAuditSink(join(dir, 'audit.jsonl'), { maxBufferedBytes: 1024, retryMs: 10 })
+    sink.write(event(0))
+    await vi.waitFor(() => expect(sink.health()).toMatchObject({ state: 'failing', lastError: 'ENOENT' }))
+    for (let n = 1; n < 40; n++) sink.write(event(n))
+    const health = sink.health()
+    expect(health.dropped).toBeGreaterThan(0)
+    expect(health.pending + health.dropped).toBe(40)
+    mkdirSync(dir)
+    await vi.waitFor(() => expect(sink.health()).toMatchObject({ state: 'ok', pending: 0, lastError: null }))
+    sink.write(event(40))
+    await sink.close()
+    const lines = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    const callers = lines.filter((line) => line.caller).map((line) => line.caller)
+    expect(lines.filter((line) => 'dropped' in line)).toEqual([
+      { v: 1, time: event(40).time, dropped: health.dropped },
+    ])
+    expect(callers).toHaveLength(41 - health.dropped)
+    expect(callers.at(-1)).toBe('svc-40')
+  })
+
+  const noTmpfs = tmpfsUnavailable()
+  if (noTmpfs) console.warn(`skipping the full-disk audit test: ${noTmpfs}`)
+
+  it.skipIf(noTmpfs !== undefined)(
+    'recovers after a real full disk (a small tmpfs): resumes once space is freed, every event written or counted in a dropped line',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'callsign-audit-full-'))
+      expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', dir]).status).toBe(0)
+      try {
+        writeFileSync(join(dir, 'filler'), Buffer.alloc(96 * 1024))
+        const file = join(dir, 'audit.jsonl')
+        const sink = jsonLinesAuditSink(file, { maxBufferedBytes: 8 * 1024, retryMs: 10 })
+        let n = 0
+        while (sink.health().state === 'ok' && n < 5000) {
+          sink.write(event(n++))
+          if (n % 10 === 0) await turn()
+        }
+        expect(sink.health()).toMatchObject({ state: 'failing', lastError: 'ENOSPC' })
+        for (let more = 0; more < 200; more++) sink.write(event(n++)) // the buffer fills: drops
+        expect(sink.dropped).toBeGreaterThan(0)
+        rmSync(join(dir, 'filler'))
+        await vi.waitFor(() => expect(sink.health()).toMatchObject({ state: 'ok', pending: 0 }), {
+          timeout: 5000,
+        })
+        sink.write(event(n++))
+        await sink.close()
+        const lines = readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((line) => line.length > 0)
+        const parsed = lines.flatMap((line) => {
+          try {
+            return [JSON.parse(line) as { caller?: string; dropped?: number }]
+          } catch {
+            return [] // the line the full disk cut short, closed and written again in full after it
+          }
+        })
+        expect(lines.length - parsed.length).toBeLessThanOrEqual(1)
+        const callers = parsed.filter((line) => line.caller).map((line) => line.caller)
+        const reported = parsed.reduce((sum, line) => sum + (line.dropped ?? 0), 0)
+        expect(new Set(callers).size).toBe(callers.length)
+        expect(reported).toBe(sink.dropped)
+        expect(callers.length + reported).toBe(n)
+        expect(callers.at(-1)).toBe(`svc-${n - 1}`)
+      } finally {
+        spawnSync('umount', [dir])
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    30_000,
+  )
 })
+
+/** Why a small tmpfs cannot be mounted here, or undefined when it can. */
+function tmpfsUnavailable(): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'callsign-tmpfs-probe-'))
+  try {
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' })
+    if (mount.error) return `mount is not available (${mount.error.message})`
+    if (mount.status !== 0) return `mounting a tmpfs is not permitted here (${mount.stderr.trim()})`
+    spawnSync('umount', [dir])
+    return undefined
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
