@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { apiKeyVerifier, fileKeyStore } from '@callsign/api-key'
 import { AuthError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { cliCommand, repoRoot, runCli } from '../../../test/support/run-cli.js'
+import { main } from '../src/index.js'
 
 let dir: string
 let store: string
@@ -200,4 +202,30 @@ describe('callsign keys', () => {
       service.close()
     }
   })
+
+  it('list prints a table of 130 000 keys (no stack overflow past 125 000), in process', async () => {
+    const count = 130_000
+    const later = new Date(Date.now() + 86_400_000).toISOString()
+    const keys = Array.from({ length: count }, (_, i) => ({
+      id: `Bulk${i.toString(36).padStart(8, '0')}`,
+      owner: `svc-${i % 97}`,
+      scopes: ['orders:read'],
+      secretHash: `sha256:${'0'.repeat(64)}`,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: later,
+      state: 'active',
+      labels: {},
+    }))
+    await writeFile(store, JSON.stringify({ version: 1, keys }), { mode: 0o600 })
+    let out = ''
+    let err = ''
+    const stdout = new PassThrough().setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+    const stderr = new PassThrough().setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
+    const code = await main(['keys', 'list', '--store', store], { stdout, stderr, env: {} })
+    expect({ code, err }).toEqual({ code: 0, err: '' })
+    const lines = out.trimEnd().split('\n')
+    expect(lines).toHaveLength(count + 1)
+    expect(lines[0]).toMatch(/^ID\s+OWNER\s+STATUS\s+EXPIRES\s+SCOPES$/)
+    expect(lines[count]).toMatch(/^Bulk\w{8}\s+svc-\d+\s+active\s+/)
+  }, 60_000)
 })

@@ -33,14 +33,20 @@ Options:
       ['ID', 'OWNER', 'STATUS', 'EXPIRES', 'SCOPES'],
       ...records.map((r) => [r.id, r.owner, status(r, now), r.expiresAt ?? 'never', r.scopes.join(' ')]),
     ]
-    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
-    for (const row of rows) {
-      io.stdout.write(
-        `${row
-          .map((cell, column) => cell.padEnd(widths[column]!))
-          .join('  ')
-          .trimEnd()}\n`,
-      )
+    // A loop, not Math.max(...column): spreading 100 000+ rows as arguments overflows the stack.
+    const widths = rows[0]!.map((_, column) => {
+      let width = 0
+      for (const row of rows) width = Math.max(width, row[column]!.length)
+      return width
+    })
+    const lines = rows.map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    for (let start = 0; start < lines.length; start += 1000) {
+      io.stdout.write(`${lines.slice(start, start + 1000).join('\n')}\n`)
     }
     if (records.length === 0) io.stderr.write('no keys\n')
     return EXIT.ok
