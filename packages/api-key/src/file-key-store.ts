@@ -24,6 +24,12 @@ export interface FileKeyStoreOptions {
    * older than this. A current writer's lock is never broken while its process lives. Default 10 000 ms.
    */
   readonly staleLockMs?: number
+  /**
+   * The most keys the file may hold: a create beyond it is refused (`ERR_KEY_STORE_FULL`); revoking
+   * and updating still work. Every change rewrites and every service re-reads the whole file, so the
+   * file store is meant for up to 100 000 keys; past that, use a database-backed store. Default 100 000.
+   */
+  readonly maxKeys?: number
   /** Time source for `revokedAt`. */
   readonly clock?: Clock
 }
@@ -60,6 +66,10 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   const lockOptions = {
     timeoutMs: positive(options.lockTimeoutMs, 10_000, 'lockTimeoutMs'),
     legacyStaleMs: positive(options.staleLockMs, 10_000, 'staleLockMs'),
+  }
+  const maxKeys = options.maxKeys ?? 100_000
+  if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
+    throw new ConfigError('fileKeyStore: "maxKeys" must be a positive integer')
   }
   const clock = options.clock ?? systemClock
   const onError =
@@ -164,6 +174,14 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
       return mutate((fresh) => {
         if (fresh.has(record.id))
           throw new KeyStoreError('ERR_KEY_EXISTS', `a key with id "${record.id}" exists`)
+        if (fresh.size >= maxKeys) {
+          throw new KeyStoreError(
+            'ERR_KEY_STORE_FULL',
+            `the key store ${file} holds ${fresh.size} keys, the most this file store takes (maxKeys); ` +
+              'nothing was written. Revoking keys still works; for more keys use a ' +
+              'database-backed store (the PostgreSQL store) instead of a file',
+          )
+        }
         fresh.set(record.id, record)
         return record
       })

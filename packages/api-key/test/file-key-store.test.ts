@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApiKey, type FileKeyStore, fileKeyStore, KeyStoreError } from '../src/index.js'
+import { bulkId, writeBulkStore } from './support/bulk-store.js'
 import { tempDir } from './support.js'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -187,5 +188,20 @@ describe('fileKeyStore', () => {
       code: 'ERR_INVALID_KEY_RECORD',
     })
     await expect(store.create(record)).rejects.toMatchObject({ code: 'ERR_KEY_EXISTS' })
+  })
+
+  it('refuses a create beyond maxKeys with ERR_KEY_STORE_FULL naming the database-backed store, and still revokes', async () => {
+    const path = tmp.file('keys.json')
+    await writeBulkStore(path, 10)
+    const store = open(path, { watch: false, maxKeys: 10 })
+    const error = await createApiKey(store, { owner: 'one-too-many', scopes: ['a:b'] }).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(KeyStoreError)
+    expect((error as KeyStoreError).code).toBe('ERR_KEY_STORE_FULL')
+    expect((error as Error).message).toMatch(/holds 10 keys.*nothing was written.*PostgreSQL/)
+    expect((await store.revoke(bulkId(3))).state).toBe('revoked')
+    expect(JSON.parse(await readFile(path, 'utf8')).keys).toHaveLength(10)
+    expect(() => fileKeyStore(path, { maxKeys: 0 })).toThrow(/maxKeys/)
   })
 })
