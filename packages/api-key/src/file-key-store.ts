@@ -4,8 +4,9 @@ import { dirname, resolve } from 'node:path'
 import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core'
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
-import { changedIds } from './lib/changed-ids.js'
+import { changedIds, changedIdsInSlices } from './lib/changed-ids.js'
 import { errorCode, removeDeadSockets, withFileLock } from './lib/file-lock.js'
+import { parseStoreInSlices } from './lib/parse-store-in-slices.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
 import { validateRecord } from './lib/validate-record.js'
@@ -83,11 +84,21 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   /** The identity of the file last read (good or not), so that an unchanged file is not read again. */
   let seen = initial?.identity ?? 'missing'
   const listeners = new Set<(changedIds?: readonly string[]) => void>()
-  /** Takes a new version of the records and tells the listeners which ids changed. */
-  const adopt = (next: Map<string, ApiKeyRecord>) => {
-    const changed = changedIds(records, next)
+  // Loads are numbered when they start; one that finishes after a later one was adopted is stale.
+  let loads = 0
+  let adopted = 0
+  /** Takes the records of load `load`, unless a later load's are in place; tells the listeners which ids changed. */
+  const adopt = (
+    load: number,
+    next: Map<string, ApiKeyRecord>,
+    identity: string,
+    changed: readonly string[],
+  ) => {
+    if (load < adopted) return false
+    adopted = load
+    seen = identity
     records = next
-    if (changed.length === 0) return
+    if (changed.length === 0) return true
     for (const listener of listeners) {
       try {
         listener(changed)
@@ -95,14 +106,15 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         // a listener must not break the store
       }
     }
+    return true
   }
 
   const reload = (): boolean => {
+    const load = ++loads
     try {
       const next = loadSync(file, false)
       if (next === undefined) throw new ConfigError(`key store ${file} is missing`)
-      seen = next.identity
-      adopt(next.records)
+      adopt(load, next.records, next.identity, changedIds(records, next.records))
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       seen = currentIdentity(file)
@@ -112,6 +124,42 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     options.onReload?.()
     return true
   }
+
+  /**
+   * The watcher's reload: the file read asynchronously, parsed and compared a slice at a time, so a
+   * large store never holds up requests for long. One at a time; a change during it runs it again.
+   */
+  let reloading = false
+  let again = false
+  const reloadInBackground = async (): Promise<void> => {
+    if (reloading) {
+      again = true
+      return
+    }
+    reloading = true
+    try {
+      do {
+        again = false
+        const load = ++loads
+        let loaded: Awaited<ReturnType<typeof loadInSlices>>
+        try {
+          loaded = await loadInSlices(file)
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error
+          if (load > adopted) {
+            seen = currentIdentity(file)
+            onError(error)
+          }
+          continue
+        }
+        const changed = await changedIdsInSlices(records, loaded.records)
+        if (adopt(load, loaded.records, loaded.identity, changed)) options.onReload?.()
+      } while (again)
+    } finally {
+      reloading = false
+    }
+  }
+
   /** The record in memory; for an id not there, the file is read again first if it changed on disk. */
   const findLocal = (id: string): ApiKeyRecord | undefined => {
     const record = records.get(id)
@@ -119,7 +167,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     reload()
     return records.get(id)
   }
-  const watcher = options.watch === false ? undefined : watchFiles([file], reload)
+  const watcher =
+    options.watch === false ? undefined : watchFiles([file], () => void reloadInBackground().catch(() => {}))
 
   // One write at a time in this process; the lock file orders writers across processes.
   let queue: Promise<unknown> = Promise.resolve()
@@ -145,8 +194,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         })
         await removeStaleTemporaryFiles(file)
         await removeDeadSockets(`${file}.lock`)
-        seen = await fileIdentity(file)
-        adopt(fresh)
+        adopt(++loads, fresh, await fileIdentity(file), changedIds(records, fresh))
         return result
       })
     }
@@ -239,6 +287,27 @@ function loadSync(
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
   const parsed = parseStoreText(text)
+  if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
+  return { records: parsed, identity }
+}
+
+/** The watcher's read: asynchronous, parsed in slices; a `ConfigError` for a missing or bad file. */
+async function loadInSlices(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
+  let text: string
+  let identity: string
+  try {
+    const handle = await open(file, 'r')
+    try {
+      identity = identityOf(await handle.stat())
+      text = await handle.readFile('utf8')
+    } finally {
+      await handle.close()
+    }
+  } catch (cause) {
+    if (errorCode(cause) === 'ENOENT') throw new ConfigError(`key store ${file} is missing`, { cause })
+    throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
+  }
+  const parsed = await parseStoreInSlices(text)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
   return { records: parsed, identity }
 }

@@ -1,4 +1,5 @@
 import type { ApiKeyRecord } from '../api-key-record.js'
+import { yieldEvery } from './yield-every.js'
 
 /** The ids whose record was added, removed or changed between two versions of a store. */
 export function changedIds(
@@ -11,6 +12,28 @@ export function changedIds(
     if (old === undefined || !sameRecord(old, record)) changed.push(id)
   }
   for (const id of before.keys()) if (!after.has(id)) changed.push(id)
+  return changed
+}
+
+/** {@link changedIds}, giving the event loop a turn every few milliseconds. */
+export async function changedIdsInSlices(
+  before: ReadonlyMap<string, ApiKeyRecord>,
+  after: ReadonlyMap<string, ApiKeyRecord>,
+  sliceMs = 4,
+): Promise<string[]> {
+  const pause = yieldEvery(sliceMs)
+  const changed: string[] = []
+  for (const [id, record] of after) {
+    const old = before.get(id)
+    if (old === undefined || !sameRecord(old, record)) changed.push(id)
+    const turn = pause()
+    if (turn) await turn
+  }
+  for (const id of before.keys()) {
+    if (!after.has(id)) changed.push(id)
+    const turn = pause()
+    if (turn) await turn
+  }
   return changed
 }
 
