@@ -151,7 +151,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     outcome: Outcome | null,
   ): Decision => {
     if (outcome instanceof AuthError) return record(req, started, requirement, null, outcome)
-    if (outcome === null || requirement === undefined) return record(req, started, requirement, null, undefined)
+    if (outcome === null || requirement === undefined)
+      return record(req, started, requirement, null, undefined)
     let caller: Caller
     try {
       caller = withGrants(outcome, current.grantsFor(outcome.id))
@@ -188,7 +189,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const started = sinks.length > 0 ? performance.now() : 0
       const requirement: Requirement = { key: req.route, public: false, scopes }
       if (caller === null) {
-        return record(req, started, requirement, null, new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }))
+        return record(
+          req,
+          started,
+          requirement,
+          null,
+          new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }),
+        )
       }
       return record(req, started, requirement, caller, missingScopes(caller, scopes))
     },

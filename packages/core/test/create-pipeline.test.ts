@@ -485,7 +485,11 @@ describe('createPipeline: verifiers that break their contract', () => {
         const error = await refusal(pipeline.decide(request()))
         expect(error.code).toBe('ERR_INVALID_CREDENTIAL')
         expect(events).toHaveLength(1)
-        expect(events[0]).toMatchObject({ decision: 'deny', code: 'ERR_INVALID_CREDENTIAL', reason: 'verifier_error' })
+        expect(events[0]).toMatchObject({
+          decision: 'deny',
+          code: 'ERR_INVALID_CREDENTIAL',
+          reason: 'verifier_error',
+        })
       })
     }
   }
