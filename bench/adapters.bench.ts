@@ -177,8 +177,10 @@ export async function run(): Promise<string> {
     }
   ).contract.v1.Orders
   const grpcServer = async (guarded: boolean) => {
-    const server = new grpc.Server()
-    if (guarded) grpcAuth(server, { ...options(), allowPlaintextLoopback: true })
+    const interceptors = guarded
+      ? [grpcAuth({ ...options(), services: [Orders.service], allowPlaintextLoopback: true })]
+      : []
+    const server = new grpc.Server({ interceptors })
     const reply = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, { caller: 'x' })
     server.addService(Orders.service, { Get: reply, Create: reply, Health: reply, Unmapped: reply })
     const port = await new Promise<number>((resolve, reject) =>

@@ -49,6 +49,11 @@ export interface Pipeline {
    * honours dry run, like `decide`. Never throws.
    */
   authorize(req: AuthRequest, caller: Caller | null, scopes: readonly string[]): Decision
+  /**
+   * A refusal an adapter reached before the policy could be asked (a transport rule, a request it
+   * cannot place), recorded like every other decision: one audit event, dry run honoured.
+   */
+  refuse(req: AuthRequest, error: AuthError): Decision
   readonly realm: string
   readonly dryRun: boolean
   /** The policy in force now. */
@@ -198,6 +203,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         )
       }
       return record(req, started, requirement, caller, missingScopes(caller, scopes))
+    },
+    refuse(req, error) {
+      return record(req, sinks.length > 0 ? performance.now() : 0, undefined, null, error)
     },
   }
 }

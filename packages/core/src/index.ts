@@ -40,6 +40,7 @@ export {
   type WatchPolicyOptions,
   watchPolicyFile,
 } from './policy-file.js'
+export { rawHeader } from './raw-header.js'
 export { isScope, requiredScopes } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export type { Verifier } from './verifier.js'

@@ -550,6 +550,24 @@ describe('pipeline.authorize: a further requirement inside an allowed route', ()
   })
 })
 
+describe('pipeline.refuse: a refusal an adapter reached itself', () => {
+  it('records one deny event with the code and reason, and refuses', () => {
+    const { pipeline, events } = setup()
+    const error = new AuthError('ERR_NO_CREDENTIAL', { reason: 'plaintext_not_allowed' })
+    expect(pipeline.refuse(request(), error)).toEqual({ allowed: false, error })
+    expect(events).toMatchObject([
+      { decision: 'deny', code: 'ERR_NO_CREDENTIAL', reason: 'plaintext_not_allowed' },
+    ])
+  })
+
+  it('in dry-run mode lets it through as would-deny', () => {
+    const { pipeline, events } = setup({ dryRun: true })
+    const error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_unknown' })
+    expect(pipeline.refuse(request(), error).allowed).toBe(true)
+    expect(events).toMatchObject([{ decision: 'would-deny', reason: 'route_unknown' }])
+  })
+})
+
 describe('createPipeline: options', () => {
   it.each([
     [{ policy, verifiers: [] }, 'at least one verifier'],
