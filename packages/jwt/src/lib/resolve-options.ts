@@ -15,7 +15,8 @@ export interface ResolvedOptions {
   readonly issuers: readonly string[]
   readonly rules: ClaimRules
   readonly algorithms: ReadonlySet<string>
-  readonly mode: /** Each issuer's own keys: a key verifies only tokens whose `iss` is the issuer it is listed under. */
+  /** Where keys come from; static `keys` are per issuer: a key verifies only its own issuer's tokens. */
+  readonly mode:
     | { readonly kind: 'keys'; readonly keys: ReadonlyMap<string, readonly unknown[]> }
     | { readonly kind: 'secret'; readonly secret: unknown }
     | { readonly kind: 'jwks'; readonly uris: ReadonlyMap<string, string> }
