@@ -5,7 +5,13 @@ import { join } from 'node:path'
 import { createApiKey, fileKeyStore } from '@callsign/api-key'
 import { createKeyDir } from '@callsign/jwt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliCommand, repoRoot, runCli } from '../../../test/support/run-cli.js'
+import {
+  CHILD_TIMEOUT_MS,
+  CLI_TEST_TIMEOUT_MS,
+  cliCommand,
+  repoRoot,
+  runCli,
+} from '../../../test/support/run-cli.js'
 
 let dir: string
 let key: string
@@ -30,7 +36,7 @@ function serve(args: readonly string[]): Promise<{ child: ChildProcess; url: str
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`no listening line: ${stderr}`))
-    }, 20_000)
+    }, CHILD_TIMEOUT_MS)
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk
       const match = /listening on (\S+)/.exec(stderr)
@@ -48,7 +54,7 @@ function serve(args: readonly string[]): Promise<{ child: ChildProcess; url: str
 
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('exit', resolve))
 
-describe('callsign issuer serve', () => {
+describe('callsign issuer serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('serves tokens, writes the audit file, and exits 0 on SIGTERM', async () => {
     const audit = join(dir, 'audit.jsonl')
     const { child, url, stderr } = await serve([

@@ -61,9 +61,9 @@ export function realVerifiers(creds: SecurityCredentials): Verifier[] {
   return [
     apiKeyVerifier({ store: creds.store, header: 'x-api-key' }),
     jwtVerifier({
-      issuer: creds.jwt.issuer,
+      issuer: [creds.jwt.issuer, creds.jwt.partner.issuer],
       audience: creds.jwt.audience,
-      keys: [creds.jwt.jwk as never],
+      keys: { [creds.jwt.issuer]: [creds.jwt.jwk], [creds.jwt.partner.issuer]: [creds.jwt.partner.jwk] },
       tokenCache: false,
     }),
     mtlsVerifier({
