@@ -66,7 +66,19 @@ export function auth(app: Application, options: AdapterOptions): void {
     return index
   }
 
-  const routes = new RouteGuard(root, (route) => routeGate(pipeline, route))
+  const gates = new WeakMap<object, ReturnType<typeof routeGate>>()
+  const gateFor = (route: ExpressRoute) => {
+    const gate = routeGate(pipeline, route)
+    gates.set(route, gate)
+    return gate
+  }
+  /** First among `app.param()` callbacks: the route Express chose (`req.route`) is decided before them. */
+  const paramGate = (req: Request, res: Response, next: NextFunction) => {
+    const gate = req.route ? gates.get(req.route) : undefined
+    if (gate) gate(req, res, next)
+    else next()
+  }
+  const routes = new RouteGuard(root, gateFor, paramGate)
   checkCoverage(resolved, coverageKeys(routes.guard(), pipeline.policy()), WHERE)
 
   function callsignGate(req: Request, res: Response, next: NextFunction): void {

@@ -13,6 +13,9 @@ import { ConfigError } from '@callsign/core'
  * It reads `router.stack`, `layer.route`, `layer.handle`, `layer.rawPath` (router 2.3 and later;
  * without it, a mounted router's routes are checked by their own path only), `route.path`,
  * `route.methods` and `route.stack`, and it builds a route layer with the router's own Layer class.
+ * Express runs `app.param()` callbacks after it has chosen a route (`req.route`, documented) and
+ * before the route's stack: Callsign's callback is put first in `router.params`, so a request moved
+ * onto a route after the front gate is decided before any of the application's param callbacks.
  * test/adapters/express-versions.test.ts runs the adapter's suite against the lowest and the
  * highest express and router versions the peer range allows, so a release that changes any of
  * this fails CI instead of opening a hole. Where anything here is not as expected, `auth()` stops
@@ -34,6 +37,8 @@ interface Route {
 
 interface Router {
   readonly stack: Layer[]
+  /** `router.param()` callbacks by parameter name. */
+  readonly params?: Record<string, unknown[]>
 }
 
 /** A route as registered: its own path(s), the mount prefixes above it where readable, its methods. */
@@ -47,6 +52,7 @@ export interface RegisteredRoute {
 }
 
 type Gate = (req: never, res: never, next: () => void) => void
+type ParamGate = (req: never, res: never, next: () => void, value: unknown, name: string) => void
 
 function isRouter(value: unknown): value is Router {
   return typeof value === 'function' && Array.isArray((value as Partial<Router>).stack)
@@ -88,16 +94,18 @@ function strings(path: unknown): string[] {
 export class RouteGuard {
   readonly #root: Router
   readonly #gateFor: (route: Route) => Gate
+  readonly #paramGate: ParamGate
   readonly #guarded = new WeakSet<Route>()
   #sizes = new Map<Router, number>()
 
-  constructor(root: Router, gateFor: (route: Route) => Gate) {
+  constructor(root: Router, gateFor: (route: Route) => Gate, paramGate: ParamGate) {
     this.#root = root
     this.#gateFor = gateFor
+    this.#paramGate = paramGate
   }
 
   changed(): boolean {
-    for (const [router, size] of this.#sizes) if (router.stack.length !== size) return true
+    for (const [router, size] of this.#sizes) if (sizeOf(router) !== size) return true
     return this.#sizes.size === 0
   }
 
@@ -107,7 +115,8 @@ export class RouteGuard {
     const sizes = new Map<Router, number>()
     const walk = (router: Router, prefixes: string[] | undefined, depth: number) => {
       if (depth > 32 || sizes.has(router)) return
-      sizes.set(router, router.stack.length)
+      this.#guardParams(router)
+      sizes.set(router, sizeOf(router))
       for (const layer of router.stack) {
         if (layer.route) {
           this.#guardRoute(layer)
@@ -134,6 +143,15 @@ export class RouteGuard {
     return found
   }
 
+  #guardParams(router: Router): void {
+    for (const callbacks of Object.values(router.params ?? {})) {
+      if (!Array.isArray(callbacks) || callbacks[0] === this.#paramGate) continue
+      const at = callbacks.indexOf(this.#paramGate)
+      if (at !== -1) callbacks.splice(at, 1)
+      callbacks.unshift(this.#paramGate)
+    }
+  }
+
   #guardRoute(layer: Layer): void {
     const route = layer.route!
     if (this.#guarded.has(route)) return
@@ -143,6 +161,14 @@ export class RouteGuard {
     route.stack.unshift(gate)
     this.#guarded.add(route)
   }
+}
+
+/** What changes when a route, a router or a param callback is added: one number per router. */
+function sizeOf(router: Router): number {
+  let size = router.stack.length
+  for (const callbacks of Object.values(router.params ?? {}))
+    size += Array.isArray(callbacks) ? callbacks.length : 0
+  return size
 }
 
 function describe(route: Route, prefixes: readonly string[] | undefined): RegisteredRoute {
