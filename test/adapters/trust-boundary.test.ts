@@ -28,15 +28,6 @@ const httpRoutes = {
   'GET /scoped': ['orders:read'],
 } as const
 
-/** What one request did: the answer, the handlers it reached, the app.param calls, the audit. */
-interface Seen {
-  readonly status: number
-  readonly code?: string
-  readonly reached: string[]
-  readonly params: string[]
-  readonly events: AuditEvent[]
-}
-
 interface HttpTarget {
   readonly port: number
   readonly reached: string[]
