@@ -16,8 +16,8 @@ import { mintToken } from '@callsign/jwt'
 import type { ServerTls } from '@callsign/mtls'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { JWK } from 'jose'
+import { addressLimiter } from './lib/address-limiter.js'
 import { clientAuthenticator } from './lib/authenticate-client.js'
-import { failureLimiter } from './lib/failure-limiter.js'
 import { grantScopes } from './lib/grant-scopes.js'
 import { openKeyRing } from './lib/key-ring.js'
 import { OAuthError } from './lib/oauth-error.js'
@@ -37,18 +37,22 @@ export interface IssuerClient {
 }
 
 /**
- * The limit on failed client authentications: a token bucket per remote address and one per
- * client id. An exhausted bucket answers 429 with `Retry-After`, even to the right credential.
+ * The limit on failed client authentications: a token bucket per client id **within** a remote
+ * address, and a larger one per remote address. Never one per client id alone, which anyone who
+ * knows a client id could empty to lock its owner out. An exhausted bucket answers 429 with
+ * `Retry-After` to that address (for that client id), even with the right credential.
  *
  * @example
  * createIssuer({ ...options, failedAuthentication: { burst: 5, perMinute: 5 } })
  */
 export interface FailedAuthenticationOptions {
-  /** Failures allowed in a burst. Default 10. */
+  /** Failures of one client id from one address allowed in a burst. Default 10. */
   readonly burst?: number
-  /** Failures forgiven per minute. Default 10. */
+  /** Failures forgiven per minute (per client id within an address). Default 10. */
   readonly perMinute?: number
-  /** Addresses and client ids tracked at most (least recently failed forgotten first). Default 10 000. */
+  /** Failures of any client ids from one address allowed in a burst; refills as fast, relatively. Default 5 × burst. */
+  readonly addressBurst?: number
+  /** Addresses (and address + client id pairs) tracked at most, least recently failed forgotten first. Default 10 000. */
   readonly maxTracked?: number
 }
 
@@ -159,7 +163,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       certificateClients: resolved.certificateClients,
       clock,
     })
-    const limiter = resolved.limit === false ? undefined : failureLimiter({ ...resolved.limit, clock })
+    const limiter = resolved.limit === false ? undefined : addressLimiter(resolved.limit, clock)
     const methods = [
       ...(store ? ['client_secret_basic', 'client_secret_post'] : []),
       ...(mtls ? ['tls_client_auth'] : []),
@@ -255,7 +259,8 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
         }
 
         const req = fromNodeRequest(request.raw, 'POST', TOKEN_PATH)
-        const limitKeys = [`address ${req.remoteAddress ?? 'unknown'}`]
+        const address = req.remoteAddress ?? 'unknown'
+        let clientId: string | undefined
         try {
           const claimed = authenticator.claim({
             authorization: req.header('authorization'),
@@ -263,8 +268,8 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
             ...(req.tls ? { tls: req.tls } : {}),
             ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
           })
-          if (claimed.clientId !== undefined) limitKeys.push(`client ${claimed.clientId}`)
-          const wait = limiter?.retryAfter(limitKeys) ?? 0
+          clientId = claimed.clientId
+          const wait = limiter?.retryAfter(address, clientId) ?? 0
           if (wait > 0) {
             throw new OAuthError('invalid_client', {
               reason: 'rate_limited',
@@ -276,7 +281,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           caller = await claimed.authenticate()
         } catch (error) {
           if (error instanceof OAuthError && error.error === 'invalid_client' && error.status === 401) {
-            limiter?.fail(limitKeys)
+            limiter?.fail(address, clientId)
           }
           throw error
         }

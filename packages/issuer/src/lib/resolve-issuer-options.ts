@@ -17,7 +17,14 @@ export interface ResolvedIssuerOptions {
   readonly bindCertificates: boolean
   readonly https: { readonly options: HttpsServerOptions; readonly attach?: ServerTls['attach'] } | undefined
   readonly audit: (event: AuditEvent) => void
-  readonly limit: { readonly burst: number; readonly perMinute: number; readonly maxTracked: number } | false
+  readonly limit:
+    | {
+        readonly burst: number
+        readonly perMinute: number
+        readonly addressBurst: number
+        readonly maxTracked: number
+      }
+    | false
   readonly onKeysError: (error: Error) => void
   readonly watchKeys: boolean
   readonly clock: Clock
@@ -168,6 +175,7 @@ function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssue
   const burst = value?.burst ?? 10
   const perMinute = value?.perMinute ?? 10
   const maxTracked = value?.maxTracked ?? 10_000
+  const addressBurst = value?.addressBurst ?? 5 * burst
   if (!Number.isSafeInteger(burst) || burst < 1)
     fail('"failedAuthentication.burst" must be a positive integer')
   if (!(perMinute > 0) || !Number.isFinite(perMinute))
@@ -175,5 +183,8 @@ function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssue
   if (!Number.isSafeInteger(maxTracked) || maxTracked < 1) {
     fail('"failedAuthentication.maxTracked" must be a positive integer')
   }
-  return { burst, perMinute, maxTracked }
+  if (!Number.isSafeInteger(addressBurst) || addressBurst < burst) {
+    fail('"failedAuthentication.addressBurst" must be an integer no smaller than "burst"')
+  }
+  return { burst, perMinute, addressBurst, maxTracked }
 }

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -83,6 +84,41 @@ export async function postToken(
     parsed = {}
   }
   return { status: response.status, headers: response.headers, body: parsed, text }
+}
+
+/**
+ * POSTs a form to the token endpoint from another loopback address (Linux routes all of
+ * 127.0.0.0/8 to lo), so the issuer sees a different remote address.
+ */
+export function postTokenFrom(
+  localAddress: string,
+  url: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const body = new URLSearchParams(form).toString()
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${url}/oauth2/token`,
+      {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+          }),
+        )
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 export const basic = (id: string, secret: string) =>
