@@ -14,7 +14,12 @@ import {
 import { auth } from '@callsign/fastify'
 import { mintToken } from '@callsign/jwt'
 import type { ServerTls } from '@callsign/mtls'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import type { JWK } from 'jose'
 import { addressLimiter } from './lib/address-limiter.js'
 import { clientAuthenticator } from './lib/authenticate-client.js'
@@ -22,7 +27,8 @@ import { grantScopes } from './lib/grant-scopes.js'
 import { openKeyRing } from './lib/key-ring.js'
 import { OAuthError } from './lib/oauth-error.js'
 import { type ParsedForm, parseForm } from './lib/parse-form.js'
-import { resolveIssuerOptions } from './lib/resolve-issuer-options.js'
+import { type ResolvedIssuerOptions, resolveIssuerOptions } from './lib/resolve-issuer-options.js'
+import { serverMetadata } from './lib/server-metadata.js'
 
 /**
  * A client that authenticates with its certificate: the scopes it may be issued.
@@ -122,7 +128,10 @@ export interface Issuer {
 
 const TOKEN_PATH = '/oauth2/token'
 const JWKS_PATH = '/.well-known/jwks.json'
-const DISCOVERY_PATH = '/.well-known/openid-configuration'
+const OPENID_PATH = '/.well-known/openid-configuration'
+/** RFC 8414 §3.1: the well-known segment goes before the issuer's path. */
+const METADATA_PREFIX = '/.well-known/oauth-authorization-server'
+const METADATA_MAX_AGE_MS = 60_000
 const BODY_LIMIT = 8 * 1024
 const FORM = 'application/x-www-form-urlencoded'
 /** Published keys outlive their last token by the JWT verifiers' largest clock tolerance. */
@@ -149,7 +158,14 @@ const REALM = 'callsign'
  */
 export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
   const resolved = resolveIssuerOptions(options)
-  const { clock, audiences, store, mtls, ttl, base, issuer } = resolved
+  const { clock, audiences, store, mtls, ttl, base, issuer, path } = resolved
+  const routes = {
+    token: `${path}${TOKEN_PATH}`,
+    jwks: `${path}${JWKS_PATH}`,
+    openid: `${path}${OPENID_PATH}`,
+    metadata: `${METADATA_PREFIX}${path}`,
+    health: `${path}/healthz`,
+  }
   const keyRing = await openKeyRing(resolved.keys, {
     clock,
     retainMs: ttl * 1000 + RETAIN_LEEWAY_MS,
@@ -189,10 +205,11 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     await app.register(auth, {
       policy: definePolicy({
         routes: {
-          [`POST ${TOKEN_PATH}`]: 'public',
-          [`GET ${JWKS_PATH}`]: 'public',
-          [`GET ${DISCOVERY_PATH}`]: 'public',
-          'GET /healthz': 'public',
+          [`POST ${routes.token}`]: 'public',
+          [`GET ${routes.jwks}`]: 'public',
+          [`GET ${routes.metadata}`]: 'public',
+          [`GET ${routes.openid}`]: 'public',
+          [`GET ${routes.health}`]: 'public',
         },
       }),
       verifiers,
@@ -222,7 +239,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
         scopes: outcome.scopes ?? [],
         transport: 'http',
         method: 'POST',
-        route: TOKEN_PATH,
+        route: routes.token,
         ...(remoteAddress ? { remoteAddress } : {}),
         latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       })
@@ -231,7 +248,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     app.setErrorHandler(function issuerErrorHandler(error: FastifyError, request, reply) {
       const status = error.statusCode ?? 500
       const clientFault = status >= 400 && status < 500
-      if (request.routeOptions.url === TOKEN_PATH) {
+      if (request.routeOptions.url === routes.token) {
         const oauth = clientFault
           ? new OAuthError('invalid_request', { reason: bodyReason(error.code) })
           : new OAuthError('server_error', { reason: 'internal_error', cause: error })
@@ -244,7 +261,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
         .send({ error: clientFault ? 'bad_request' : 'server_error' })
     })
 
-    app.post(TOKEN_PATH, async function tokenEndpoint(request, reply) {
+    app.post(routes.token, async function tokenEndpoint(request, reply) {
       const started = performance.now()
       let caller: Caller | undefined
       try {
@@ -258,7 +275,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           throw new OAuthError('unsupported_grant_type', { reason: 'unsupported_grant_type' })
         }
 
-        const req = fromNodeRequest(request.raw, 'POST', TOKEN_PATH)
+        const req = fromNodeRequest(request.raw, 'POST', routes.token)
         const address = req.remoteAddress ?? 'unknown'
         let clientId: string | undefined
         try {
@@ -286,7 +303,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           throw error
         }
 
-        const grant = grantScopes(caller, params, audiences)
+        const grant = grantScopes(caller, params, form.resources, audiences)
         const signer = keyRing.signer()
         const accessToken = await mintToken({
           key: signer,
@@ -323,34 +340,28 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       }
     })
 
-    app.get(JWKS_PATH, async function jwks(_request, reply) {
+    app.get(routes.jwks, async function jwks(_request, reply) {
       return reply.header('cache-control', 'public, max-age=60').send(keyRing.jwks())
     })
 
-    app.get(DISCOVERY_PATH, async function discovery(_request, reply) {
-      const algorithms = [
-        ...new Set(
-          keyRing
-            .jwks()
-            .keys.map((key) => key.alg)
-            .filter(Boolean),
-        ),
-      ]
-      return reply.header('cache-control', 'public, max-age=300').send({
-        issuer,
-        token_endpoint: `${base}${TOKEN_PATH}`,
-        jwks_uri: `${base}${JWKS_PATH}`,
-        grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: methods,
-        response_types_supported: ['token'],
-        subject_types_supported: ['public'],
-        access_token_signing_alg_values_supported: algorithms,
-        id_token_signing_alg_values_supported: algorithms,
-        tls_client_certificate_bound_access_tokens: mtls !== undefined && resolved.bindCertificates,
-      })
-    })
+    const scopesOffered = offeredScopes(resolved, clock)
+    const metadata = async function metadata(_request: FastifyRequest, reply: FastifyReply) {
+      return reply.header('cache-control', 'public, max-age=300').send(
+        serverMetadata({
+          issuer,
+          tokenEndpoint: `${base}${TOKEN_PATH}`,
+          jwksUri: `${base}${JWKS_PATH}`,
+          authMethods: methods,
+          assertionAlgorithms: [],
+          scopes: await scopesOffered(),
+          boundTokens: mtls !== undefined && resolved.bindCertificates,
+        }),
+      )
+    }
+    app.get(routes.metadata, metadata)
+    app.get(routes.openid, metadata)
 
-    app.get('/healthz', async function healthz() {
+    app.get(routes.health, async function healthz() {
       return { status: 'ok', signingKey: keyRing.signer().kid }
     })
 
@@ -364,6 +375,29 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
   } catch (error) {
     keyRing.close()
     throw error
+  }
+}
+
+/**
+ * The scopes some client may be issued: the certificate clients' and those of the keys in the
+ * store, read at most once a minute (the metadata route is public; it must not drive store reads).
+ */
+function offeredScopes(resolved: ResolvedIssuerOptions, clock: Clock): () => Promise<string[]> {
+  let cached: { at: number; scopes: string[] } | undefined
+  return async () => {
+    const now = clock.now()
+    if (cached && now - cached.at < METADATA_MAX_AGE_MS) return cached.scopes
+    const scopes = new Set(resolved.certificateScopes)
+    try {
+      for (const record of (await resolved.store?.list()) ?? []) {
+        if (record.state === 'active') for (const scope of record.scopes) scopes.add(scope)
+      }
+    } catch {
+      // The store is down (the token endpoint says so): list what is known, and ask again next time.
+      return [...scopes].sort()
+    }
+    cached = { at: now, scopes: [...scopes].sort() }
+    return cached.scopes
   }
 }
 

@@ -20,14 +20,17 @@ const SERVE_HELP = `Usage: callsign issuer serve --port <n> --keys <jwks dir> --
                              [--audience <aud>…] [--store <keys file>] [--clients <file>] [--host 127.0.0.1]
                              [--ttl 5m] [--tls-cert <file> --tls-key <file> --tls-ca <file>] [--audit <file>]
 
-Serves POST /oauth2/token, GET /.well-known/jwks.json, GET /.well-known/openid-configuration and
-GET /healthz. Prints "listening on <url>" on stderr once it accepts connections.
+Serves POST <path>/oauth2/token, GET <path>/.well-known/jwks.json, the RFC 8414 metadata at
+GET /.well-known/oauth-authorization-server<path> (and the same at <path>/.well-known/openid-configuration)
+and GET <path>/healthz, where <path> is the path of --issuer (often empty). Prints "listening on <url>"
+on stderr once it accepts connections.
 
   --port <n>        TCP port (0: any free port)
   --host <addr>     address to listen on (default 127.0.0.1)
   --keys <dir>      signing key directory (callsign jwks generate); reloaded when it changes
-  --issuer <url>    the issuer URL: the iss claim and the base of the published URLs
-  --audience <aud>  an audience tokens may be issued for (repeat for several)
+  --issuer <url>    the issuer URL: the iss claim and the base of every route (may have a path)
+  --audience <aud>  an audience tokens may be issued for (repeat for several); clients choose with
+                    resource=<aud> (RFC 8707)
   --store <file>    API key store of the clients (callsign keys create)
   --clients <file>  certificate clients, JSON: { "<SPIFFE ID>": { "scopes": ["inventory:read"] } }
   --ttl <duration>  token lifetime, at most 1h (default 5m)

@@ -8,11 +8,15 @@ export interface ResolvedIssuerOptions {
   /** The issuer URL as given (the `iss` claim), and its form without a trailing slash. */
   readonly issuer: string
   readonly base: string
+  /** The issuer URL's path without a trailing slash (`''` or `/tenant1`): every route is under it. */
+  readonly path: string
   readonly keys: string
   readonly audiences: readonly string[]
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
   readonly certificateClients: ReadonlySet<string>
+  /** Every scope some certificate client may be issued (for the metadata's `scopes_supported`). */
+  readonly certificateScopes: readonly string[]
   readonly ttl: number
   readonly bindCertificates: boolean
   readonly https: { readonly options: HttpsServerOptions; readonly attach?: ServerTls['attach'] } | undefined
@@ -31,6 +35,7 @@ export interface ResolvedIssuerOptions {
 }
 
 export const MAX_TTL = 3600
+const ISSUER_PATH = /^(\/[A-Za-z0-9._~-]+)*\/?$/
 const AUDIENCE = /^[\x21-\x7e]{1,512}$/
 const fail = (message: string): never => {
   throw new ConfigError(`createIssuer: ${message}`)
@@ -71,11 +76,13 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
   return {
     issuer,
     base: issuer.replace(/\/+$/, ''),
+    path: new URL(issuer).pathname.replace(/\/+$/, ''),
     keys: options.keys,
     audiences: Object.freeze([...new Set(audiences)]),
     store,
     mtls,
     certificateClients: new Set(Object.keys(options.clients ?? {})),
+    certificateScopes: [...new Set(Object.values(options.clients ?? {}).flatMap((client) => client.scopes))],
     ttl,
     bindCertificates: options.bindCertificates ?? true,
     https: checkHttps(options.https),
@@ -102,8 +109,17 @@ function checkIssuer(value: unknown): string {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     return fail('"issuer" must be an absolute https: URL (http: for local development)')
   }
-  if (url.username || url.password || url.search || url.hash) {
-    fail('"issuer" must have no user name, password, query or fragment')
+  if (
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    (value !== url.href.replace(/\/$/, '') && value !== url.href)
+  ) {
+    fail('"issuer" must have no user name, password, query or fragment, and be written in normal form')
+  }
+  if (!ISSUER_PATH.test(url.pathname)) {
+    fail('"issuer" path must be segments of letters, digits and . _ ~ - (such as /tenant1)')
   }
   return value as string
 }
