@@ -6,7 +6,10 @@ import { request } from 'node:https'
  * Used as openid-client's and jose's `customFetch`.
  */
 export function tlsFetch(tls: { ca: string; cert?: string; key?: string }) {
-  return (url: string, options: { method?: string; headers?: ConstructorParameters<typeof Headers>[0]; body?: unknown }) =>
+  return (
+    url: string,
+    options: { method?: string; headers?: ConstructorParameters<typeof Headers>[0]; body?: unknown },
+  ) =>
     new Promise<Response>((resolve, reject) => {
       const headers: Record<string, string> = {}
       new Headers(options.headers).forEach((value, name) => {
