@@ -22,6 +22,7 @@ import Fastify, {
 } from 'fastify'
 import type { JWK } from 'jose'
 import { addressLimiter } from './lib/address-limiter.js'
+import { ASSERTION_ALGORITHMS, assertionVerifier } from './lib/assertion-clients.js'
 import { clientAuthenticator } from './lib/authenticate-client.js'
 import { grantScopes } from './lib/grant-scopes.js'
 import { openKeyRing } from './lib/key-ring.js'
@@ -31,15 +32,22 @@ import { type ResolvedIssuerOptions, resolveIssuerOptions } from './lib/resolve-
 import { serverMetadata } from './lib/server-metadata.js'
 
 /**
- * A client that authenticates with its certificate: the scopes it may be issued.
+ * A registered client: the scopes it may be issued, and how it authenticates. Without keys, with its
+ * certificate (RFC 8705 tls_client_auth; the client id is its SPIFFE ID or DNS name). With `jwks` or
+ * `jwksUri`, with a JWT assertion signed by its own key (RFC 7523 private_key_jwt).
  *
  * @example
  * const clients: Record<string, IssuerClient> = {
  *   'spiffe://mesh.local/ns/prod/sa/orders': { scopes: ['inventory:reserve'] },
+ *   billing: { scopes: ['orders:read'], jwks: '/etc/issuer/clients/billing.jwks.json' },
  * }
  */
 export interface IssuerClient {
   readonly scopes: readonly string[]
+  /** private_key_jwt: the client's public keys, as a JWKS or the path of a JWKS file (read at startup). */
+  readonly jwks?: { readonly keys: readonly JWK[] } | string
+  /** private_key_jwt: a URL serving the client's JWKS (https, or http on loopback), cached and refetched on an unknown `kid`. */
+  readonly jwksUri?: string
 }
 
 /**
@@ -82,7 +90,7 @@ export interface IssuerOptions {
   readonly audiences: readonly string[]
   /** API key clients: `client_id` = key id, scopes = the key's scopes, `sub` = its owner. */
   readonly store?: KeyStore
-  /** Certificate clients (RFC 8705 tls_client_auth): SPIFFE ID (or DNS name) → scopes it may be issued. */
+  /** Registered clients: certificate clients (SPIFFE ID or DNS name → scopes) and private_key_jwt clients (with keys). */
   readonly clients?: Readonly<Record<string, IssuerClient>>
   /** Token lifetime in seconds, 1 to 3600. Default 300. */
   readonly ttl?: number
@@ -173,16 +181,26 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     watch: resolved.watchKeys,
   })
   try {
+    const assertionClients = resolved.assertionClients
     const authenticator = clientAuthenticator({
       store,
       mtls,
       certificateClients: resolved.certificateClients,
+      assertions:
+        assertionClients.size === 0
+          ? undefined
+          : assertionVerifier({
+              clients: assertionClients,
+              audiences: [...new Set([issuer, base, `${base}${TOKEN_PATH}`])],
+              clock,
+            }),
       clock,
     })
     const limiter = resolved.limit === false ? undefined : addressLimiter(resolved.limit, clock)
     const methods = [
       ...(store ? ['client_secret_basic', 'client_secret_post'] : []),
       ...(mtls ? ['tls_client_auth'] : []),
+      ...(assertionClients.size > 0 ? ['private_key_jwt'] : []),
     ]
 
     const app = (resolved.https
@@ -202,6 +220,9 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       ...(store ? [apiKeyVerifier({ store, clock })] : []),
       ...(mtls ? [mtls] : []),
     ]
+    // Only private_key_jwt clients: they authenticate in the handler alone, and the adapter wants a
+    // verifier. This one recognises no credential, so it decides nothing.
+    if (verifiers.length === 0) verifiers.push({ kind: 'jwt', verify: () => null })
     await app.register(auth, {
       policy: definePolicy({
         routes: {
@@ -313,7 +334,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           scopes: grant.scopes,
           ttl,
           typ: 'at+jwt',
-          claims: { client_id: caller.kind === 'mtls' ? caller.id : caller.credentialId },
+          claims: { client_id: caller.kind === 'api-key' ? caller.credentialId : caller.id },
           ...(caller.kind === 'mtls' && resolved.bindCertificates
             ? { certificateThumbprint: caller.credentialId }
             : {}),
@@ -352,7 +373,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           tokenEndpoint: `${base}${TOKEN_PATH}`,
           jwksUri: `${base}${JWKS_PATH}`,
           authMethods: methods,
-          assertionAlgorithms: [],
+          assertionAlgorithms: assertionClients.size > 0 ? [...ASSERTION_ALGORITHMS] : [],
           scopes: await scopesOffered(),
           boundTokens: mtls !== undefined && resolved.bindCertificates,
         }),
@@ -387,7 +408,7 @@ function offeredScopes(resolved: ResolvedIssuerOptions, clock: Clock): () => Pro
   return async () => {
     const now = clock.now()
     if (cached && now - cached.at < METADATA_MAX_AGE_MS) return cached.scopes
-    const scopes = new Set(resolved.certificateScopes)
+    const scopes = new Set(resolved.clientScopes)
     try {
       for (const record of (await resolved.store?.list()) ?? []) {
         if (record.state === 'active') for (const scope of record.scopes) scopes.add(scope)

@@ -49,7 +49,11 @@ export interface OAuthErrorOptions {
   /** Seconds, sent as `Retry-After`. */
   readonly retryAfter?: number
   /** Who was refused, once authenticated (for the audit event). */
-  readonly caller?: { readonly id: string; readonly kind: 'api-key' | 'mtls'; readonly credentialId: string }
+  readonly caller?: {
+    readonly id: string
+    readonly kind: 'api-key' | 'jwt' | 'mtls'
+    readonly credentialId: string
+  }
   readonly cause?: unknown
 }
 

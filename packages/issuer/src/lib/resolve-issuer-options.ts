@@ -2,7 +2,9 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { KeyStore } from '@callsign/api-key'
 import { type AuditEvent, type Clock, ConfigError, isScope, systemClock, type Verifier } from '@callsign/core'
 import { mtlsVerifier, parseSpiffeId, type ServerTls } from '@callsign/mtls'
-import type { IssuerOptions } from '../create-issuer.js'
+import type { IssuerClient, IssuerOptions } from '../create-issuer.js'
+import type { AssertionClient } from './assertion-clients.js'
+import { hasKeys, resolveAssertionClients } from './resolve-assertion-clients.js'
 
 export interface ResolvedIssuerOptions {
   /** The issuer URL as given (the `iss` claim), and its form without a trailing slash. */
@@ -15,8 +17,10 @@ export interface ResolvedIssuerOptions {
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
   readonly certificateClients: ReadonlySet<string>
-  /** Every scope some certificate client may be issued (for the metadata's `scopes_supported`). */
-  readonly certificateScopes: readonly string[]
+  /** private_key_jwt clients: client id → scopes and public keys. */
+  readonly assertionClients: ReadonlyMap<string, AssertionClient>
+  /** Every scope some registered client may be issued (for the metadata's `scopes_supported`). */
+  readonly clientScopes: readonly string[]
   readonly ttl: number
   readonly bindCertificates: boolean
   readonly https: { readonly options: HttpsServerOptions; readonly attach?: ServerTls['attach'] } | undefined
@@ -62,8 +66,14 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     fail('"store" must be a KeyStore (fileKeyStore)')
   const clock = options.clock ?? systemClock
   if (typeof clock?.now !== 'function') fail('"clock" must have a now() method')
-  const mtls = options.clients === undefined ? undefined : clientsVerifier(options.clients, clock)
-  if (store === undefined && mtls === undefined) {
+  const clients = checkClients(options.clients)
+  const certificateClients = Object.fromEntries(
+    Object.entries(clients).filter(([, client]) => !hasKeys(client)),
+  )
+  const mtls =
+    Object.keys(certificateClients).length === 0 ? undefined : clientsVerifier(certificateClients, clock)
+  const assertionClients = resolveAssertionClients(clients)
+  if (store === undefined && options.clients === undefined) {
     fail('give "store" (API key clients), "clients" (certificate clients), or both')
   }
   const ttl = options.ttl ?? 300
@@ -81,8 +91,9 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     audiences: Object.freeze([...new Set(audiences)]),
     store,
     mtls,
-    certificateClients: new Set(Object.keys(options.clients ?? {})),
-    certificateScopes: [...new Set(Object.values(options.clients ?? {}).flatMap((client) => client.scopes))],
+    certificateClients: new Set(Object.keys(certificateClients)),
+    assertionClients,
+    clientScopes: [...new Set(Object.values(clients).flatMap((client) => client.scopes))],
     ttl,
     bindCertificates: options.bindCertificates ?? true,
     https: checkHttps(options.https),
@@ -124,13 +135,23 @@ function checkIssuer(value: unknown): string {
   return value as string
 }
 
-/** `clients`: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
-function clientsVerifier(clients: IssuerOptions['clients'], clock: Clock): Verifier {
+function checkClients(clients: IssuerOptions['clients']): Readonly<Record<string, IssuerClient>> {
+  if (clients === undefined) return {}
   if (typeof clients !== 'object' || clients === null || Array.isArray(clients)) {
-    return fail('"clients" must map certificate identities to { scopes }')
+    return fail('"clients" must map client ids (certificate identities) to { scopes }')
   }
+  if (Object.keys(clients).length === 0)
+    fail('"clients" is empty: leave it out to accept API key clients only')
+  for (const [id, client] of Object.entries(clients)) {
+    if (typeof client !== 'object' || client === null)
+      fail(`"clients" entry ${JSON.stringify(id)} must be { scopes }`)
+  }
+  return clients
+}
+
+/** Certificate clients: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
+function clientsVerifier(clients: Readonly<Record<string, IssuerClient>>, clock: Clock): Verifier {
   const ids = Object.keys(clients)
-  if (ids.length === 0) fail('"clients" is empty: leave it out to accept API key clients only')
   const grants: Record<string, string[]> = {}
   for (const id of ids) {
     const scopes = clients[id]?.scopes
