@@ -3,12 +3,14 @@ import { writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { privateKeyJwt, tokenCredentials } from '@callsign/client'
 import { ConfigError } from '@callsign/core'
 import { createIssuer } from '@callsign/issuer'
 import {
   type CryptoKey,
   createRemoteJWKSet,
   exportJWK,
+  exportPKCS8,
   generateKeyPair,
   type JWK,
   jwtVerify,
@@ -16,7 +18,7 @@ import {
 } from 'jose'
 import * as client from 'openid-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type IssuerFixture, postToken, startIssuer } from './support/issuer-fixture.js'
+import { claims, type IssuerFixture, postToken, startIssuer } from './support/issuer-fixture.js'
 
 // RFC 7523 §2.2 private_key_jwt: clients sign a short assertion with their own key; the issuer holds
 // only their public keys (inline, in a JWKS file, or at a JWKS URL).
@@ -138,6 +140,40 @@ describe('private_key_jwt with openid-client', () => {
     )
     const token = await client.clientCredentialsGrant(config, { resource: 'inventory' })
     expect(token.scope).toBe('inventory:read orders:read')
+  })
+})
+
+describe('private_key_jwt from @callsign/client', () => {
+  it('signs assertions from a PEM key file, and from a private JWK file with its kid', async () => {
+    const pemFile = join(fx.dir, 'billing.key.pem')
+    await writeFile(pemFile, await exportPKCS8(billing.privateKey), { mode: 0o600 })
+    const jwkFile = join(fx.dir, 'reports.key.json')
+    await writeFile(jwkFile, JSON.stringify({ ...(await exportJWK(reports.privateKey)), kid: 'reports-1' }), {
+      mode: 0o600,
+    })
+    const fromPem = tokenCredentials({
+      tokenUrl: tokenUrl(),
+      client: privateKeyJwt({ clientId: 'billing', keyFile: pemFile }),
+      audience: 'orders',
+    })
+    const header = await fromPem.authorization()
+    expect(claims(header!.slice('Bearer '.length))).toMatchObject({ sub: 'billing', aud: 'orders' })
+    const fromJwk = tokenCredentials({
+      tokenUrl: tokenUrl(),
+      client: privateKeyJwt({ clientId: 'reports', keyFile: jwkFile }),
+      audience: 'inventory',
+    })
+    expect(claims((await fromJwk.authorization())!.slice('Bearer '.length))).toMatchObject({ sub: 'reports' })
+    expect(fx.audit.at(-1)).toMatchObject({ decision: 'allow', caller: 'reports', credentialId: 'reports-1' })
+  })
+
+  it('refuses a key file that is missing or not a private key, at startup', async () => {
+    expect(() => privateKeyJwt({ clientId: 'billing', keyFile: join(fx.dir, 'none.pem') })).toThrow(
+      ConfigError,
+    )
+    const publicFile = join(fx.dir, 'public.jwk.json')
+    await writeFile(publicFile, JSON.stringify(await exportJWK(billing.publicKey)))
+    expect(() => privateKeyJwt({ clientId: 'billing', keyFile: publicFile })).toThrow(/not a private key/)
   })
 })
 
