@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises'
+import { createHash, createPublicKey, type JsonWebKey as JWK } from 'node:crypto'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { fileKeyStore } from '@callsign/api-key'
-import { ConfigError, jsonLinesAuditSink } from '@callsign/core'
+import { ConfigError, isScope, jsonLinesAuditSink } from '@callsign/core'
 import { createIssuer, type IssuerClient } from '@callsign/issuer'
 import { tlsServerOptions } from '@callsign/mtls'
 import { type Command, EXIT, UsageError } from '../command.js'
@@ -11,9 +12,33 @@ import { parseDuration } from '../parse-duration.js'
 const HELP = `Usage: callsign issuer <subcommand> [options]
 
 Subcommands:
-  serve    Run the OAuth 2.0 token issuer (client_credentials) until SIGINT or SIGTERM
+  serve        Run the OAuth 2.0 token issuer (client_credentials) until SIGINT or SIGTERM
+  add-client   Register a private_key_jwt client's public key (or JWKS URL) in a --clients file
 
-Run \`callsign issuer serve --help\` for its options.
+Run \`callsign issuer <subcommand> --help\` for its options.
+`
+
+const ADD_CLIENT_HELP = `Usage: callsign issuer add-client --clients <file> --id <client id> --scope <scope> [--scope <scope>…]
+                                  (--public-key <file> | --jwks-uri <url>) [--kid <kid>] [--replace]
+
+Registers a client that authenticates with private_key_jwt (RFC 7523): it signs a short assertion
+with its own private key, and the issuer holds only the public key. Writes the entry into the
+--clients file (created if missing) that \`callsign issuer serve --clients\` reads; restart the
+issuer to pick it up.
+
+  --clients <file>     the clients file (JSON)
+  --id <client id>     the client id: the assertion's iss and sub, and the token's sub
+  --scope <scope>      a scope the client may be issued (repeat for several)
+  --public-key <file>  the client's public key: PEM (BEGIN PUBLIC KEY) or a public JWK (JSON);
+                       stored inline. A private key is refused: it never leaves the client
+  --jwks-uri <url>     or a URL serving the client's JWKS (https, or http on loopback)
+  --kid <kid>          the key id (default: the JWK's kid, else its RFC 7638 thumbprint)
+  --replace            replace an existing entry with this id
+
+The client signs with: privateKeyJwt({ clientId, keyFile }) from @callsign/client, or any OAuth
+library's private_key_jwt. Make a key pair with, for example:
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out billing.key.pem
+  openssl pkey -in billing.key.pem -pubout -out billing.pub.pem
 `
 
 const SERVE_HELP = `Usage: callsign issuer serve --port <n> --keys <jwks dir> --issuer <url> --audience <aud>
@@ -32,7 +57,9 @@ on stderr once it accepts connections.
   --audience <aud>  an audience tokens may be issued for (repeat for several); clients choose with
                     resource=<aud> (RFC 8707)
   --store <file>    API key store of the clients (callsign keys create)
-  --clients <file>  certificate clients, JSON: { "<SPIFFE ID>": { "scopes": ["inventory:read"] } }
+  --clients <file>  registered clients, JSON: certificate clients { "<SPIFFE ID>": { "scopes": [...] } }
+                    and private_key_jwt clients { "<id>": { "scopes": [...], "jwks": {...} | "jwksUri": "…" } }
+                    (callsign issuer add-client writes the latter)
   --ttl <duration>  token lifetime, at most 1h (default 5m)
   --tls-cert, --tls-key, --tls-ca
                     serve HTTPS; client certificates are requested (RFC 8705 tls_client_auth), not
@@ -53,6 +80,7 @@ export const issuerCommand: Command = {
       io.stdout.write(HELP)
       return sub === undefined ? EXIT.usage : EXIT.ok
     }
+    if (sub === 'add-client') return addClient(rest, io)
     if (sub !== 'serve') throw new UsageError(`unknown subcommand "${sub}"`)
     const { values } = parseCommandArgs(rest, {
       port: { type: 'string' },
@@ -84,7 +112,9 @@ export const issuerCommand: Command = {
     const storePath = optional(values.store)
     const clientsPath = optional(values.clients)
     if (storePath === undefined && clientsPath === undefined) {
-      throw new UsageError('give --store (API key clients), --clients (certificate clients), or both')
+      throw new UsageError(
+        'give --store (API key clients), --clients (certificate and private_key_jwt clients), or both',
+      )
     }
     const ttl = values.ttl === undefined ? 300 : parseDuration(String(values.ttl), '--ttl') / 1000
     if (ttl < 1 || ttl > 3600) throw new UsageError('--ttl must be from 1s to 1h')
@@ -164,4 +194,98 @@ async function readClients(path: string): Promise<Record<string, IssuerClient>> 
       cause,
     })
   }
+}
+
+/** `callsign issuer add-client`: writes a private_key_jwt client into a clients file. */
+async function addClient(argv: readonly string[], io: Parameters<Command['run']>[1]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    clients: { type: 'string' },
+    id: { type: 'string' },
+    scope: { type: 'string', multiple: true },
+    'public-key': { type: 'string' },
+    'jwks-uri': { type: 'string' },
+    kid: { type: 'string' },
+    replace: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help) {
+    io.stdout.write(ADD_CLIENT_HELP)
+    return EXIT.ok
+  }
+  const path = required(values.clients, 'clients')
+  const id = required(values.id, 'id')
+  if (!/^[\x21-\x7e]{1,256}$/.test(id)) throw new UsageError('--id must be 1 to 256 visible ASCII characters')
+  const scopes = list(values.scope)
+  if (scopes.length === 0) throw new UsageError('--scope is required (repeat it for several)')
+  const keyFile = optional(values['public-key'])
+  const jwksUri = optional(values['jwks-uri'])
+  if ((keyFile === undefined) === (jwksUri === undefined))
+    throw new UsageError('give --public-key or --jwks-uri')
+  const kid = optional(values.kid)
+  if (kid !== undefined && jwksUri !== undefined) throw new UsageError('--kid goes with --public-key')
+
+  let clients: Record<string, IssuerClient> = {}
+  try {
+    clients = await readClients(path)
+  } catch (error) {
+    if ((error as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw error
+  }
+  if (Object.hasOwn(clients, id) && !values.replace) {
+    throw new ConfigError(`${path} already has a client ${JSON.stringify(id)}; add --replace to replace it`)
+  }
+  const entry: IssuerClient =
+    jwksUri !== undefined
+      ? { scopes, jwksUri }
+      : { scopes, jwks: { keys: [await readPublicJwk(keyFile!, kid)] } }
+  const bad = scopes.find((scope) => !isScope(scope))
+  if (bad !== undefined)
+    throw new UsageError(`--scope ${JSON.stringify(bad)} is not a "resource:action" scope`)
+  const next = { ...clients, [id]: entry }
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeFile(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o644 })
+  await rename(temporary, path)
+  const shown = entry.jwks ? `key ${(entry.jwks as { keys: JWK[] }).keys[0]!.kid}` : `keys at ${jwksUri}`
+  io.stdout.write(`registered ${id} (private_key_jwt, ${shown}) in ${path}; restart the issuer to use it\n`)
+  return EXIT.ok
+}
+
+/** A public key file (PEM or JWK) as a public JWK with a `kid`; a private key is refused. */
+async function readPublicJwk(file: string, kid: string | undefined): Promise<JWK> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (cause) {
+    throw new ConfigError(`--public-key: cannot read ${file}`, { cause })
+  }
+  let jwk: JWK
+  try {
+    const isJwk = text.trimStart().startsWith('{')
+    const parsed = isJwk ? (JSON.parse(text) as JWK) : undefined
+    if (text.includes('PRIVATE KEY') || (parsed && ('d' in parsed || 'k' in parsed))) {
+      throw new ConfigError(`--public-key: ${file} holds a private key; give the public key only`)
+    }
+    const key = parsed ? createPublicKey({ key: parsed as never, format: 'jwk' }) : createPublicKey(text)
+    jwk = {
+      ...(key.export({ format: 'jwk' }) as JWK),
+      ...(typeof parsed?.kid === 'string' ? { kid: parsed.kid } : {}),
+    }
+  } catch (cause) {
+    if (cause instanceof ConfigError) throw cause
+    throw new ConfigError(`--public-key: ${file} is not a public key (PEM or JWK)`, { cause })
+  }
+  return { ...jwk, kid: kid ?? jwk.kid ?? thumbprint(jwk), use: 'sig' }
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256) of a public EC, OKP or RSA key. */
+function thumbprint(jwk: JWK): string {
+  const members: Record<string, readonly string[]> = {
+    EC: ['crv', 'kty', 'x', 'y'],
+    OKP: ['crv', 'kty', 'x'],
+    RSA: ['e', 'kty', 'n'],
+  }
+  const names = members[jwk.kty as string] ?? []
+  const canonical = JSON.stringify(
+    Object.fromEntries(names.map((name) => [name, (jwk as Record<string, unknown>)[name]])),
+  )
+  return createHash('sha256').update(canonical).digest('base64url')
 }
