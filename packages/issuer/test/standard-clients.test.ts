@@ -183,6 +183,34 @@ describe.each([
   })
 })
 
+describe('temporarily_unavailable (503), as openid-client sees it', () => {
+  it('answers 503 temporarily_unavailable when the key store fails, never a token', async () => {
+    const fx = await startIssuer({}, { at: '' })
+    try {
+      const { key, record } = await fx.key('billing', ['orders:read'])
+      fx.store.find = () => Promise.reject(new Error('store down'))
+      const config = await client.discovery(
+        new URL(fx.issuerUrl),
+        record.id,
+        undefined,
+        client.ClientSecretBasic(key),
+        { ...insecure, algorithm: 'oauth2' },
+      )
+      // RFC 6749 error bodies come with 400 or 401: openid-client hands a 503 over as an unexpected
+      // status, with the response to read.
+      const failure = await client
+        .clientCredentialsGrant(config, { resource: 'orders' })
+        .catch((error) => error)
+      expect(failure).toBeInstanceOf(client.ClientError)
+      const response = (failure as { cause: Response }).cause
+      expect(response.status).toBe(503)
+      expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable' })
+    } finally {
+      await fx.close()
+    }
+  })
+})
+
 describe('tls_client_auth with openid-client (RFC 8705)', () => {
   const ORDERS = 'spiffe://mesh.local/ns/prod/sa/orders'
   let dir: string

@@ -1,6 +1,6 @@
 /** The `jti`s of accepted client assertions, each kept until its assertion has expired. */
 export interface SeenAssertions {
-  /** Records the id; false when it was seen before (a replay) or no room is left. */
+  /** Records the id: `replayed` when it is still remembered, `full` when no room is left. */
   use(id: string, expiresAtMs: number, nowMs: number): 'fresh' | 'replayed' | 'full'
 }
 
