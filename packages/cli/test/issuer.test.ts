@@ -165,11 +165,12 @@ describe('callsign issuer add-client (private_key_jwt)', () => {
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('holds a private key')
 
-    const added = await add('--public-key', publicFile, '--kid', 'reports-1')
+    const added = await add('--public-key', publicFile, '--kid', 'reports-1', '--audience', 'orders')
     expect(added.code).toBe(0)
     expect(added.stdout).toContain('registered reports (private_key_jwt, key reports-1)')
     const written = JSON.parse(await readFile(clientsFile, 'utf8'))
     expect(written.reports).toMatchObject({
+      audiences: ['orders'],
       scopes: ['orders:read'],
       jwks: { keys: [{ kty: 'EC', kid: 'reports-1' }] },
     })

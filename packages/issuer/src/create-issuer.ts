@@ -48,6 +48,8 @@ export interface IssuerClient {
   readonly jwks?: { readonly keys: readonly JWK[] } | string
   /** private_key_jwt: a URL serving the client's JWKS (https, or http on loopback), cached and refetched on an unknown `kid`. */
   readonly jwksUri?: string
+  /** The audiences this client may be issued tokens for, among the issuer's `audiences`. Default: all of them. */
+  readonly audiences?: readonly string[]
 }
 
 /**
@@ -324,7 +326,11 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           throw error
         }
 
-        const grant = grantScopes(caller, params, form.resources, audiences)
+        const allowed = caller.kind === 'api-key' ? undefined : resolved.clientAudiences.get(caller.id)
+        const grant = grantScopes(caller, params, form.resources, {
+          served: audiences,
+          allowed: allowed ?? audiences,
+        })
         const signer = keyRing.signer()
         const accessToken = await mintToken({
           key: signer,

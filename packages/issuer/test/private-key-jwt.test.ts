@@ -53,7 +53,7 @@ beforeAll(async () => {
           scopes: ['orders:read'],
           jwks: { keys: [await publicJwk(billing.publicKey, 'billing-1')] },
         },
-        reports: { scopes: ['orders:read', 'inventory:read'], jwksUri },
+        reports: { scopes: ['orders:read', 'inventory:read'], jwksUri, audiences: ['inventory'] },
       },
     },
     { at: '/tenant1' },
@@ -140,6 +140,26 @@ describe('private_key_jwt with openid-client', () => {
     )
     const token = await client.clientCredentialsGrant(config, { resource: 'inventory' })
     expect(token.scope).toBe('inventory:read orders:read')
+  })
+})
+
+describe('audiences per client (RFC 8707 invalid_target)', () => {
+  it("refuses a resource the issuer serves but this client may not have, and defaults to the client's only one", async () => {
+    const config = await client.discovery(
+      new URL(fx.issuerUrl),
+      'reports',
+      undefined,
+      client.PrivateKeyJwt(reports.privateKey),
+      { algorithm: 'oauth2', execute: [client.allowInsecureRequests] },
+    )
+    const refused = await client
+      .clientCredentialsGrant(config, { resource: 'orders' })
+      .catch((error) => error)
+    expect(refused).toBeInstanceOf(client.ResponseBodyError)
+    expect((refused as client.ResponseBodyError).error).toBe('invalid_target')
+    expect(fx.audit.at(-1)).toMatchObject({ decision: 'deny', reason: 'resource_not_granted' })
+    const token = await client.clientCredentialsGrant(config)
+    expect(claims(token.access_token).aud).toBe('inventory')
   })
 })
 
@@ -254,6 +274,7 @@ describe('private_key_jwt configuration', () => {
       [{ scopes: ['orders:read'], jwks: join(dir, 'missing.json') }, /not a readable JSON file/],
       [{ scopes: ['orders:read'], jwksUri: 'http://keys.example/jwks.json' }, /https: URL/],
       [{ scopes: ['orders:read'], jwks: { keys: [] }, jwksUri }, /not both/],
+      [{ scopes: ['orders:read'], jwksUri, audiences: ['billing'] }, /some of the issuer's "audiences"/],
     ]
     for (const [entry, message] of cases) {
       const attempt = createIssuer({ ...base, clients: { billing: entry } } as never)

@@ -19,7 +19,8 @@ Run \`callsign issuer <subcommand> --help\` for its options.
 `
 
 const ADD_CLIENT_HELP = `Usage: callsign issuer add-client --clients <file> --id <client id> --scope <scope> [--scope <scope>…]
-                                  (--public-key <file> | --jwks-uri <url>) [--kid <kid>] [--replace]
+                                  (--public-key <file> | --jwks-uri <url>) [--kid <kid>]
+                                  [--audience <aud>…] [--replace]
 
 Registers a client that authenticates with private_key_jwt (RFC 7523): it signs a short assertion
 with its own private key, and the issuer holds only the public key. Writes the entry into the
@@ -33,6 +34,7 @@ issuer to pick it up.
                        stored inline. A private key is refused: it never leaves the client
   --jwks-uri <url>     or a URL serving the client's JWKS (https, or http on loopback)
   --kid <kid>          the key id (default: the JWK's kid, else its RFC 7638 thumbprint)
+  --audience <aud>     an audience this client may have (repeat; default: all the issuer serves)
   --replace            replace an existing entry with this id
 
 The client signs with: privateKeyJwt({ clientId, keyFile }) from @callsign/client, or any OAuth
@@ -205,6 +207,7 @@ async function addClient(argv: readonly string[], io: Parameters<Command['run']>
     'public-key': { type: 'string' },
     'jwks-uri': { type: 'string' },
     kid: { type: 'string' },
+    audience: { type: 'string', multiple: true },
     replace: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   })
@@ -233,10 +236,12 @@ async function addClient(argv: readonly string[], io: Parameters<Command['run']>
   if (Object.hasOwn(clients, id) && !values.replace) {
     throw new ConfigError(`${path} already has a client ${JSON.stringify(id)}; add --replace to replace it`)
   }
-  const entry: IssuerClient =
-    jwksUri !== undefined
-      ? { scopes, jwksUri }
-      : { scopes, jwks: { keys: [await readPublicJwk(keyFile!, kid)] } }
+  const audiences = list(values.audience)
+  const entry: IssuerClient = {
+    scopes,
+    ...(jwksUri !== undefined ? { jwksUri } : { jwks: { keys: [await readPublicJwk(keyFile!, kid)] } }),
+    ...(audiences.length > 0 ? { audiences } : {}),
+  }
   const bad = scopes.find((scope) => !isScope(scope))
   if (bad !== undefined)
     throw new UsageError(`--scope ${JSON.stringify(bad)} is not a "resource:action" scope`)

@@ -6,17 +6,23 @@ export interface Grant {
   readonly scopes: readonly string[]
 }
 
+/** The audiences the issuer serves, and those this client may have (a subset). */
+export interface AudienceRules {
+  readonly served: readonly string[]
+  readonly allowed: readonly string[]
+}
+
 /**
  * What the token may carry: the audiences named by `resource` (RFC 8707, one or more) or by
- * `audience` (one), each of them one of the allowed audiences; neither → the only one, when there
- * is exactly one. And the requested `scope` narrowed from the client's scopes (every requested
- * scope must be held; absent → all of them). Never a scope the client does not hold.
+ * `audience` (one), each served by the issuer and allowed to the client; neither → the client's only
+ * one, when it has exactly one. And the requested `scope` narrowed from the client's scopes (every
+ * requested scope must be held; absent → all of them). Never a scope the client does not hold.
  */
 export function grantScopes(
   caller: Caller,
   params: ReadonlyMap<string, string>,
   resources: readonly string[],
-  audiences: readonly string[],
+  audiences: AudienceRules,
 ): Grant {
   const audience = grantAudience(params.get('audience'), resources, audiences)
 
@@ -43,22 +49,20 @@ export function grantScopes(
 function grantAudience(
   requested: string | undefined,
   resources: readonly string[],
-  audiences: readonly string[],
+  { served, allowed }: AudienceRules,
 ): readonly string[] {
   if (requested !== undefined && resources.length > 0) {
     throw new OAuthError('invalid_request', { reason: 'audience_and_resource' })
   }
-  if (resources.length > 0) {
-    if (resources.some((resource) => !audiences.includes(resource))) {
-      throw new OAuthError('invalid_target', { reason: 'resource_not_allowed' })
-    }
-    return [...new Set(resources)]
+  const named = resources.length > 0 ? resources : requested === undefined ? [] : [requested]
+  const what = resources.length > 0 ? 'resource' : 'audience'
+  if (named.some((value) => !served.includes(value))) {
+    throw new OAuthError('invalid_target', { reason: `${what}_not_allowed` })
   }
-  if (requested === undefined) {
-    if (audiences.length !== 1) throw new OAuthError('invalid_request', { reason: 'audience_required' })
-    return audiences
+  if (named.some((value) => !allowed.includes(value))) {
+    throw new OAuthError('invalid_target', { reason: `${what}_not_granted` })
   }
-  if (!audiences.includes(requested))
-    throw new OAuthError('invalid_target', { reason: 'audience_not_allowed' })
-  return [requested]
+  if (named.length > 0) return [...new Set(named)]
+  if (allowed.length !== 1) throw new OAuthError('invalid_request', { reason: 'audience_required' })
+  return allowed
 }

@@ -19,6 +19,8 @@ export interface ResolvedIssuerOptions {
   readonly certificateClients: ReadonlySet<string>
   /** private_key_jwt clients: client id → scopes and public keys. */
   readonly assertionClients: ReadonlyMap<string, AssertionClient>
+  /** Registered clients limited to some of the audiences: client id → those audiences. */
+  readonly clientAudiences: ReadonlyMap<string, readonly string[]>
   /** Every scope some registered client may be issued (for the metadata's `scopes_supported`). */
   readonly clientScopes: readonly string[]
   readonly ttl: number
@@ -93,6 +95,7 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     mtls,
     certificateClients: new Set(Object.keys(certificateClients)),
     assertionClients,
+    clientAudiences: clientAudiences(clients, audiences),
     clientScopes: [...new Set(Object.values(clients).flatMap((client) => client.scopes))],
     ttl,
     bindCertificates: options.bindCertificates ?? true,
@@ -133,6 +136,23 @@ function checkIssuer(value: unknown): string {
     fail('"issuer" path must be segments of letters, digits and . _ ~ - (such as /tenant1)')
   }
   return value as string
+}
+
+/** Each `clients` entry's own `audiences`: a non-empty subset of the issuer's. */
+function clientAudiences(
+  clients: Readonly<Record<string, IssuerClient>>,
+  served: readonly string[],
+): ReadonlyMap<string, readonly string[]> {
+  const limited = new Map<string, readonly string[]>()
+  for (const [id, client] of Object.entries(clients)) {
+    if (client.audiences === undefined) continue
+    const own = client.audiences
+    if (!Array.isArray(own) || own.length === 0 || own.some((audience) => !served.includes(audience))) {
+      fail(`"clients" entry ${JSON.stringify(id)}: "audiences" must list some of the issuer's "audiences"`)
+    }
+    limited.set(id, [...new Set(own)])
+  }
+  return limited
 }
 
 function checkClients(clients: IssuerOptions['clients']): Readonly<Record<string, IssuerClient>> {
