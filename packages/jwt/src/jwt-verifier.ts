@@ -17,6 +17,7 @@ import { fetchJson } from './lib/fetch-json.js'
 import { importConfiguredKey, importSecret, type KeyRecord, KeySet } from './lib/key-set.js'
 import type { KeySource, KeySourceHealth } from './lib/key-source.js'
 import { type ParsedToken, parseToken } from './lib/parse-token.js'
+import { refusalHints } from './lib/refusal-hints.js'
 import { RemoteKeySet } from './lib/remote-key-set.js'
 import { ReplayGuard } from './lib/replay-guard.js'
 import { normalizeTyp, resolveOptions } from './lib/resolve-options.js'
@@ -123,6 +124,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const replay = config.replayEntries > 0 ? new ReplayGuard(config.replayEntries) : undefined
   const onRetired = (records: readonly KeyRecord[]) => tokenCache?.evict(records)
   const sources = buildSources(config, onRetired)
+  const explainRefusal = refusalHints(rules.maxLifetime)
 
   const warmUp = async (): Promise<JwtVerifierHealth> => {
     await Promise.all([...new Set(sources.values())].map((source) => source.warmUp()))
@@ -212,7 +214,13 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     record: KeyRecord,
   ): Caller => {
     if (!verifySignature(alg, record.key, signingInput, signature)) throw invalid('bad_signature')
-    const claims = checkClaims(payload, rules, clock.now() / 1000)
+    let claims: ReturnType<typeof checkClaims>
+    try {
+      claims = checkClaims(payload, rules, clock.now() / 1000)
+    } catch (error) {
+      explainRefusal(payload, error)
+      throw error
+    }
     checkBinding(claims.x5t, tls)
     let replayKey: string | undefined
     if (replay) {
