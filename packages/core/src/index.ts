@@ -41,7 +41,8 @@ export {
   type WatchPolicyOptions,
   watchPolicyFile,
 } from './policy-file.js'
-export { isScope } from './scope.js'
+export { rawHeader } from './raw-header.js'
+export { isScope, requiredScopes } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export type { Verifier } from './verifier.js'
 export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'
