@@ -5,7 +5,7 @@ import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
 import { changedIds, changedIdsInSlices } from './lib/changed-ids.js'
-import { errorCode, removeDeadSockets, withFileLock } from './lib/file-lock.js'
+import { errorCode, removeLockDebris, withFileLock } from './lib/file-lock.js'
 import { parseStoreInSlices } from './lib/parse-store-in-slices.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
@@ -193,7 +193,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
           throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot write the key store ${file}`, { cause })
         })
         await removeStaleTemporaryFiles(file)
-        await removeDeadSockets(`${file}.lock`)
+        await removeLockDebris(`${file}.lock`)
         adopt(++loads, fresh, await fileIdentity(file), changedIds(records, fresh))
         return result
       })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { existsSync, writeFileSync } from 'node:fs'
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -200,9 +201,12 @@ describe('fileKeyStore writers in separate processes', () => {
     waiting.child.kill('SIGKILL')
     held.child.kill('SIGKILL')
     await Promise.all([held.exit, waiting.exit])
-    // the waiting writer's socket, made old enough to be judged (a fresh one may be about to listen)
+    // a lock temporary file, as a writer killed between writing it and linking it leaves one
+    await writeFile(`${path}.lock.${randomUUID()}.tmp`, '{"pid":1,"token":"1:x"}')
+    // what the killed waiter left (its socket, perhaps a lock temporary file), made old enough to be
+    // judged: a fresh one may belong to a live writer about to use it
     for (const name of await readdir(tmp.dir)) {
-      if (name.endsWith('.sock')) await utimes(tmp.file(name), new Date(0), new Date(0))
+      if (name.startsWith('keys.json.lock.')) await utimes(tmp.file(name), new Date(0), new Date(0))
     }
     // what a writer killed between its temporary file and the rename leaves: a full copy of the store
     const leftover = `${path}.${held.child.pid}.0a1b2c3d4e5f.tmp`

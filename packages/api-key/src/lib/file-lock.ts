@@ -236,19 +236,24 @@ function lockedError(lockPath: string, holder: Holder | undefined): KeyStoreErro
 }
 
 /**
- * Deletes the sockets of writers killed while they waited for the lock (a killed holder's socket
- * goes with its lock). Only sockets that refuse connections and are over a minute old: a socket
- * file exists a moment before it listens, and a live one must never lose its proof.
+ * Deletes what writers killed while they waited for the lock leave beside it (a killed holder's
+ * socket goes with its lock): sockets that refuse connections, and the lock's own temporary and
+ * set-aside files. Only entries over a minute old: a live writer creates and removes those within
+ * milliseconds, and a socket file exists a moment before it listens; a live one must never lose its proof.
  */
-export async function removeDeadSockets(lockPath: string): Promise<void> {
+export async function removeLockDebris(lockPath: string): Promise<void> {
   const dir = dirname(lockPath)
-  const pattern = new RegExp(`^${escapeRegExp(basename(lockPath))}\\.[0-9a-f]+\\.sock$`)
+  const prefix = escapeRegExp(basename(lockPath))
+  const socket = new RegExp(`^${prefix}\\.[0-9a-f]+\\.sock$`)
+  const leftover = new RegExp(`^${prefix}(?:\\.break)?\\.[0-9a-f-]{36}\\.(?:tmp|stale)$`)
   try {
     for (const name of await readdir(dir)) {
-      if (!pattern.test(name)) continue
-      const stat = await lstat(join(dir, name)).catch(() => undefined)
-      if (stat === undefined || !stat.isSocket() || Date.now() - stat.mtimeMs < 60_000) continue
-      if (!(await probe(dir, name))) await unlink(join(dir, name)).catch(() => {})
+      if (!socket.test(name) && !leftover.test(name)) continue
+      const path = join(dir, name)
+      const stat = await lstat(path).catch(() => undefined)
+      if (stat === undefined || Date.now() - stat.mtimeMs < 60_000) continue
+      if (stat.isSocket() ? !(await probe(dir, name)) : leftover.test(name))
+        await unlink(path).catch(() => {})
     }
   } catch {
     // best effort: the next good write tries again
