@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
 import { AuthError, ConfigError, isAuthError } from './auth-error.js'
 import type { AuthRequest } from './auth-request.js'
+import { singleAuthorization } from './authorization.js'
 import type { Caller, CredentialKind } from './caller.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Policy, Requirement } from './define-policy.js'
@@ -219,9 +220,7 @@ type Outcome = Caller | AuthError
  */
 function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): Outcome | Promise<Outcome> {
   try {
-    if (req.header('authorization').length > 1) {
-      return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_authorization' })
-    }
+    singleAuthorization(req) // a repeated Authorization header is refused before any verifier runs
   } catch (error) {
     return refusalOf(error)
   }

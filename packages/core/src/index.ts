@@ -15,6 +15,7 @@ export {
   isAuthError,
 } from './auth-error.js'
 export type { AuthRequest, TlsPeer, Transport } from './auth-request.js'
+export { bearerToken, bearerValue, singleAuthorization } from './authorization.js'
 export type { Caller, CredentialKind } from './caller.js'
 export { type Clock, systemClock } from './clock.js'
 export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'

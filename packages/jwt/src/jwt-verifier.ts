@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import {
   type AuthRequest,
+  bearerToken,
   type Caller,
   type Clock,
   ConfigError,
@@ -9,7 +10,6 @@ import {
 } from '@callsign/core'
 import type { JWK } from 'jose'
 import { verifySignature } from './lib/algorithms.js'
-import { bearerToken } from './lib/bearer-token.js'
 import { checkClaims } from './lib/claims.js'
 import { discoveryLoader, discoveryUrl } from './lib/discovery-loader.js'
 import { invalid } from './lib/fail.js'

@@ -13,7 +13,13 @@ const now = clock.now() / 1000
 const token = (claims: Record<string, unknown>) =>
   signRaw({ alg: 'ES256', kid: 'k1', typ: 'JWT' }, { iat: now, exp: now + 3600, ...claims }, pair.privateKey)
 const verifier = () =>
-  jwtVerifier({ issuer: [IDP, OTHER], audience: 'orders', keys: [pair.jwk], clock, tokenCache: false })
+  jwtVerifier({
+    issuer: [IDP, OTHER],
+    audience: 'orders',
+    keys: { [IDP]: [pair.jwk], [OTHER]: [pair.jwk] },
+    clock,
+    tokenCache: false,
+  })
 
 /** The CALLSIGN_JWT_REFUSED warnings emitted while `run` ran. */
 async function warningsDuring(run: () => Promise<unknown>): Promise<string[]> {
