@@ -1,4 +1,5 @@
 import {
+  type AuditReason,
   AuthError,
   type AuthRequest,
   bearerValue,
@@ -41,7 +42,11 @@ type Cached = KeyEntry | typeof UNKNOWN
  * A refusal. Built without a stack trace: it is an expected outcome whose reason says everything,
  * and capturing a stack would make refusing garbage cost more than accepting a valid key.
  */
-function refusal(code: 'ERR_INVALID_CREDENTIAL' | 'ERR_AMBIGUOUS_REQUEST', reason: string, cause?: unknown) {
+function refusal(
+  code: 'ERR_INVALID_CREDENTIAL' | 'ERR_AMBIGUOUS_REQUEST',
+  reason: AuditReason,
+  cause?: unknown,
+) {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 0
   try {
@@ -52,19 +57,21 @@ function refusal(code: 'ERR_INVALID_CREDENTIAL' | 'ERR_AMBIGUOUS_REQUEST', reaso
 }
 
 /** The refusals without a cause are values: built once, frozen, thrown as often as needed. */
-const REFUSALS = new Map(
-  [
-    'malformed',
-    'checksum',
-    'unknown_key',
-    'wrong_secret',
-    'revoked',
-    'expired',
-    'rotated',
-    'lookup_rate_limited',
-  ].map((reason) => [reason, Object.freeze(refusal('ERR_INVALID_CREDENTIAL', reason))]),
+const REFUSALS = new Map<AuditReason, AuthError>(
+  (
+    [
+      'malformed',
+      'checksum',
+      'unknown_key',
+      'wrong_secret',
+      'revoked',
+      'expired',
+      'rotated',
+      'lookup_rate_limited',
+    ] as const satisfies readonly AuditReason[]
+  ).map((reason) => [reason, Object.freeze(refusal('ERR_INVALID_CREDENTIAL', reason))]),
 )
-const invalid = (reason: string, cause?: unknown) =>
+const invalid = (reason: AuditReason, cause?: unknown) =>
   (cause === undefined ? REFUSALS.get(reason) : undefined) ?? refusal('ERR_INVALID_CREDENTIAL', reason, cause)
 
 /**

@@ -1,3 +1,4 @@
+import type { AuditReason } from './audit-reason.js'
 import type { AuthErrorCode } from './auth-error.js'
 import type { Transport } from './auth-request.js'
 import type { CredentialKind } from './caller.js'
@@ -17,8 +18,8 @@ export interface AuditEvent {
   readonly decision: 'allow' | 'deny' | 'would-deny'
   /** The error code of a refusal. */
   readonly code?: AuthErrorCode
-  /** Why: `'granted'`, `'public'`, or a verifier's reason such as `'expired'` or `'revoked'`. */
-  readonly reason: string
+  /** Why: `'granted'`, `'public'`, or a refusal's reason such as `'expired'` (see AUDIT_REASONS). */
+  readonly reason: AuditReason
   readonly caller?: string
   readonly kind?: CredentialKind
   readonly credentialId?: string

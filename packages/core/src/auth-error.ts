@@ -1,3 +1,5 @@
+import { AUDIT_REASONS, type AuditReason } from './audit-reason.js'
+
 /** One stable code per situation of the wire contract. Codes are the API; messages are prose. */
 export type AuthErrorCode =
   | 'ERR_NO_CREDENTIAL'
@@ -14,14 +16,16 @@ const MESSAGES: Record<AuthErrorCode, string> = {
   ERR_ROUTE_NOT_IN_POLICY: 'This route is not in the access policy',
 }
 
-const REASON = /^[a-z0-9][a-z0-9_.-]{0,63}$/
+/** A reason of your own: `x.` then a plain code. */
+const CUSTOM_REASON = /^x\.[a-z0-9][a-z0-9_.-]{0,61}$/
 
 export interface AuthErrorOptions {
   /**
-   * Why, for the audit log only (`'expired'`, `'revoked'`, `'bad_signature'` …): lower-case
-   * letters, digits, `_ . -`. Never sent to the caller. Anything else is recorded as `'unspecified'`.
+   * Why, for the audit log only: one of `AUDIT_REASONS` (`'expired'`, `'revoked'` …), or a code of
+   * your own under `x.` (letters, digits, `_ . -`). Never sent to the caller. Anything else is
+   * recorded as `'unspecified'`.
    */
-  reason?: string
+  reason?: AuditReason
   /** The scopes the route requires (`ERR_INSUFFICIENT_SCOPE`). */
   requiredScopes?: readonly string[]
   /** A dependency's error. Kept for debugging; never put in a response. */
@@ -37,15 +41,24 @@ export interface AuthErrorOptions {
 export class AuthError extends Error {
   override readonly name = 'AuthError'
   readonly code: AuthErrorCode
-  readonly reason: string
+  readonly reason: AuditReason
   readonly requiredScopes: readonly string[]
 
   constructor(code: AuthErrorCode, options: AuthErrorOptions = {}) {
     super(MESSAGES[code], options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
-    this.reason = options.reason !== undefined && REASON.test(options.reason) ? options.reason : 'unspecified'
+    this.reason = isAuditReason(options.reason) ? options.reason : 'unspecified'
     this.requiredScopes = Object.freeze([...(options.requiredScopes ?? [])])
   }
+}
+
+/**
+ * Checked at run time too, for JavaScript callers: a built-in reason or an `x.` code of plain
+ * characters. No free text, and so no secret, ever reaches an audit event.
+ */
+function isAuditReason(reason: unknown): reason is AuditReason {
+  if (typeof reason !== 'string') return false
+  return Object.hasOwn(AUDIT_REASONS, reason) || CUSTOM_REASON.test(reason)
 }
 
 /** An invalid option or policy, thrown when a factory is called: at startup, never per request. */

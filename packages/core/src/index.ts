@@ -7,6 +7,7 @@ export {
   resolveAdapterOptions,
 } from './adapter-options.js'
 export { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
+export { AUDIT_REASONS, type AuditReason, type BuiltInReason } from './audit-reason.js'
 export {
   AuthError,
   type AuthErrorCode,

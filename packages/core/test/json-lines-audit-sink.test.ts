@@ -134,7 +134,7 @@ describe('jsonLinesAuditSink', () => {
         expect(callers.length + reported).toBe(n)
         expect(callers.at(-1)).toBe(`svc-${n - 1}`)
       } finally {
-        spawnSync('umount', [dir])
+        spawnSync('umount', ['-l', dir]) // lazy: a file still open on it must not hide the test's own failure
         rmSync(dir, { recursive: true, force: true })
       }
     },

@@ -165,7 +165,7 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
         errorCode: 'ERR_INVALID_CREDENTIAL',
       })
     }
-    expect(events.map((e) => e.reason)).toEqual(['expired', 'revoked', 'verifier_error', 'unknown_token'])
+    expect(events.map((e) => e.reason)).toEqual(['expired', 'revoked', 'verifier_error', 'x.unknown_token'])
   })
 
   it('refuses two credentials with 16 ERR_AMBIGUOUS_REQUEST', async () => {

@@ -4,6 +4,7 @@ import { apiKeyVerifier, type KeyStore } from '@callsign/api-key'
 import {
   AUDIT_SCHEMA_VERSION,
   type AuditEvent,
+  type AuditReason,
   type AuditSink,
   type Caller,
   type Clock,
@@ -428,7 +429,7 @@ function offeredScopes(resolved: ResolvedIssuerOptions, clock: Clock): () => Pro
   }
 }
 
-function bodyReason(code: string | undefined): string {
+function bodyReason(code: string | undefined): AuditReason {
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'body_too_large'
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'not_a_form_body'
   return 'malformed_body'

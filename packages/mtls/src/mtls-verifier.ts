@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import {
+  type AuditReason,
   AuthError,
   type AuthRequest,
   type Caller,
@@ -59,7 +60,7 @@ interface Established {
   readonly notAfter: number
 }
 
-const HANDSHAKE_REASONS: Readonly<Record<string, string>> = {
+const HANDSHAKE_REASONS: Readonly<Record<string, AuditReason>> = {
   CERT_HAS_EXPIRED: 'expired',
   CERT_NOT_YET_VALID: 'not_yet_valid',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self_signed',
@@ -112,7 +113,7 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
 
   const established = new WeakMap<object, Established | AuthError>()
 
-  function refuse(reason: string, cause?: unknown): never {
+  function refuse(reason: AuditReason, cause?: unknown): never {
     throw new AuthError('ERR_INVALID_CREDENTIAL', cause === undefined ? { reason } : { reason, cause })
   }
 

@@ -24,7 +24,7 @@ export const TOKENS: Readonly<Record<string, TokenOutcome>> = {
 
 function outcome(kind: CredentialKind, token: string): Caller {
   const entry = TOKENS[token]
-  if (entry === undefined) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'unknown_token' })
+  if (entry === undefined) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'x.unknown_token' })
   if (entry === 'crash') throw new Error(`verifier crashed on purpose (secret ${token})`)
   if (typeof entry === 'string') throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: entry })
   return Object.freeze({
@@ -43,7 +43,7 @@ export function tableApiKeyVerifier(): Verifier {
     async verify(req: AuthRequest) {
       const values = req.header('x-api-key')
       if (values.length === 0) return null
-      if (values.length > 1) throw new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_api_key' })
+      if (values.length > 1) throw new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'x.duplicate_api_key' })
       return outcome('api-key', values[0]!)
     },
   }
@@ -70,7 +70,7 @@ export function tableMtlsVerifier(): Verifier {
     async verify(req: AuthRequest) {
       const leaf = req.tls?.peerCertificateChain()[0]
       if (leaf === undefined) return null
-      if (!req.tls?.authorized) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'untrusted_chain' })
+      if (!req.tls?.authorized) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'x.untrusted_chain' })
       const cn = /CN=([^\n,]+)/.exec(new X509Certificate(leaf).subject)?.[1]
       return outcome('mtls', cn ?? '')
     },

@@ -41,17 +41,20 @@ export function toEntry(record: ApiKeyRecord): KeyEntry {
   }
 }
 
+/** Why a known key is refused. */
+export type KeyRefusal = 'wrong_secret' | 'revoked' | 'expired' | 'rotated'
+
 /**
  * The caller for a secret, or the reason for a 401. The secret is compared first, in constant time,
  * so a wrong secret learns nothing about the key's state.
  */
-export function checkEntry(entry: KeyEntry, secret: string, now: number): Caller | string {
+export function checkEntry(entry: KeyEntry, secret: string, now: number): Caller | KeyRefusal {
   if (!timingSafeEqual(secretDigest(secret), entry.digest)) return 'wrong_secret'
   return checkState(entry, now)
 }
 
 /** The caller if the key may be used at `now`, or why not (`revoked`, `expired`, `rotated`). */
-export function checkState(entry: KeyEntry, now: number): Caller | string {
+export function checkState(entry: KeyEntry, now: number): Caller | KeyRefusal {
   if (entry.revoked) return 'revoked'
   if (now >= entry.endsAt) return entry.endReason
   return entry.caller

@@ -1,4 +1,4 @@
-import type { Caller, Clock } from '@callsign/core'
+import type { AuditReason, Caller, Clock } from '@callsign/core'
 import { decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { OAuthError } from './oauth-error.js'
 import { seenAssertions } from './seen-assertions.js'
@@ -110,7 +110,7 @@ function joseRefusal(error: unknown): OAuthError {
     // The client's JWKS URL did not answer, or not with a key set: ask the client to retry later.
     return new OAuthError('temporarily_unavailable', { reason: 'client_keys_unavailable', cause: error })
   }
-  const reasons: Record<string, string> = {
+  const reasons: Record<string, AuditReason> = {
     ERR_JWT_EXPIRED: 'assertion_expired',
     ERR_JWT_CLAIM_VALIDATION_FAILED: 'assertion_claims',
     ERR_JOSE_ALG_NOT_ALLOWED: 'alg_not_allowed',
@@ -121,7 +121,7 @@ function joseRefusal(error: unknown): OAuthError {
   return refuse(reasons[error.code] ?? 'malformed_assertion', error)
 }
 
-function refuse(reason: string, cause?: unknown): OAuthError {
+function refuse(reason: AuditReason, cause?: unknown): OAuthError {
   return new OAuthError('invalid_client', {
     reason,
     auditCode: 'ERR_INVALID_CREDENTIAL',

@@ -1,5 +1,6 @@
 import { type KeyStore, parseApiKey, verifyApiKey } from '@callsign/api-key'
 import {
+  type AuditReason,
   type AuthRequest,
   type Caller,
   type Clock,
@@ -202,7 +203,7 @@ function decodeBasic(value: string): { id: string; secret: string } | undefined 
   }
 }
 
-function refuse(reason: string, challenge: 'Basic' | 'Bearer' | undefined, cause?: unknown): OAuthError {
+function refuse(reason: AuditReason, challenge: 'Basic' | 'Bearer' | undefined, cause?: unknown): OAuthError {
   return new OAuthError('invalid_client', {
     reason,
     auditCode: 'ERR_INVALID_CREDENTIAL',
@@ -211,7 +212,7 @@ function refuse(reason: string, challenge: 'Basic' | 'Bearer' | undefined, cause
   })
 }
 
-function invalidRequest(reason: string): OAuthError {
+function invalidRequest(reason: AuditReason): OAuthError {
   return new OAuthError('invalid_request', {
     reason,
     ...(reason === 'several_client_credentials' || reason === 'duplicate_authorization'

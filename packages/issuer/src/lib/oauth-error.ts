@@ -1,4 +1,4 @@
-import type { AuthErrorCode } from '@callsign/core'
+import type { AuditReason, AuthErrorCode } from '@callsign/core'
 
 /** The RFC 6749 §5.2 error codes the token endpoint answers with (plus RFC 8707 `invalid_target`). */
 export type OAuthErrorCode =
@@ -38,8 +38,8 @@ const STATUS: Record<OAuthErrorCode, number> = {
 }
 
 export interface OAuthErrorOptions {
-  /** Why, for the audit log only (lower-case snake words). */
-  readonly reason: string
+  /** Why, for the audit log only. */
+  readonly reason: AuditReason
   /** The core code recorded in the audit event, when one fits. */
   readonly auditCode?: AuthErrorCode
   /** `WWW-Authenticate` scheme of an `invalid_client` answer: the scheme the client used. */
@@ -62,7 +62,7 @@ export class OAuthError extends Error {
   override readonly name = 'OAuthError'
   readonly error: OAuthErrorCode
   readonly status: number
-  readonly reason: string
+  readonly reason: AuditReason
   readonly auditCode: AuthErrorCode | undefined
   readonly challenge: 'Basic' | 'Bearer' | undefined
   readonly retryAfter: number | undefined

@@ -1,6 +1,6 @@
-import { AuthError } from '@callsign/core'
+import { type AuditReason, AuthError } from '@callsign/core'
 
 /** A JWT that is ours but bad: 401, the reason for the audit log only. */
-export function invalid(reason: string, cause?: unknown): AuthError {
+export function invalid(reason: AuditReason, cause?: unknown): AuthError {
   return new AuthError('ERR_INVALID_CREDENTIAL', cause === undefined ? { reason } : { reason, cause })
 }
