@@ -54,6 +54,9 @@ function serverTls(mode: 'require' | 'request'): TlsOptions {
   }
 }
 
+/** mesh.local bound to CA A (evaluated when a test runs, after beforeAll). */
+const bound = () => ({ 'mesh.local': { ca: caA.cert } })
+
 const as = (name: string) => ({ ca: caA.cert, ...clients[name]! })
 
 beforeAll(async () => {
@@ -321,7 +324,7 @@ describe('mtlsVerifier options', () => {
   it('gives the scopes of authorizer grants, matching path prefixes on segment boundaries', async () => {
     const byPrefix = mtlsVerifier({
       identity: 'spiffe',
-      trustDomains: ['mesh.local'],
+      trustDomains: { 'mesh.local': { ca: caA.cert } },
       grants: [
         { to: authorizePathPrefix('spiffe://mesh.local/ns/prod/sa/bill'), scopes: ['orders:read'] },
         { to: authorizePathPrefix('spiffe://mesh.local/ns/prod'), scopes: ['mesh:call'] },
@@ -338,10 +341,10 @@ describe('mtlsVerifier options', () => {
 
   it.each([
     ['an unknown identity', { identity: 'cn', grants: {} }, /"identity"/],
-    ['no grants', { identity: 'spiffe' }, /"grants"/],
+    ['no grants', () => ({ identity: 'spiffe', trustDomains: bound() }), /"grants"/],
     [
       'a grant to a malformed SPIFFE ID',
-      { identity: 'spiffe', grants: { 'spiffe://Mesh/x': ['a:b'] } },
+      () => ({ identity: 'spiffe', trustDomains: bound(), grants: { 'spiffe://Mesh/x': ['a:b'] } }),
       /not a valid SPIFFE ID/,
     ],
     [
@@ -349,7 +352,11 @@ describe('mtlsVerifier options', () => {
       { identity: 'spiffe', trustDomains: ['mesh.local'], grants: { 'spiffe://other.local/x': ['a:b'] } },
       /trust domain/,
     ],
-    ['a malformed scope', { identity: 'spiffe', grants: { 'spiffe://mesh.local/x': ['orders'] } }, /scopes/],
+    [
+      'a malformed scope',
+      () => ({ identity: 'spiffe', trustDomains: bound(), grants: { 'spiffe://mesh.local/x': ['orders'] } }),
+      /scopes/,
+    ],
     [
       'a malformed trust domain',
       { identity: 'spiffe', trustDomains: ['Mesh.Local'], grants: {} },
@@ -367,7 +374,8 @@ describe('mtlsVerifier options', () => {
       { identity: 'spiffe', dnsNames: ['a'], grants: {} },
       /"dnsNames" applies only/,
     ],
-  ])('throws ConfigError at startup for %s', (_name, options, message) => {
+  ])('throws ConfigError at startup for %s', (_name, given, message) => {
+    const options = typeof given === 'function' ? given() : given
     expect(() => mtlsVerifier(options as never)).toThrow(ConfigError)
     expect(() => mtlsVerifier(options as never)).toThrow(message)
   })
@@ -379,7 +387,7 @@ describe('mtlsVerifier options', () => {
         trustDomains: { 'mesh.local': { ca: clients.billing!.cert } },
         grants: {},
       }),
-    ).toThrow(/"mesh.local.ca" holds a certificate that is not a CA/)
+    ).toThrow(/"trustDomains.mesh.local.ca" holds a certificate that is not a CA/)
   })
 
   it('returns null for a request that did not come over TLS', async () => {

@@ -27,7 +27,9 @@ serverTls.attach(app.server as never)
 
 await app.register(auth, {
   policy: watchPolicyFile(config.policyFile),
-  verifiers: [mtlsVerifier({ identity: 'spiffe', trustDomains: [config.trustDomain], grants: {} })],
+  verifiers: [
+    mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: [config.trustDomain], grants: {} }),
+  ],
   audit: jsonLinesAuditSink(config.auditFile),
 })
 

@@ -50,7 +50,8 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     fail('"store" must be a KeyStore (fileKeyStore)')
   const clock = options.clock ?? systemClock
   if (typeof clock?.now !== 'function') fail('"clock" must have a now() method')
-  const mtls = options.clients === undefined ? undefined : clientsVerifier(options.clients, clock)
+  const mtls =
+    options.clients === undefined ? undefined : clientsVerifier(options.clients, options.https, clock)
   if (store === undefined && mtls === undefined) {
     fail('give "store" (API key clients), "clients" (certificate clients), or both')
   }
@@ -102,7 +103,11 @@ function checkIssuer(value: unknown): string {
 }
 
 /** `clients`: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
-function clientsVerifier(clients: IssuerOptions['clients'], clock: Clock): Verifier {
+function clientsVerifier(
+  clients: IssuerOptions['clients'],
+  https: IssuerOptions['https'],
+  clock: Clock,
+): Verifier {
   if (typeof clients !== 'object' || clients === null || Array.isArray(clients)) {
     return fail('"clients" must map certificate identities to { scopes }')
   }
@@ -125,7 +130,15 @@ function clientsVerifier(clients: IssuerOptions['clients'], clock: Clock): Verif
   try {
     if (spiffe.length > 0) {
       const trustDomains = [...new Set(spiffe.map((id) => parseSpiffeId(id).trustDomain))]
-      return mtlsVerifier({ identity: 'spiffe', trustDomains, grants, clock })
+      // Each trust domain bound to its CAs: by tlsServerOptions, or the one CA of plain options.
+      if (isServerTls(https))
+        return mtlsVerifier({ identity: 'spiffe', serverTls: https, trustDomains, grants, clock })
+      const ca = (https as HttpsServerOptions | undefined)?.ca
+      const bound =
+        trustDomains.length === 1 && (typeof ca === 'string' || ca instanceof Uint8Array)
+          ? { [trustDomains[0]!]: { ca } }
+          : undefined
+      return mtlsVerifier({ identity: 'spiffe', ...(bound ? { trustDomains: bound } : {}), grants, clock })
     }
     return mtlsVerifier({ identity: 'dns', grants, clock })
   } catch (cause) {
@@ -138,8 +151,8 @@ function checkHttps(value: IssuerOptions['https']): ResolvedIssuerOptions['https
   if (value === undefined) return undefined
   if (typeof value !== 'object' || value === null)
     fail('"https" must be tlsServerOptions(...) or https server options')
-  if ('attach' in value && typeof value.attach === 'function' && 'options' in value) {
-    const tls = value as ServerTls
+  if (isServerTls(value)) {
+    const tls = value
     return { options: tls.options as HttpsServerOptions, attach: tls.attach.bind(tls) }
   }
   return { options: value as HttpsServerOptions }
@@ -176,4 +189,10 @@ function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssue
     fail('"failedAuthentication.maxTracked" must be a positive integer')
   }
   return { burst, perMinute, maxTracked }
+}
+
+function isServerTls(value: IssuerOptions['https']): value is ServerTls {
+  return (
+    typeof value === 'object' && value !== null && 'attach' in value && typeof value.attach === 'function'
+  )
 }

@@ -1,6 +1,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ConfigError, type FileWatcher, type WatchFilesOptions, watchFiles } from '@callsign/core'
+import { isTrustDomainName } from '../parse-spiffe-id.js'
+import { crlDers, readRevocationList } from './crl.js'
 import { pemCertificates, toPem } from './pem.js'
 
 /** The files of a TLS identity and trust bundle, as Kubernetes TLS secrets lay them out. */
@@ -21,6 +23,84 @@ export interface TlsMaterial {
   readonly key: Buffer
 }
 
+/**
+ * Which CA vouches for which SPIFFE trust domain, and what each CA revoked. Give either `ca` (one
+ * bundle; its CAs vouch for `trustDomain`, or, when that is left out, the bundle holds exactly one
+ * CA, bound to the one trust domain the verifier or `serverId` names) or `trustDomains` (one
+ * bundle per trust domain: federation).
+ */
+export interface TrustFiles {
+  /** The CA bundle file(s) (PEM, one or more CA certificates): whom we trust. */
+  readonly ca?: string | readonly string[]
+  /** The trust domain every CA of `ca` vouches for. */
+  readonly trustDomain?: string
+  /** Trust domain → the CA bundle file(s) that alone may vouch for its IDs. Instead of `ca`. */
+  readonly trustDomains?: Readonly<Record<string, { readonly ca: string | readonly string[] }>>
+  /** Certificate revocation list file(s), PEM or DER, each signed by a CA of the bundle. */
+  readonly crl?: string | readonly string[]
+}
+
+/** One trusted CA and the trust domain it is bound to (`undefined`: the one implicit binding). */
+export interface Anchor {
+  readonly pem: Buffer
+  readonly certificate: X509Certificate
+  readonly trustDomain: string | undefined
+}
+
+/** What was read: the public material, the anchors with their bindings, the revoked serials. */
+export interface LoadedTls {
+  readonly material: TlsMaterial
+  readonly anchors: readonly Anchor[]
+  /** CA `fingerprint256` → the serials its CRL revokes. */
+  readonly revoked: ReadonlyMap<string, ReadonlySet<string>>
+}
+
+const list = (value: string | readonly string[] | undefined): readonly string[] =>
+  value === undefined ? [] : typeof value === 'string' ? [value] : value
+
+const isPathList = (value: unknown): boolean =>
+  typeof value === 'string' ||
+  (Array.isArray(value) && value.length > 0 && value.every((path) => typeof path === 'string'))
+
+/** Checks the shape of the trust options (at startup, before any file is read). */
+export function checkTrustFiles(files: TrustFiles, where: string): void {
+  if (files.trustDomains !== undefined) {
+    if (files.ca !== undefined || files.trustDomain !== undefined) {
+      throw new ConfigError(`${where}: give either "ca" (with "trustDomain") or "trustDomains", not both`)
+    }
+    const entries = typeof files.trustDomains === 'object' ? Object.entries(files.trustDomains ?? {}) : []
+    if (entries.length === 0)
+      throw new ConfigError(`${where}: "trustDomains" must bind at least one trust domain`)
+    for (const [name, settings] of entries) {
+      if (!isTrustDomainName(name)) {
+        throw new ConfigError(`${where}: "trustDomains": ${JSON.stringify(name)} is not a trust domain`)
+      }
+      if (!isPathList(settings?.ca)) {
+        throw new ConfigError(`${where}: "trustDomains.${name}.ca" must be the path of its CA bundle file(s)`)
+      }
+    }
+  } else {
+    if (!isPathList(files.ca))
+      throw new ConfigError(`${where}: "ca" must be a file path (or "trustDomains" given)`)
+    if (files.trustDomain !== undefined && !isTrustDomainName(files.trustDomain)) {
+      throw new ConfigError(
+        `${where}: "trustDomain" ${JSON.stringify(files.trustDomain)} is not a trust domain`,
+      )
+    }
+  }
+  if (files.crl !== undefined && !isPathList(files.crl)) {
+    throw new ConfigError(`${where}: "crl" must be a file path or a list of them`)
+  }
+}
+
+/** Every file the trust options name (to watch them). */
+export function trustPaths(files: TrustFiles): string[] {
+  const bundles = files.trustDomains
+    ? Object.values(files.trustDomains).flatMap((settings) => list(settings.ca))
+    : list(files.ca)
+  return [...bundles, ...list(files.crl)]
+}
+
 function read(path: string, option: string, where: string): Buffer {
   try {
     return readFileSync(path)
@@ -29,33 +109,94 @@ function read(path: string, option: string, where: string): Buffer {
   }
 }
 
-/** Reads and checks the files: the key matches the certificate, every bundle entry is a CA. */
-export function loadTlsMaterial(files: TlsFiles, where: string): TlsMaterial {
-  const caFiles = typeof files.ca === 'string' ? [files.ca] : files.ca
-  if (
-    !Array.isArray(caFiles) ||
-    caFiles.length === 0 ||
-    typeof files.cert !== 'string' ||
-    typeof files.key !== 'string'
-  ) {
-    throw new ConfigError(`${where}: "ca", "cert" and "key" must be file paths`)
-  }
+function readBundle(paths: readonly string[], option: string, where: string): Buffer[] {
   const ca: Buffer[] = []
-  for (const path of caFiles) {
-    const ders = pemCertificates(read(path, 'ca', where))
-    if (ders.length === 0) throw new ConfigError(`${where}: "ca" file ${path} holds no PEM certificate`)
+  for (const path of paths) {
+    const ders = pemCertificates(read(path, option, where))
+    if (ders.length === 0)
+      throw new ConfigError(`${where}: "${option}" file ${path} holds no PEM certificate`)
     for (const der of ders) {
       let certificate: X509Certificate
       try {
         certificate = new X509Certificate(der)
       } catch (cause) {
-        throw new ConfigError(`${where}: "ca" file ${path} holds an unreadable certificate`, { cause })
+        throw new ConfigError(`${where}: "${option}" file ${path} holds an unreadable certificate`, { cause })
       }
-      if (!certificate.ca)
-        throw new ConfigError(`${where}: "ca" file ${path} holds a certificate that is not a CA`)
-      ca.push(Buffer.from(toPem(der)))
+      if (!certificate.ca) {
+        throw new ConfigError(`${where}: "${option}" file ${path} holds a certificate that is not a CA`)
+      }
+      ca.push(der)
     }
   }
+  return ca
+}
+
+/**
+ * Reads and checks the trust files: every bundle entry is a CA; a CA is bound to one trust domain
+ * only; a bundle without a named trust domain holds exactly one CA (the implicit binding); every
+ * CRL is signed by a CA of the bundle.
+ */
+export function loadTrust(
+  files: TrustFiles,
+  where: string,
+  implicit: 'one-ca' | 'any' = 'one-ca',
+): Pick<LoadedTls, 'anchors' | 'revoked'> {
+  const anchors: Anchor[] = []
+  const bound = new Map<string, string>()
+  const add = (der: Buffer, trustDomain: string | undefined) => {
+    const certificate = new X509Certificate(der)
+    const other = bound.get(certificate.fingerprint256)
+    if (other !== undefined) {
+      if (other === (trustDomain ?? '')) return // the same CA twice in one bundle
+      throw new ConfigError(`${where}: one CA is bound to both "${other}" and "${trustDomain}"`)
+    }
+    bound.set(certificate.fingerprint256, trustDomain ?? '')
+    anchors.push({ pem: Buffer.from(toPem(der)), certificate, trustDomain })
+  }
+  if (files.trustDomains) {
+    for (const [name, settings] of Object.entries(files.trustDomains)) {
+      for (const der of readBundle(list(settings.ca), `trustDomains.${name}.ca`, where)) add(der, name)
+    }
+  } else {
+    for (const der of readBundle(list(files.ca), 'ca', where)) add(der, files.trustDomain)
+    if (files.trustDomain === undefined && implicit === 'one-ca' && anchors.length !== 1) {
+      throw new ConfigError(
+        `${where}: the "ca" bundle holds ${anchors.length} CA certificates but no trust domain is bound to them: name the one they vouch for with "trustDomain", or bind each with "trustDomains"`,
+      )
+    }
+  }
+  const revoked = new Map<string, Set<string>>()
+  const cas = anchors.map((anchor) => anchor.certificate)
+  for (const path of list(files.crl)) {
+    const ders = crlDers(read(path, 'crl', where))
+    if (ders.length === 0) throw new ConfigError(`${where}: "crl" file ${path} holds no CRL`)
+    for (const der of ders) {
+      let crl: ReturnType<typeof readRevocationList>
+      try {
+        crl = readRevocationList(der, cas)
+      } catch (cause) {
+        throw new ConfigError(`${where}: "crl" file ${path} is not a CRL signed by a CA of the bundle`, {
+          cause,
+        })
+      }
+      const serials = revoked.get(crl.caFingerprint) ?? new Set<string>()
+      for (const serial of crl.serials) serials.add(serial)
+      revoked.set(crl.caFingerprint, serials)
+    }
+  }
+  return { anchors, revoked }
+}
+
+/** Reads and checks the files: the trust (as {@link loadTrust}) and a key that matches the certificate. */
+export function loadTlsMaterial(
+  files: TrustFiles & Pick<TlsFiles, 'cert' | 'key'>,
+  where: string,
+  implicit: 'one-ca' | 'any' = 'one-ca',
+): LoadedTls {
+  if (typeof files.cert !== 'string' || typeof files.key !== 'string') {
+    throw new ConfigError(`${where}: "cert" and "key" must be file paths`)
+  }
+  const { anchors, revoked } = loadTrust(files, where, implicit)
   const cert = read(files.cert, 'cert', where)
   const leaf = pemCertificates(cert)[0]
   if (!leaf) throw new ConfigError(`${where}: "cert" file ${files.cert} holds no PEM certificate`)
@@ -67,7 +208,7 @@ export function loadTlsMaterial(files: TlsFiles, where: string): TlsMaterial {
     throw new ConfigError(`${where}: "cert" or "key" is unreadable`, { cause })
   }
   if (!matches) throw new ConfigError(`${where}: "key" does not match "cert"`)
-  return { ca, cert, key }
+  return { material: { ca: anchors.map((anchor) => anchor.pem), cert, key }, anchors, revoked }
 }
 
 export interface ReloadOptions {
@@ -80,19 +221,21 @@ export interface ReloadOptions {
 }
 
 export interface Reloader {
-  current(): TlsMaterial
+  current(): LoadedTls
   reload(): boolean
   close(): void
 }
 
 /** Loads now (throwing at startup), then reloads on change, keeping the last good material. */
 export function reloader(
-  files: TlsFiles,
+  files: TrustFiles & Pick<TlsFiles, 'cert' | 'key'>,
   where: string,
   options: ReloadOptions,
-  apply: (m: TlsMaterial) => void,
+  apply: (loaded: LoadedTls) => void,
+  implicit: 'one-ca' | 'any' = 'one-ca',
 ): Reloader {
-  let current = loadTlsMaterial(files, where)
+  checkTrustFiles(files, where)
+  let current = loadTlsMaterial(files, where, implicit)
   const onError =
     options.onError ??
     ((error: ConfigError) =>
@@ -101,7 +244,7 @@ export function reloader(
       }))
   const reload = () => {
     try {
-      current = loadTlsMaterial(files, where)
+      current = loadTlsMaterial(files, where, implicit)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       onError(error)
@@ -113,7 +256,7 @@ export function reloader(
   }
   let watcher: FileWatcher | undefined
   if (options.watch !== false) {
-    const paths = [...(typeof files.ca === 'string' ? [files.ca] : files.ca), files.cert, files.key]
+    const paths = [...trustPaths(files), files.cert, files.key]
     watcher = watchFiles(paths, reload, typeof options.watch === 'object' ? options.watch : {})
   }
   return { current: () => current, reload, close: () => watcher?.close() }
