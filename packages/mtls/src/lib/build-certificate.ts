@@ -26,6 +26,8 @@ export interface CertificateSpec {
   readonly publicKey: KeyObject
   /** The issuer's public key (for the authority key identifier). */
   readonly issuerPublicKey: KeyObject
+  /** The issuer's own subjectKeyIdentifier, when it has one: the authority key identifier. */
+  readonly issuerKeyId?: Uint8Array
   readonly signingKey: KeyObject
   readonly ca: boolean
   readonly uris: readonly string[]
@@ -80,7 +82,11 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
     extension('2.5.29.15', true, namedBits(spec.ca ? [0, 5, 6] : [0])),
     ...(spec.ca ? [] : [extension('2.5.29.37', false, sequence(oid(OID_SERVER_AUTH), oid(OID_CLIENT_AUTH)))]),
     extension('2.5.29.14', false, octetString(keyIdentifier(spec.publicKey))),
-    extension('2.5.29.35', false, sequence(contextTag(0, false, keyIdentifier(spec.issuerPublicKey)))),
+    extension(
+      '2.5.29.35',
+      false,
+      sequence(contextTag(0, false, spec.issuerKeyId ?? keyIdentifier(spec.issuerPublicKey))),
+    ),
     ...(altNames.length > 0
       ? [extension('2.5.29.17', spec.subject.length === 0, sequence(...altNames))]
       : []),

@@ -91,3 +91,24 @@ export function keyUsageBits(der: Uint8Array): ReadonlySet<number> {
   }
   return bits
 }
+
+const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14'
+
+/** The subjectKeyIdentifier of a certificate (the key id its children name as authority). */
+export function subjectKeyIdentifier(der: Uint8Array): Uint8Array | undefined {
+  const tbs = children(readNode(der))[0]
+  if (!tbs) throw new RangeError('DER: no TBSCertificate')
+  for (const field of children(tbs)) {
+    if (field.tag !== 0xa3) continue
+    for (const extension of children(children(field)[0]!)) {
+      const parts = children(extension)
+      if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== OID_SUBJECT_KEY_IDENTIFIER) continue
+      const value = parts[parts.length - 1]!
+      const id = readNode(value.buffer, value.start, value.end)
+      if (id.tag !== TAG.OCTET_STRING)
+        throw new RangeError('DER: subjectKeyIdentifier is not an OCTET STRING')
+      return contents(id)
+    }
+  }
+  return undefined
+}
