@@ -134,12 +134,14 @@ function readBundle(paths: readonly string[], option: string, where: string): Bu
 /**
  * Reads and checks the trust files: every bundle entry is a CA; a CA is bound to one trust domain
  * only; a bundle without a named trust domain holds exactly one CA (the implicit binding); every
- * CRL is signed by a CA of the bundle.
+ * CRL is signed by a CA of the bundle (or, on a reload, by a CA the bundle held before: its CRL may
+ * stay listed after the CA is dropped).
  */
 export function loadTrust(
   files: TrustFiles,
   where: string,
   implicit: 'one-ca' | 'any' = 'one-ca',
+  formerCas: readonly X509Certificate[] = [],
 ): Pick<LoadedTls, 'anchors' | 'revoked'> {
   const anchors: Anchor[] = []
   const bound = new Map<string, string>()
@@ -166,7 +168,7 @@ export function loadTrust(
     }
   }
   const revoked = new Map<string, Set<string>>()
-  const cas = anchors.map((anchor) => anchor.certificate)
+  const cas = [...anchors.map((anchor) => anchor.certificate), ...formerCas]
   for (const path of list(files.crl)) {
     const ders = crlDers(read(path, 'crl', where))
     if (ders.length === 0) throw new ConfigError(`${where}: "crl" file ${path} holds no CRL`)
@@ -192,11 +194,12 @@ export function loadTlsMaterial(
   files: TrustFiles & Pick<TlsFiles, 'cert' | 'key'>,
   where: string,
   implicit: 'one-ca' | 'any' = 'one-ca',
+  formerCas: readonly X509Certificate[] = [],
 ): LoadedTls {
   if (typeof files.cert !== 'string' || typeof files.key !== 'string') {
     throw new ConfigError(`${where}: "cert" and "key" must be file paths`)
   }
-  const { anchors, revoked } = loadTrust(files, where, implicit)
+  const { anchors, revoked } = loadTrust(files, where, implicit, formerCas)
   const cert = read(files.cert, 'cert', where)
   const leaf = pemCertificates(cert)[0]
   if (!leaf) throw new ConfigError(`${where}: "cert" file ${files.cert} holds no PEM certificate`)
@@ -236,6 +239,12 @@ export function reloader(
 ): Reloader {
   checkTrustFiles(files, where)
   let current = loadTlsMaterial(files, where, implicit)
+  /** Every CA the bundle has held: a CRL of a CA dropped since may stay listed. */
+  const known = new Map<string, X509Certificate>()
+  const remember = (loaded: LoadedTls) => {
+    for (const { certificate } of loaded.anchors) known.set(certificate.fingerprint256, certificate)
+  }
+  remember(current)
   const onError =
     options.onError ??
     ((error: ConfigError) =>
@@ -244,7 +253,8 @@ export function reloader(
       }))
   const reload = () => {
     try {
-      current = loadTlsMaterial(files, where, implicit)
+      current = loadTlsMaterial(files, where, implicit, [...known.values()])
+      remember(current)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       onError(error)
