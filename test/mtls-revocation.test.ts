@@ -20,7 +20,7 @@ import {
 import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { opensslCa, opensslCertificate, opensslCrl } from '../packages/mtls/test/support/openssl.js'
 import { grpcRoutes, httpRoutes } from './adapters/support/harnesses.js'
