@@ -168,9 +168,10 @@ async function expressTarget(serverTls: ServerTls, attach: boolean): Promise<Tar
 
 async function fastifyTarget(serverTls: ServerTls, http2: boolean): Promise<Target> {
   const audit: AuditEvent[] = []
-  const app = http2
+  // one type for both: the HTTP/2 instance differs only in its raw request and reply types
+  const app = (http2
     ? Fastify({ http2: true, https: serverTls.options })
-    : Fastify({ https: serverTls.options })
+    : Fastify({ https: serverTls.options })) as unknown as FastifyInstance
   await app.register(fastifyAuth, {
     policy: definePolicy({ routes: httpRoutes }),
     verifiers: [verifier(serverTls)],
