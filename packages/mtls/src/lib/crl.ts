@@ -22,6 +22,13 @@ const DIGESTS: Readonly<Record<string, string | null>> = {
   '1.3.101.113': null, // Ed448
 }
 
+/** A well-formed CRL that no CA of the bundle signed. */
+export class UnknownCrlSigner extends RangeError {
+  constructor() {
+    super('CRL: not signed by any CA of the bundle')
+  }
+}
+
 /** Upper-case hex without leading zeros: the one form serials are compared in. */
 export function normalSerial(hex: string): string {
   return hex.toUpperCase().replace(/^0+(?=.)/, '')
@@ -80,7 +87,7 @@ export function readRevocationList(der: Uint8Array, cas: readonly X509Certificat
       Buffer.from(subjectName(ca.raw)).equals(issuerDer) &&
       verifies(digest, tbsDer, ca.publicKey, signatureBytes),
   )
-  if (!signer) throw new RangeError('CRL: not signed by any CA of the bundle')
+  if (!signer) throw new UnknownCrlSigner()
   return { caFingerprint: signer.fingerprint256, serials }
 }
 

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ConfigError, type FileWatcher, type WatchFilesOptions, watchFiles } from '@callsign/core'
 import { isTrustDomainName } from '../parse-spiffe-id.js'
-import { crlDers, readRevocationList } from './crl.js'
+import { crlDers, readRevocationList, UnknownCrlSigner } from './crl.js'
 import { pemCertificates, toPem } from './pem.js'
 
 /** The files of a TLS identity and trust bundle, as Kubernetes TLS secrets lay them out. */
@@ -177,9 +177,11 @@ export function loadTrust(
       try {
         crl = readRevocationList(der, cas)
       } catch (cause) {
-        throw new ConfigError(`${where}: "crl" file ${path} is not a CRL signed by a CA of the bundle`, {
-          cause,
-        })
+        const what =
+          cause instanceof UnknownCrlSigner
+            ? 'is not signed by a CA of the bundle'
+            : 'holds no readable CRL (PEM or DER)'
+        throw new ConfigError(`${where}: "crl" file ${path} ${what}`, { cause })
       }
       const serials = revoked.get(crl.caFingerprint) ?? new Set<string>()
       for (const serial of crl.serials) serials.add(serial)
