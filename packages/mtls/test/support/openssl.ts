@@ -15,6 +15,8 @@ export function opensslCertificate(
     extensions: string
     subject?: string
     days?: number
+    /** The leaf's key: `ec:<curve>` or `rsa:<bits>`. Default `ec:prime256v1`. */
+    keyType?: string
   },
 ): { cert: string; key: string } {
   const name = `openssl-${++counter}`
@@ -24,9 +26,12 @@ export function opensslCertificate(
   const ext = join(dir, `${name}.ext`)
   writeFileSync(ext, `[v3]\n${options.extensions}\n`)
   const subject = options.subject ?? `/CN=${name}`
-  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], {
-    stdio: 'pipe',
-  })
+  const [type, size] = (options.keyType ?? 'ec:prime256v1').split(':')
+  const generate =
+    type === 'rsa'
+      ? ['genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${size}`, '-out', key]
+      : ['ecparam', '-name', size!, '-genkey', '-noout', '-out', key]
+  execFileSync('openssl', generate, { stdio: 'pipe' })
   execFileSync('openssl', ['req', '-new', '-key', key, '-subj', subject, '-out', csr], { stdio: 'pipe' })
   const signing =
     options.signer === 'self'
