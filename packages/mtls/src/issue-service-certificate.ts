@@ -91,8 +91,13 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
   }
   const ipAddresses = options.ipAddresses ?? []
   for (const ip of ipAddresses) {
-    if (isIP(ip) === 0)
+    if (typeof ip !== 'string' || isIP(ip) === 0)
       throw new ConfigError(`${where}: "ipAddresses" has an invalid address ${JSON.stringify(ip)}`)
+    if (ip.includes('%')) {
+      throw new ConfigError(
+        `${where}: "ipAddresses" has ${JSON.stringify(ip)} with a zone id, which a certificate cannot hold`,
+      )
+    }
   }
   const days = options.days ?? 7
   if (!Number.isInteger(days) || days < 1 || days > 90) {

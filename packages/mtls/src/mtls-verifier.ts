@@ -92,6 +92,7 @@ const HANDSHAKE_REASONS: Readonly<Record<string, string>> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unknown_ca',
   INVALID_PURPOSE: 'wrong_purpose',
   CERT_REVOKED: 'revoked',
+  EE_KEY_TOO_SMALL: 'weak_key',
 }
 const DNS_NAME =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
