@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -7,9 +9,11 @@ import { connect } from 'node:tls'
 import { ConfigError } from '@callsign/core'
 import {
   createDevCa,
+  createRevocationList,
   type DevCa,
   issueServiceCertificate,
   mtlsVerifier,
+  readRevocationList,
   tlsServerOptions,
 } from '@callsign/mtls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -116,6 +120,43 @@ describe('tlsServerOptions({ crl })', () => {
   ])('throws ConfigError at startup for %s', (_name, crl, message) => {
     expect(() => tlsServerOptions(files(crl))).toThrow(ConfigError)
     expect(() => tlsServerOptions(files(crl))).toThrow(message)
+  })
+})
+
+describe('createRevocationList and readRevocationList', () => {
+  it('writes a CRL that openssl verifies and that tlsServerOptions honours; reads it back', async () => {
+    const serial = new X509Certificate(kept.cert).serialNumber
+    const revokedAt = new Date('2026-01-02T03:04:05Z')
+    const crl = createRevocationList({ ca, revoked: [{ serial, revokedAt }], number: 7 })
+    await writeFile(path('ours.crl'), crl)
+    const openssl = spawnSync(
+      'openssl',
+      ['crl', '-in', path('ours.crl'), '-CAfile', path('ca.crt'), '-noout', '-text'],
+      { encoding: 'utf8' },
+    )
+    expect(openssl.stderr).toContain('verify OK') // openssl exits 0 either way
+    const checked = openssl.stdout
+    expect(checked).toContain(`Serial Number: ${serial}`)
+    expect(checked).toMatch(/X509v3 CRL Number:\s+7/)
+    expect(readRevocationList(crl, ca.cert)).toEqual({ number: 7, revoked: [{ serial, revokedAt }] })
+    expect(() => readRevocationList(crl, stranger.cert)).toThrow(/not a CRL signed by this CA/)
+
+    const serverTls = tlsServerOptions(files('ours.crl'))
+    const verifier = mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'], grants: {} })
+    const server = await startServer(serverTls.options, [verifier])
+    try {
+      expect((await get(`${server.url}/whoami`, { ca: ca.cert, ...kept })).status).toBe(401)
+      expect(server.audit.at(-1)?.reason).toBe('revoked')
+      expect((await get(`${server.url}/whoami`, { ca: ca.cert, ...revoked })).status).toBe(403)
+    } finally {
+      serverTls.close()
+      await server.close()
+    }
+  })
+
+  it('writes an empty CRL when nothing is revoked', () => {
+    const crl = createRevocationList({ ca, revoked: [] })
+    expect(readRevocationList(crl, ca.cert)).toEqual({ number: 1, revoked: [] })
   })
 })
 

@@ -1,6 +1,6 @@
 import { type KeyObject, verify, type X509Certificate } from 'node:crypto'
 import { subjectName } from './certificate-facts.js'
-import { children, contents, decodeOid, readNode, TAG } from './der.js'
+import { children, contents, decodeOid, readNode, readTime, TAG } from './der.js'
 
 /** A certificate revocation list, read and checked against the CA that signed it. */
 export interface RevocationList {
@@ -8,6 +8,10 @@ export interface RevocationList {
   readonly caFingerprint: string
   /** Revoked serial numbers, upper-case hex without leading zeros (as {@link normalSerial}). */
   readonly serials: ReadonlySet<string>
+  /** Each revoked serial with its revocation date. */
+  readonly entries: readonly { readonly serial: string; readonly revokedAt: Date }[]
+  /** The cRLNumber extension, when present and small enough for a number. */
+  readonly number: number | undefined
 }
 
 // signatureAlgorithm OID → digest for node:crypto's verify (null: the key type fixes it)
@@ -70,16 +74,21 @@ export function readRevocationList(der: Uint8Array, cas: readonly X509Certificat
   index++ // thisUpdate
   if (fields[index]?.tag === TAG.UTC_TIME || fields[index]?.tag === TAG.GENERALIZED_TIME) index++
   const serials = new Set<string>()
+  const entries: { serial: string; revokedAt: Date }[] = []
   const list = fields[index]
   if (list?.tag === TAG.SEQUENCE) {
+    index++
     for (const entry of children(list)) {
-      const serial = children(entry)[0]
-      if (serial?.tag !== TAG.INTEGER) throw new RangeError('CRL: bad revoked entry')
+      const [serial, date] = children(entry)
+      if (serial?.tag !== TAG.INTEGER || !date) throw new RangeError('CRL: bad revoked entry')
       const bytes = contents(serial)
       if (bytes.length === 0 || (bytes[0]! & 0x80) !== 0) continue // a negative serial matches nothing
-      serials.add(normalSerial(Buffer.from(bytes).toString('hex')))
+      const hex = normalSerial(Buffer.from(bytes).toString('hex'))
+      serials.add(hex)
+      entries.push({ serial: hex, revokedAt: readTime(date) })
     }
   }
+  const number = crlNumber(fields[index])
   const tbsDer = der.subarray(tbs.offset, tbs.end)
   const signatureBytes = contents(signature).subarray(1)
   const signer = cas.find(
@@ -88,7 +97,21 @@ export function readRevocationList(der: Uint8Array, cas: readonly X509Certificat
       verifies(digest, tbsDer, ca.publicKey, signatureBytes),
   )
   if (!signer) throw new UnknownCrlSigner()
-  return { caFingerprint: signer.fingerprint256, serials }
+  return { caFingerprint: signer.fingerprint256, serials, entries, number }
+}
+
+/** The cRLNumber from the `[0]` crlExtensions element, if any. */
+function crlNumber(extensions: ReturnType<typeof readNode> | undefined): number | undefined {
+  if (extensions?.tag !== 0xa0) return undefined
+  for (const extension of children(children(extensions)[0]!)) {
+    const parts = children(extension)
+    if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== '2.5.29.20') continue
+    const value = parts[parts.length - 1]!
+    const integer = readNode(value.buffer, value.start, value.end)
+    const number = Number.parseInt(Buffer.from(contents(integer)).toString('hex') || '0', 16)
+    return Number.isSafeInteger(number) ? number : undefined
+  }
+  return undefined
 }
 
 function verifies(digest: string | null, data: Uint8Array, key: KeyObject, signature: Uint8Array) {
