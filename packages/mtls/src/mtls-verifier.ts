@@ -240,9 +240,10 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
         generation,
         result: refused ? new AuthError('ERR_INVALID_CREDENTIAL', { reason: refused }) : known.result,
       }
-      if (refused) closeSoon(tls.connection)
     }
     verdicts.set(tls.connection, verdict)
+    // a refused certificate refuses every request of its connection: end it once this one is answered
+    if (verdict.result instanceof AuthError) closeSoon(tls.connection)
     return verdict
   }
 
@@ -363,8 +364,9 @@ function compileTrust(
 }
 
 /**
- * Ends a connection refused after a trust change, once the refusal has been written. A socket the
- * verifier may not touch (an HTTP/2 session's) is left to the server; its calls keep being refused.
+ * Ends a connection whose certificate is refused, once the refusal has been written (a client that
+ * reloads a new certificate then connects again instead of reusing it). A socket the verifier may
+ * not touch (an HTTP/2 session's) is left to the server; its requests and calls keep being refused.
  */
 function closeSoon(connection: object): void {
   if (!(connection instanceof Socket)) return

@@ -287,7 +287,8 @@ const BAD: readonly (readonly [string, string, boolean])[] = [
   ['expired', 'expired', true],
   ['notYetValid', 'not_yet_valid', true],
   ['serverAuthOnly', 'wrong_purpose', true],
-  ['caAsClient', 'leaf_is_ca', false],
+  // the dev CA has no digitalSignature key usage (X509-SVID Appendix A): the handshake refuses it
+  ['caAsClient', 'wrong_purpose', true],
   ['intermediateAsClient', 'leaf_is_ca', false],
   ['noEku', 'no_client_auth_eku', false],
   ['noUri', 'no_spiffe_id', false],

@@ -19,6 +19,7 @@ const log = logger('billing')
 // policy, so health checks can reach the public route
 const serverTls = tlsServerOptions({
   ...config.tls,
+  crl: config.crl, // `callsign certs revoke` reaches open connections at the next reload
   clientCertificate: 'request',
   onReload: () => log('certificate reloaded'),
 })
