@@ -101,15 +101,19 @@ const DNS_NAME =
  * Verifies the TLS client certificate. The handshake has verified its chain against the server's
  * CA bundle; this verifier refuses a connection the handshake did not authorize, takes the
  * identity from exactly one SPIFFE URI SAN (or a configured DNS SAN, never the CN), refuses a CA
- * certificate, a certificate without the clientAuth extended key usage and a trust domain outside
- * the allow-list, and gives the scopes of the callee's grants. The identity is worked out once per
- * TLS connection. `credentialId` is {@link certificateThumbprint} of the leaf.
+ * certificate, a leaf the X509-SVID rules forbid or with a weak key, a certificate without the
+ * clientAuth extended key usage, a trust domain not accepted or a chain that does not end at a CA
+ * bound to its trust domain, a revoked certificate, and gives the scopes of the callee's grants.
+ * The verdict is worked out once per TLS connection, and again when the trust of `serverTls`
+ * changes. `credentialId` is {@link certificateThumbprint} of the leaf.
  *
  * Returns `null` when the request did not come over TLS or the client sent no certificate.
  *
  * @example
+ * const serverTls = tlsServerOptions({ ca: 'certs/ca.crt', cert: 'certs/tls.crt', key: 'certs/tls.key', crl: 'certs/ca.crl' })
  * const mtls = mtlsVerifier({
  *   identity: 'spiffe',
+ *   serverTls, // its one CA is bound to the one trust domain named here
  *   trustDomains: ['mesh.local'],
  *   grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] },
  * })
