@@ -134,10 +134,10 @@ function clientsVerifier(
       if (isServerTls(https))
         return mtlsVerifier({ identity: 'spiffe', serverTls: https, trustDomains, grants, clock })
       const ca = (https as HttpsServerOptions | undefined)?.ca
-      const bound =
-        trustDomains.length === 1 && (typeof ca === 'string' || ca instanceof Uint8Array)
-          ? { [trustDomains[0]!]: { ca } }
-          : undefined
+      const oneCa =
+        (typeof ca === 'string' || ca instanceof Uint8Array) &&
+        Buffer.from(ca).toString('latin1').split('-----BEGIN CERTIFICATE-----').length === 2
+      const bound = trustDomains.length === 1 && oneCa ? { [trustDomains[0]!]: { ca } } : undefined
       return mtlsVerifier({ identity: 'spiffe', ...(bound ? { trustDomains: bound } : {}), grants, clock })
     }
     return mtlsVerifier({ identity: 'dns', grants, clock })
