@@ -138,7 +138,11 @@ describe('createRevocationList and readRevocationList', () => {
     const checked = openssl.stdout
     expect(checked).toContain(`Serial Number: ${serial}`)
     expect(checked).toMatch(/X509v3 CRL Number:\s+7/)
-    expect(readRevocationList(crl, ca.cert)).toEqual({ number: 7, revoked: [{ serial, revokedAt }] })
+    // read back without leading zeros (Node and openssl pad a serial to whole bytes)
+    expect(readRevocationList(crl, ca.cert)).toEqual({
+      number: 7,
+      revoked: [{ serial: serial.replace(/^0+/, ''), revokedAt }],
+    })
     expect(() => readRevocationList(crl, stranger.cert)).toThrow(/not a CRL signed by this CA/)
 
     const serverTls = tlsServerOptions(files('ours.crl'))
