@@ -10,7 +10,8 @@ export {
   issueServiceCertificate,
   type ServiceCertificate,
 } from './issue-service-certificate.js'
-export type { TlsFiles, TlsMaterial, TrustFiles } from './lib/tls-material.js'
+export type { TrustFiles } from './lib/load-trust.js'
+export type { TlsFiles, TlsMaterial } from './lib/tls-material.js'
 export {
   type MtlsGrant,
   type MtlsVerifierOptions,

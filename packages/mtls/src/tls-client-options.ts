@@ -2,14 +2,9 @@ import { X509Certificate } from 'node:crypto'
 import type { ConnectionOptions, DetailedPeerCertificate, PeerCertificate } from 'node:tls'
 import { ConfigError } from '@callsign/core'
 import { subjectAltNames } from './lib/certificate-facts.js'
+import type { TrustFiles } from './lib/load-trust.js'
 import { peerChain } from './lib/peer-chain.js'
-import {
-  type ReloadOptions,
-  reloader,
-  type TlsFiles,
-  type TlsMaterial,
-  type TrustFiles,
-} from './lib/tls-material.js'
+import { type ReloadOptions, reloader, type TlsFiles, type TlsMaterial } from './lib/tls-material.js'
 import { refusal } from './lib/trust-state.js'
 import { parseSpiffeId } from './parse-spiffe-id.js'
 import { authorizeId, type SpiffeAuthorizer } from './spiffe-authorizers.js'

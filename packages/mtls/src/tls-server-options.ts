@@ -2,15 +2,14 @@ import { constants, X509Certificate } from 'node:crypto'
 import type { SecureContextOptions, Server, TLSSocket, TlsOptions } from 'node:tls'
 import { ConfigError } from '@callsign/core'
 import { subjectAltNames } from './lib/certificate-facts.js'
+import type { Anchor, TrustFiles } from './lib/load-trust.js'
 import { peerChain } from './lib/peer-chain.js'
 import {
-  type Anchor,
   type LoadedTls,
   type ReloadOptions,
   reloader,
   type TlsFiles,
   type TlsMaterial,
-  type TrustFiles,
 } from './lib/tls-material.js'
 import { refusal, type TrustSource, type TrustState } from './lib/trust-state.js'
 import { parseSpiffeId } from './parse-spiffe-id.js'

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto'
 import { chainPath } from './chain-path.js'
 import { normalSerial } from './crl.js'
-import type { Anchor } from './tls-material.js'
+import type { Anchor } from './load-trust.js'
 
 /**
  * The trust of one moment: the CAs with the trust domain each is bound to, and what they revoked.
