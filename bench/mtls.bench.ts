@@ -20,7 +20,7 @@ export async function run(): Promise<string> {
   const tls = { ca: ca.cert, cert: server.cert, key: server.key, requestCert: true, rejectUnauthorized: true }
   const verifier = mtlsVerifier({
     identity: 'spiffe',
-    trustDomains: ['mesh.local'],
+    trustDomains: { 'mesh.local': { ca: ca.cert } },
     grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] },
   })
   const pipeline = createPipeline({

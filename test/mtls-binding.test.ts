@@ -41,7 +41,7 @@ let grpcServer: grpc.Server
 let grpcPort: number
 
 const verifiers = () => [
-  mtlsVerifier({ identity: 'spiffe', trustDomains: ['mesh.local'], grants: {} }),
+  mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'], grants: {} }),
   jwtVerifier({ issuer: ISSUER, audience: 'orders', keys: [publicKey] }),
 ]
 

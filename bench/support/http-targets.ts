@@ -56,7 +56,7 @@ export function callsignVerifier(guard: Exclude<Guard, 'none'>, fixture: Fixture
     case 'mtls':
       return mtlsVerifier({
         identity: 'spiffe',
-        trustDomains: [TRUST_DOMAIN],
+        trustDomains: { [TRUST_DOMAIN]: { ca: fixture.tls.ca } },
         grants: { [CLIENT_SPIFFE_ID]: [SCOPE] },
       })
   }

@@ -100,6 +100,31 @@ const rows: AttackRow[] = [
     expect: invalid,
   },
   {
+    name: 'a leaf (CA:FALSE) with keyUsage keyCertSign (X509-SVID §4.3)',
+    request: (c) => ({
+      cert: c.cert(
+        'leaf-cert-sign',
+        ext(`URI:${SPIFFE_WRITER}`, 'clientAuth', 'keyUsage=critical,digitalSignature,keyCertSign\n'),
+      ),
+    }),
+    expect: invalid,
+  },
+  {
+    name: 'a leaf (CA:FALSE) with keyUsage cRLSign (X509-SVID §4.3)',
+    request: (c) => ({
+      cert: c.cert(
+        'leaf-crl-sign',
+        ext(`URI:${SPIFFE_WRITER}`, 'clientAuth', 'keyUsage=critical,digitalSignature,cRLSign\n'),
+      ),
+    }),
+    expect: invalid,
+  },
+  {
+    name: 'an RSA-1024 leaf',
+    request: (c) => ({ cert: c.cert('rsa-1024', ext(`URI:${SPIFFE_WRITER}`), { rsaBits: 1024 }) }),
+    expect: invalid,
+  },
+  {
     name: 'no extended key usage',
     request: (c) => ({ cert: c.cert('no-eku', ext(`URI:${SPIFFE_WRITER}`, '')) }),
     expect: invalid,

@@ -27,6 +27,8 @@ export function serviceConfig(service: string) {
       key: process.env.TLS_KEY ?? join(tlsDir, 'tls.key'),
       ca: process.env.TLS_CA ?? join(tlsDir, 'ca.crt'),
     },
+    /** The development CA's revocation list (`callsign certs revoke` writes it). */
+    crl: process.env.TLS_CRL ?? join(certs, 'ca', 'ca.crl'),
     issuerUrl: process.env.ISSUER_URL ?? 'https://127.0.0.1:7400',
     ordersUrl: process.env.ORDERS_URL ?? 'http://127.0.0.1:7402',
     billingUrl: process.env.BILLING_URL ?? 'https://127.0.0.1:7403',

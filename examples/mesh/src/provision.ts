@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileKeyStore, parseApiKey } from '@callsign/api-key'
+import { writeFileAtomic } from '@callsign/core'
+import { createRevocationList } from '@callsign/mtls'
 import { mustCallsign } from './lib/callsign.js'
 
 /** The services that get a certificate from the development CA. */
@@ -57,6 +59,15 @@ export async function provision(
   if (!existsSync(join(paths.certs, 'ca', 'ca.crt'))) {
     await mustCallsign(['certs', 'init', '--trust-domain', 'mesh.local', '--dir', paths.certs])
     say(`created the development CA in ${paths.certs}/ca`)
+  }
+  const crl = join(paths.certs, 'ca', 'ca.crl')
+  if (!existsSync(crl)) {
+    // a CA made before `certs init` wrote its (empty) revocation list
+    const ca = {
+      cert: readFileSync(join(paths.certs, 'ca', 'ca.crt')),
+      key: readFileSync(join(paths.certs, 'ca', 'ca.key')),
+    }
+    await writeFileAtomic(crl, createRevocationList({ ca, revoked: [] }), { mode: 0o644 })
   }
   await Promise.all(
     SERVICES.map((service) =>

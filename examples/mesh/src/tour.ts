@@ -170,7 +170,37 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
   })
   expect('storefront → gateway POST /shop/orders', '201', afterRotation, seen(afterRotation, ['billing']))
 
-  section('7. No secret in any log or audit line')
+  section("7. orders' certificate revoked with `callsign certs revoke`: billing refuses it without a restart")
+  const placeOrder = () =>
+    http(`${urls.gateway}/shop/orders`, { ca, method: 'POST', authorization: bearer('storefront'), body: {} })
+  const open = await placeOrder() // orders' keep-alive connection to billing is open after this
+  expect('storefront → gateway POST /shop/orders (orders → billing)', '201', open, seen(open, ['billing']))
+  await mustCallsign(['certs', 'revoke', 'orders', '--dir', paths.certs])
+  const refused = await until(placeOrder, (o) => o.status === '502', 5000)
+  const billingSaw = (
+    await until(
+      async () => lastDenial(join(paths.audit, 'billing.jsonl')),
+      (seen) => seen === '401 revoked',
+      2000,
+    )
+  ).outcome
+  expect(
+    'orders (revoked certificate) → billing POST /charges',
+    '502 (billing: 401 revoked)',
+    `${refused.outcome.status} (billing: ${billingSaw})`,
+    `refused ${refused.ms} ms after the revoke, without a restart`,
+    refused.outcome.status === '502' && billingSaw === '401 revoked',
+  )
+  await mustCallsign(['certs', 'issue', 'orders', '--dir', paths.certs, '--namespace', 'shop'])
+  const back = await until(placeOrder, (o) => o.status === '201', 5000)
+  expect(
+    'storefront → gateway POST /shop/orders (orders re-issued)',
+    '201',
+    back.outcome,
+    `orders reloaded its new certificate after ${back.ms} ms`,
+  )
+
+  section('8. No secret in any log or audit line')
   const leaks = findSecrets(mesh)
   expect(
     `${leaks.files} log and audit files searched for ${leaks.secrets} secrets`,
@@ -179,7 +209,7 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
   )
   section('')
 
-  say("== 8. `callsign review` over the mesh's audit logs")
+  say("== 9. `callsign review` over the mesh's audit logs")
   const review = await callsign([
     'review',
     '--store',
@@ -224,6 +254,17 @@ function seen(outcome: Outcome, services: string[]): string {
     })
     .filter(Boolean)
     .join(' · ')
+}
+
+/** The last refusal in a service's audit log, as `<status> <reason>` (status from the code). */
+function lastDenial(auditFile: string): string {
+  const lines = readFileSync(auditFile, 'utf8').trim().split('\n').reverse()
+  for (const line of lines) {
+    const event = JSON.parse(line) as { decision?: string; code?: string; reason?: string }
+    if (event.decision !== 'deny') continue
+    return `${event.code === 'ERR_INSUFFICIENT_SCOPE' ? 403 : 401} ${event.reason}`
+  }
+  return 'no refusal'
 }
 
 function short(value: string): string {

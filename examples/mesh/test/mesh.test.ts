@@ -93,9 +93,14 @@ describe('the example mesh, end to end', () => {
     ])
   })
 
-  it('refuses a revoked key, renews an expired token and serves a rotated certificate without a restart', () => {
+  it('refuses a revoked key and a revoked certificate, renews an expired token and serves a rotated certificate without a restart', () => {
     expect(step(/partner \(revoked key\)/).got).toBe('401 ERR_INVALID_CREDENTIAL')
     expect(step(/billing serves a new certificate/).got).toBe('new')
+    expect(step(/orders \(revoked certificate\)/)).toMatchObject({
+      got: '502 (billing: 401 revoked)',
+      pass: true,
+    })
+    expect(step(/orders re-issued/).got).toBe('201')
     expect(report.steps.find((s) => s.section.startsWith('3. Tokens'))?.pass).toBe(true)
   })
 

@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -115,4 +116,65 @@ describe('callsign certs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       expect(result.stdout).toContain('callsign certs issue <service>')
     }
   })
+})
+
+describe('callsign certs revoke and list', () => {
+  it('revokes a service certificate into the CA revocation list (openssl verifies it) and lists the state', async () => {
+    const out = join(dir, 'revoke')
+    expect((await runCli(['certs', 'init', '--trust-domain', 'mesh.local', '--dir', out])).code).toBe(0)
+    for (const service of ['billing', 'orders']) {
+      expect((await runCli(['certs', 'issue', service, '--dir', out])).code).toBe(0)
+    }
+    const serial = (service: string) =>
+      new X509Certificate(readFileSync(join(out, service, 'tls.crt'))).serialNumber.replace(/^0+/, '')
+
+    const revoked = await runCli(['certs', 'revoke', 'billing', '--dir', out])
+    expect(revoked.code).toBe(0)
+    expect(revoked.stdout).toContain(
+      `Revoked billing (spiffe://mesh.local/ns/default/sa/billing), serial ${serial('billing')}`,
+    )
+    const crl = spawnSync(
+      'openssl',
+      ['crl', '-in', join(out, 'ca', 'ca.crl'), '-CAfile', join(out, 'ca', 'ca.crt'), '-noout', '-text'],
+      { encoding: 'utf8' },
+    )
+    expect(crl.stderr).toContain('verify OK')
+    // openssl pads a serial to whole bytes (a leading 0); ours carry no leading zeros
+    expect(crl.stdout).toMatch(new RegExp(`Serial Number: 0?${serial('billing')}\\n`))
+    expect(crl.stdout).toMatch(/X509v3 CRL Number:\s+2/) // init wrote number 1, empty
+
+    const listed = await runCli(['certs', 'list', '--dir', out, '--json'])
+    expect(listed.code).toBe(0)
+    expect(JSON.parse(listed.stdout)).toEqual([
+      {
+        name: 'billing',
+        serial: serial('billing'),
+        spiffeId: 'spiffe://mesh.local/ns/default/sa/billing',
+        notAfter: expect.stringMatching(/^\d{4}-/),
+        revoked: true,
+        revokedAt: expect.stringMatching(/^\d{4}-/),
+      },
+      {
+        name: 'orders',
+        serial: serial('orders'),
+        spiffeId: 'spiffe://mesh.local/ns/default/sa/orders',
+        notAfter: expect.stringMatching(/^\d{4}-/),
+        revoked: false,
+        revokedAt: null,
+      },
+    ])
+  }, 120_000)
+
+  it('revokes by serial, says when a serial is already revoked, lists as a table, and refuses an unknown name (exit 2)', async () => {
+    const out = join(dir, 'revoke-serial')
+    expect((await runCli(['certs', 'init', '--dir', out])).code).toBe(0)
+    const gone = '0A:1B:2C'
+    expect((await runCli(['certs', 'revoke', gone, '--dir', out])).code).toBe(0)
+    const again = await runCli(['certs', 'revoke', '0xa1b2c', '--dir', out])
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('already revoked') })
+    const table = await runCli(['certs', 'list', '--dir', out])
+    expect(table.stdout).toMatch(/^SERVICE\s+SERIAL\s+SPIFFE ID\s+NOT AFTER\s+REVOKED$/m)
+    expect(table.stdout).toMatch(/^-\s+A1B2C\s+-\s+-\s+\d{4}-/m)
+    expect((await runCli(['certs', 'revoke', 'no-such-service', '--dir', out])).code).toBe(2)
+  }, 120_000)
 })

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import { inspect } from 'node:util'
 import { ConfigError, watchFiles } from '@callsign/core'
+import { type ClientTls, type SpiffeAuthorizer, tlsClientOptions } from '@callsign/mtls'
 import { Agent, buildConnector } from 'undici'
 import type { Credentials } from './credentials.js'
 
@@ -16,8 +17,19 @@ export interface MtlsAgentOptions {
   readonly cert: string
   /** PEM private key file of the certificate. */
   readonly key: string
-  /** PEM CA bundle file the servers' certificates are checked against. */
-  readonly ca: string
+  /** PEM CA bundle file the servers' certificates are checked against (not with `trustDomains`). */
+  readonly ca?: string
+  /**
+   * Authenticate the server by its SPIFFE ID (an ID, or an authorizer from `@callsign/mtls`)
+   * instead of its host name. Its certificate must chain to a CA bound to the ID's trust domain:
+   * a `ca` of one CA and a `serverId` string bind implicitly; otherwise name `trustDomain`, or
+   * give `trustDomains`. Default: the host name check.
+   */
+  readonly serverId?: string | SpiffeAuthorizer
+  /** With `serverId`: the trust domain every CA of `ca` vouches for. */
+  readonly trustDomain?: string
+  /** With `serverId`: trust domain → its CA bundle file (federation), instead of `ca`. */
+  readonly trustDomains?: Readonly<Record<string, { readonly ca: string }>>
   /** Reload the files when they change. Default true. */
   readonly watch?: boolean
   /** Called after new certificate material was loaded. */
@@ -67,30 +79,44 @@ interface Material {
  * const res = await fetch('https://orders.internal/orders/42', { dispatcher: tls.dispatcher })
  */
 export function mtlsAgent(options: MtlsAgentOptions): MtlsAgent {
-  for (const name of ['cert', 'key', 'ca'] as const) {
+  const required =
+    options?.trustDomains === undefined ? (['cert', 'key', 'ca'] as const) : (['cert', 'key'] as const)
+  for (const name of required) {
     if (typeof options?.[name] !== 'string' || options[name].length === 0) {
       throw new ConfigError(`mtlsAgent: "${name}" must be a file path`)
     }
+  }
+  if (
+    (options.trustDomain !== undefined || options.trustDomains !== undefined) &&
+    options.serverId === undefined
+  ) {
+    throw new ConfigError(
+      'mtlsAgent: "trustDomain" and "trustDomains" bind the CAs that vouch for a "serverId": give one',
+    )
   }
   const timeout = options.connectTimeoutMs ?? 10_000
   if (!Number.isSafeInteger(timeout) || timeout < 1) {
     throw new ConfigError('mtlsAgent: "connectTimeoutMs" must be a positive integer')
   }
-  const files = { cert: options.cert, key: options.key, ca: options.ca }
+  const files = { cert: options.cert, key: options.key, ca: options.ca as string }
   const onError =
     options.onError ??
     ((error: ConfigError) =>
       process.emitWarning(`${error.message}; keeping the last good certificate`, {
         code: 'CALLSIGN_CERT_RELOAD',
       }))
+  // With a serverId, @callsign/mtls reads the files and checks the server's SPIFFE ID and binding.
+  const spiffe = options.serverId === undefined ? undefined : spiffeTls(options)
+  const connectOptions = () => (spiffe ? spiffe.tls.options : load(files))
 
-  const build = (material: Material) => buildConnector({ ...material, timeout, rejectUnauthorized: true })
-  let connector = build(load(files))
+  const build = (connect: object) => buildConnector({ ...connect, timeout, rejectUnauthorized: true })
+  let connector = build(connectOptions())
   const dispatcher = new Agent({ connect: (opts, callback) => connector(opts, callback) })
 
   const reload = (): boolean => {
     try {
-      connector = build(load(files))
+      if (spiffe && !spiffe.tls.reload()) throw spiffe.lastError()
+      connector = build(connectOptions())
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       onError(error)
@@ -99,7 +125,12 @@ export function mtlsAgent(options: MtlsAgentOptions): MtlsAgent {
     options.onReload?.()
     return true
   }
-  const watcher = options.watch === false ? undefined : watchFiles([files.cert, files.key, files.ca], reload)
+  const watched = [
+    files.cert,
+    files.key,
+    ...(options.trustDomains ? Object.values(options.trustDomains).map((domain) => domain.ca) : [files.ca]),
+  ]
+  const watcher = options.watch === false ? undefined : watchFiles(watched, reload)
 
   return Object.freeze({
     kind: 'mtls' as const,
@@ -114,6 +145,29 @@ export function mtlsAgent(options: MtlsAgentOptions): MtlsAgent {
     toJSON: () => ({ kind: 'mtls', ...files }),
     [inspect.custom]: () => `MtlsAgent ${inspect(files)}`,
   })
+}
+
+/** `tlsClientOptions` for a SPIFFE server ID, its errors named after this function. */
+function spiffeTls(options: MtlsAgentOptions): { tls: ClientTls; lastError(): ConfigError } {
+  const rename = (error: ConfigError) =>
+    new ConfigError(error.message.replace(/^tlsClientOptions:/, 'mtlsAgent:'), { cause: error })
+  let last = new ConfigError('mtlsAgent: the files could not be reloaded')
+  try {
+    const tls = tlsClientOptions({
+      ...(options.trustDomains ? { trustDomains: options.trustDomains } : { ca: options.ca as string }),
+      ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}),
+      cert: options.cert,
+      key: options.key,
+      serverId: options.serverId as string | SpiffeAuthorizer,
+      watch: false,
+      onError: (error) => {
+        last = rename(error)
+      },
+    })
+    return { tls, lastError: () => last }
+  } catch (error) {
+    throw error instanceof ConfigError ? rename(error) : error
+  }
 }
 
 /** Reads the three files and checks that they make a TLS context (the key matches the certificate). */

@@ -1,10 +1,16 @@
 export { certificateThumbprint } from './certificate-thumbprint.js'
 export { createDevCa, type DevCa, type DevCaOptions } from './create-dev-ca.js'
 export {
+  type CreateRevocationListOptions,
+  createRevocationList,
+  type RevokedCertificate,
+} from './create-revocation-list.js'
+export {
   type IssueServiceCertificateOptions,
   issueServiceCertificate,
   type ServiceCertificate,
 } from './issue-service-certificate.js'
+export type { TrustFiles } from './lib/load-trust.js'
 export type { TlsFiles, TlsMaterial } from './lib/tls-material.js'
 export {
   type MtlsGrant,
@@ -13,6 +19,7 @@ export {
   type TrustDomainOptions,
 } from './mtls-verifier.js'
 export { parseSpiffeId, type SpiffeId, SpiffeIdError, type SpiffeIdRule } from './parse-spiffe-id.js'
+export { type RevocationListContents, readRevocationList } from './read-revocation-list.js'
 export {
   authorizeId,
   authorizeMemberOf,

@@ -3,7 +3,7 @@ import { isIP } from 'node:net'
 import { ConfigError } from '@callsign/core'
 import { certificateThumbprint } from './certificate-thumbprint.js'
 import { buildCertificate, OID_COMMON_NAME } from './lib/build-certificate.js'
-import { subjectAltNames, subjectName } from './lib/certificate-facts.js'
+import { subjectAltNames, subjectKeyIdentifier, subjectName } from './lib/certificate-facts.js'
 import { toPem } from './lib/pem.js'
 import { parseSpiffeId } from './parse-spiffe-id.js'
 
@@ -91,8 +91,13 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
   }
   const ipAddresses = options.ipAddresses ?? []
   for (const ip of ipAddresses) {
-    if (isIP(ip) === 0)
+    if (typeof ip !== 'string' || isIP(ip) === 0)
       throw new ConfigError(`${where}: "ipAddresses" has an invalid address ${JSON.stringify(ip)}`)
+    if (ip.includes('%')) {
+      throw new ConfigError(
+        `${where}: "ipAddresses" has ${JSON.stringify(ip)} with a zone id, which a certificate cannot hold`,
+      )
+    }
   }
   const days = options.days ?? 7
   if (!Number.isInteger(days) || days < 1 || days > 90) {
@@ -113,6 +118,7 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
   }
 
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  const issuerKeyId = subjectKeyIdentifier(caCert.raw)
   const service = spiffeId.segments[spiffeId.segments.length - 1]!
   const der = buildCertificate({
     subject: [[OID_COMMON_NAME, service]],
@@ -121,6 +127,8 @@ export function issueServiceCertificate(options: IssueServiceCertificateOptions)
     notAfter,
     publicKey,
     issuerPublicKey: caCert.publicKey,
+    // the CA's own key id, so a chain to a CA made elsewhere (openssl, another PKI) links up
+    ...(issuerKeyId ? { issuerKeyId } : {}),
     signingKey: caKey,
     ca: false,
     uris: [spiffeId.id],

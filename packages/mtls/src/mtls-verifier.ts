@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto'
+import { Socket } from 'node:net'
 import {
   type AuditReason,
   AuthError,
@@ -13,16 +14,21 @@ import {
 } from '@callsign/core'
 import { certificateThumbprint } from './certificate-thumbprint.js'
 import { extendedKeyUsages, OID_ANY_EKU, OID_CLIENT_AUTH, subjectAltNames } from './lib/certificate-facts.js'
-import { pemCertificates } from './lib/pem.js'
+import { leafRuleBroken } from './lib/leaf-rules.js'
+import type { Anchor } from './lib/load-trust.js'
+import { pemCertificates, toPem } from './lib/pem.js'
+import { refusal, type TrustSource } from './lib/trust-state.js'
 import { isTrustDomainName, parseSpiffeId, type SpiffeId } from './parse-spiffe-id.js'
 import type { SpiffeAuthorizer } from './spiffe-authorizers.js'
+import { type ServerTls, trustSourceOf } from './tls-server-options.js'
 
 /** One trust domain's settings. */
 export interface TrustDomainOptions {
   /**
-   * The CA certificate(s), PEM, allowed to vouch for IDs of this trust domain. When set, a
-   * certificate claiming an ID here must chain to one of them, so a CA trusted for another trust
-   * domain cannot mint IDs in this one. Default: any CA the handshake trusts.
+   * The CA certificate(s), PEM, that alone may vouch for IDs of this trust domain: a certificate
+   * claiming an ID here must chain to one of them, so a CA trusted for another trust domain cannot
+   * mint IDs in this one. Required without `serverTls`; not allowed with it (the CAs are bound
+   * there, and follow its reloads).
    */
   readonly ca?: string | Uint8Array | readonly (string | Uint8Array)[]
 }
@@ -37,8 +43,15 @@ export interface MtlsVerifierOptions {
   /** Where the identity comes from: the one SPIFFE URI SAN, or a configured DNS SAN. */
   readonly identity: 'spiffe' | 'dns'
   /**
-   * SPIFFE trust domains accepted: a list, or a map to per-domain settings. Default: every trust
-   * domain a CA of the handshake's bundle vouches for.
+   * The server's {@link tlsServerOptions}: the CAs bound to their trust domains, the CRLs, and
+   * every reload of them. With it, a dropped CA or a revoked serial is refused on connections
+   * already open (their next request, and the socket is closed).
+   */
+  readonly serverTls?: ServerTls
+  /**
+   * SPIFFE trust domains accepted. With `serverTls`: a list of trust domains bound there (default:
+   * all of them; exactly one when its bundle is one CA bound implicitly). Without: a map binding
+   * each trust domain to its CAs, `{ 'mesh.local': { ca: pem } }`.
    */
   readonly trustDomains?: readonly string[] | Readonly<Record<string, TrustDomainOptions>>
   /**
@@ -58,6 +71,16 @@ interface Established {
   readonly caller: Caller
   readonly notBefore: number
   readonly notAfter: number
+  readonly leaf: X509Certificate
+  readonly chain: readonly Uint8Array[]
+  /** The trust domain the leaf's CA must be bound to (`undefined`: any CA of the trust). */
+  readonly trustDomain: string | undefined
+}
+
+/** A connection's verdict, and the trust generation it was reached under. */
+interface Verdict {
+  readonly generation: number
+  readonly result: Established | AuthError
 }
 
 const HANDSHAKE_REASONS: Readonly<Record<string, AuditReason>> = {
@@ -70,24 +93,28 @@ const HANDSHAKE_REASONS: Readonly<Record<string, AuditReason>> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unknown_ca',
   INVALID_PURPOSE: 'wrong_purpose',
   CERT_REVOKED: 'revoked',
+  EE_KEY_TOO_SMALL: 'weak_key',
 }
 const DNS_NAME =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
-const MAX_CHAIN = 8
 
 /**
  * Verifies the TLS client certificate. The handshake has verified its chain against the server's
  * CA bundle; this verifier refuses a connection the handshake did not authorize, takes the
  * identity from exactly one SPIFFE URI SAN (or a configured DNS SAN, never the CN), refuses a CA
- * certificate, a certificate without the clientAuth extended key usage and a trust domain outside
- * the allow-list, and gives the scopes of the callee's grants. The identity is worked out once per
- * TLS connection. `credentialId` is {@link certificateThumbprint} of the leaf.
+ * certificate, a leaf the X509-SVID rules forbid or with a weak key, a certificate without the
+ * clientAuth extended key usage, a trust domain not accepted or a chain that does not end at a CA
+ * bound to its trust domain, a revoked certificate, and gives the scopes of the callee's grants.
+ * The verdict is worked out once per TLS connection, and again when the trust of `serverTls`
+ * changes. `credentialId` is {@link certificateThumbprint} of the leaf.
  *
  * Returns `null` when the request did not come over TLS or the client sent no certificate.
  *
  * @example
+ * const serverTls = tlsServerOptions({ ca: 'certs/ca.crt', cert: 'certs/tls.crt', key: 'certs/tls.key', crl: 'certs/ca.crl' })
  * const mtls = mtlsVerifier({
  *   identity: 'spiffe',
+ *   serverTls, // its one CA is bound to the one trust domain named here
  *   trustDomains: ['mesh.local'],
  *   grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] },
  * })
@@ -101,17 +128,17 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     throw new ConfigError(`${where}: "identity" must be 'spiffe' or 'dns'`)
   }
   const clock = options.clock ?? systemClock
-  const trustDomains = compileTrustDomains(options.trustDomains)
-  const { exact, matchers } = compileGrants(options.grants, identity, trustDomains)
-  const dnsNames = identity === 'dns' ? compileDnsNames(options.dnsNames ?? [...exact.keys()]) : undefined
   if (identity === 'dns' && options.trustDomains !== undefined) {
     throw new ConfigError(`${where}: "trustDomains" applies only to identity 'spiffe'`)
   }
   if (identity === 'spiffe' && options.dnsNames !== undefined) {
     throw new ConfigError(`${where}: "dnsNames" applies only to identity 'dns'`)
   }
+  const { trust, trustDomains } = compileTrust(options, identity)
+  const { exact, matchers } = compileGrants(options.grants, identity, trustDomains)
+  const dnsNames = identity === 'dns' ? compileDnsNames(options.dnsNames ?? [...exact.keys()]) : undefined
 
-  const established = new WeakMap<object, Established | AuthError>()
+  const verdicts = new WeakMap<object, Verdict>()
 
   function refuse(reason: AuditReason, cause?: unknown): never {
     throw new AuthError('ERR_INVALID_CREDENTIAL', cause === undefined ? { reason } : { reason, cause })
@@ -131,6 +158,8 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     const notBefore = Date.parse(leaf.validFrom)
     const notAfter = Date.parse(leaf.validTo)
     if (leaf.ca) refuse('leaf_is_ca')
+    const broken = leafRuleBroken(leaf)
+    if (broken) refuse(broken)
     const usages = extendedKeyUsages(leaf)
     if (!usages || !(usages.includes(OID_CLIENT_AUTH) || usages.includes(OID_ANY_EKU))) {
       refuse('no_client_auth_eku')
@@ -144,6 +173,7 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     let id: string
     let attributes: Record<string, unknown>
     let scopes: Set<string>
+    let trustDomain: string | undefined
     if (identity === 'spiffe') {
       if (names.uris.length === 0) refuse('no_spiffe_id')
       if (names.uris.length > 1) refuse('several_uri_sans')
@@ -154,13 +184,8 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
         refuse('bad_spiffe_id', cause)
       }
       if (spiffe.path === '') refuse('bad_spiffe_id')
-      if (trustDomains) {
-        const domain = trustDomains.get(spiffe.trustDomain)
-        if (!domain) refuse('trust_domain_not_allowed')
-        if (domain.cas.length > 0 && !chainsTo(leaf, chain, domain.cas)) {
-          refuse('trust_domain_ca_mismatch')
-        }
-      }
+      if (!trustDomains?.has(spiffe.trustDomain)) refuse('trust_domain_not_allowed')
+      trustDomain = spiffe.trustDomain
       id = spiffe.id
       scopes = new Set(exact.get(id) ?? [])
       for (const grant of matchers) if (grant.to(spiffe)) for (const scope of grant.scopes) scopes.add(scope)
@@ -174,6 +199,10 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
       id = matching[0]!
       scopes = new Set(exact.get(id) ?? [])
       attributes = {}
+    }
+    if (trust) {
+      const refused = refusal(trust.current(), leaf, chain, trustDomain)
+      if (refused) refuse(refused)
     }
     const caller: Caller = Object.freeze({
       id,
@@ -190,7 +219,37 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
         notBefore: new Date(notBefore).toISOString(),
       }),
     })
-    return { caller, notBefore, notAfter }
+    return { caller, notBefore, notAfter, leaf, chain, trustDomain }
+  }
+
+  /** The verdict of a connection: worked out once, and again only when the trust has changed. */
+  function verdictOf(tls: TlsPeer, chain: readonly Uint8Array[]): Verdict {
+    const generation = trust ? trust.current().generation : 0
+    const known = verdicts.get(tls.connection)
+    let verdict: Verdict
+    if (known === undefined) {
+      let result: Established | AuthError
+      try {
+        result = establish(tls, chain)
+      } catch (error) {
+        if (!(error instanceof AuthError)) throw error
+        result = error
+      }
+      verdict = { generation, result }
+    } else if (known.generation === generation || known.result instanceof AuthError || !trust) {
+      return known
+    } else {
+      const { leaf, trustDomain } = known.result
+      const refused = refusal(trust.current(), leaf, known.result.chain, trustDomain)
+      verdict = {
+        generation,
+        result: refused ? new AuthError('ERR_INVALID_CREDENTIAL', { reason: refused }) : known.result,
+      }
+    }
+    verdicts.set(tls.connection, verdict)
+    // a refused certificate refuses every request of its connection: end it once this one is answered
+    if (verdict.result instanceof AuthError) closeSoon(tls.connection)
+    return verdict
   }
 
   return Object.freeze({
@@ -199,18 +258,12 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     verify(req: AuthRequest): Caller | null {
       const tls = req.tls
       if (!tls) return null
-      let known = established.get(tls.connection)
-      if (known === undefined) {
-        const chain = tls.peerCertificateChain()
+      let chain: readonly Uint8Array[] = []
+      if (!verdicts.has(tls.connection)) {
+        chain = tls.peerCertificateChain()
         if (chain.length === 0) return null
-        try {
-          known = establish(tls, chain)
-        } catch (error) {
-          if (!(error instanceof AuthError)) throw error
-          known = error
-        }
-        established.set(tls.connection, known)
       }
+      const known = verdictOf(tls, chain).result
       if (known instanceof AuthError) throw new AuthError(known.code, { reason: known.reason })
       // A connection outlives nothing: check the authorization and validity on every request.
       if (!tls.authorized) refuse('handshake_unauthorized')
@@ -222,47 +275,119 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
   })
 }
 
-interface TrustDomain {
-  readonly cas: readonly X509Certificate[]
-}
-
-function compileTrustDomains(
-  value: MtlsVerifierOptions['trustDomains'],
-): Map<string, TrustDomain> | undefined {
-  const where = 'mtlsVerifier: "trustDomains"'
-  if (value === undefined) return undefined
-  const entries: [string, TrustDomainOptions][] = Array.isArray(value)
-    ? value.map((name: string) => [name, {}])
-    : typeof value === 'object' && value !== null
-      ? Object.entries(value as Record<string, TrustDomainOptions>)
-      : []
-  if (entries.length === 0) throw new ConfigError(`${where} must name at least one trust domain`)
-  const domains = new Map<string, TrustDomain>()
-  for (const [name, settings] of entries) {
-    if (!isTrustDomainName(name))
-      throw new ConfigError(`${where}: ${JSON.stringify(name)} is not a trust domain`)
-    if (domains.has(name)) throw new ConfigError(`${where}: "${name}" is listed twice`)
-    const bundles = settings?.ca === undefined ? [] : Array.isArray(settings.ca) ? settings.ca : [settings.ca]
-    const cas: X509Certificate[] = []
-    for (const bundle of bundles as (string | Uint8Array)[]) {
-      const ders = pemCertificates(bundle)
-      if (ders.length === 0) throw new ConfigError(`${where}: "${name}.ca" holds no PEM certificate`)
-      for (const der of ders) {
-        const certificate = new X509Certificate(der)
-        if (!certificate.ca)
-          throw new ConfigError(`${where}: "${name}.ca" holds a certificate that is not a CA`)
-        cas.push(certificate)
+/**
+ * Where the CAs come from and which trust domains are accepted. Every accepted trust domain is
+ * bound to its CAs: by `serverTls` (its `trustDomain`/`trustDomains`, or its one CA bound to the
+ * one trust domain named here), or by a `ca` per trust domain here. Anything else is a ConfigError.
+ */
+function compileTrust(
+  options: MtlsVerifierOptions,
+  identity: 'spiffe' | 'dns',
+): { trust: TrustSource | undefined; trustDomains: ReadonlySet<string> | undefined } {
+  const where = 'mtlsVerifier'
+  const value = options.trustDomains
+  let trust: TrustSource | undefined
+  if (options.serverTls !== undefined) {
+    trust = trustSourceOf(options.serverTls)
+    if (!trust) throw new ConfigError(`${where}: "serverTls" must be the result of tlsServerOptions(...)`)
+  }
+  if (identity === 'dns') return { trust, trustDomains: undefined }
+  const entries: [string, TrustDomainOptions][] =
+    value === undefined
+      ? []
+      : Array.isArray(value)
+        ? value.map((name: string) => [name, {}])
+        : typeof value === 'object' && value !== null
+          ? Object.entries(value as Record<string, TrustDomainOptions>)
+          : []
+  if (value !== undefined && entries.length === 0) {
+    throw new ConfigError(`${where}: "trustDomains" must name at least one trust domain`)
+  }
+  const names = new Set<string>()
+  for (const [name] of entries) {
+    if (!isTrustDomainName(name)) {
+      throw new ConfigError(`${where}: "trustDomains": ${JSON.stringify(name)} is not a trust domain`)
+    }
+    if (names.has(name)) throw new ConfigError(`${where}: "trustDomains": "${name}" is listed twice`)
+    names.add(name)
+  }
+  const withCa = entries.filter(([, settings]) => settings?.ca !== undefined)
+  if (trust) {
+    if (withCa.length > 0) {
+      throw new ConfigError(
+        `${where}: "trustDomains.${withCa[0]![0]}.ca": with "serverTls", bind CAs to trust domains in tlsServerOptions`,
+      )
+    }
+    const bound = trust.trustDomains
+    if (bound === undefined) {
+      if (names.size !== 1) {
+        throw new ConfigError(
+          `${where}: "serverTls" has one CA bound to no named trust domain: name exactly one in "trustDomains"`,
+        )
+      }
+      return { trust, trustDomains: names }
+    }
+    for (const name of names) {
+      if (!bound.includes(name)) {
+        throw new ConfigError(`${where}: trust domain "${name}" is bound to no CA of "serverTls"`)
       }
     }
-    domains.set(name, { cas })
+    return { trust, trustDomains: names.size > 0 ? names : new Set(bound) }
   }
-  return domains
+  if (entries.length === 0 || withCa.length !== entries.length) {
+    const unbound = entries.find(([, settings]) => settings?.ca === undefined)?.[0]
+    throw new ConfigError(
+      unbound === undefined
+        ? `${where}: identity 'spiffe' needs its trust domains bound to their CAs: "serverTls", or "trustDomains": { "<trust domain>": { ca } }`
+        : `${where}: trust domain "${unbound}" is bound to no CA: pass "serverTls", or give "trustDomains.${unbound}.ca"`,
+    )
+  }
+  const anchors: Anchor[] = []
+  for (const [name, settings] of entries) {
+    const bundles = Array.isArray(settings.ca) ? settings.ca : [settings.ca]
+    for (const bundle of bundles as (string | Uint8Array)[]) {
+      const ders = pemCertificates(bundle)
+      if (ders.length === 0)
+        throw new ConfigError(`${where}: "trustDomains.${name}.ca" holds no PEM certificate`)
+      for (const der of ders) {
+        const certificate = new X509Certificate(der)
+        if (!certificate.ca) {
+          throw new ConfigError(`${where}: "trustDomains.${name}.ca" holds a certificate that is not a CA`)
+        }
+        const other = anchors.find(
+          (anchor) => anchor.certificate.fingerprint256 === certificate.fingerprint256,
+        )
+        if (other && other.trustDomain !== name) {
+          throw new ConfigError(`${where}: one CA is bound to both "${other.trustDomain}" and "${name}"`)
+        }
+        anchors.push({ pem: Buffer.from(toPem(der)), certificate, trustDomain: name })
+      }
+    }
+  }
+  const state = { generation: 0, anchors, revoked: new Map() }
+  return { trust: { current: () => state, trustDomains: [...names] }, trustDomains: names }
+}
+
+/**
+ * Ends a connection whose certificate is refused, once the refusal has been written (a client that
+ * reloads a new certificate then connects again instead of reusing it). A socket the verifier may
+ * not touch (an HTTP/2 session's) is left to the server; its requests and calls keep being refused.
+ */
+function closeSoon(connection: object): void {
+  if (!(connection instanceof Socket)) return
+  setImmediate(() => {
+    try {
+      connection.end()
+    } catch {
+      // an HTTP/2 session's socket: HTTP/2 forbids ending it from outside the session
+    }
+  })
 }
 
 function compileGrants(
   value: MtlsVerifierOptions['grants'],
   identity: 'spiffe' | 'dns',
-  trustDomains: Map<string, TrustDomain> | undefined,
+  trustDomains: ReadonlySet<string> | undefined,
 ): { exact: Map<string, readonly string[]>; matchers: MtlsGrant[] } {
   const where = 'mtlsVerifier: "grants"'
   if (value === null || typeof value !== 'object') {
@@ -316,38 +441,4 @@ function compileDnsNames(names: readonly string[]): Set<string> {
     }
   }
   return new Set(names)
-}
-
-/**
- * True when the leaf chains to one of `anchors`, walking issuer links through the presented chain
- * and checking each signature (never trusting the chain's order or contents).
- */
-function chainsTo(
-  leaf: X509Certificate,
-  presented: readonly Uint8Array[],
-  anchors: readonly X509Certificate[],
-) {
-  const pool: X509Certificate[] = []
-  for (const der of presented.slice(1)) {
-    try {
-      pool.push(new X509Certificate(der))
-    } catch {
-      // an unreadable extra certificate links nothing
-    }
-  }
-  let current = leaf
-  for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    if (anchors.some((anchor) => anchor.fingerprint256 === current.fingerprint256)) return true
-    if (anchors.some((anchor) => current.checkIssued(anchor) && current.verify(anchor.publicKey))) return true
-    const next = pool.find(
-      (candidate) =>
-        candidate.ca &&
-        candidate.fingerprint256 !== current.fingerprint256 &&
-        current.checkIssued(candidate) &&
-        current.verify(candidate.publicKey),
-    )
-    if (!next) return false
-    current = next
-  }
-  return false
 }

@@ -1,14 +1,20 @@
-import type { ConnectionOptions, PeerCertificate } from 'node:tls'
+import { X509Certificate } from 'node:crypto'
+import type { ConnectionOptions, DetailedPeerCertificate, PeerCertificate } from 'node:tls'
 import { ConfigError } from '@callsign/core'
 import { subjectAltNames } from './lib/certificate-facts.js'
+import type { TrustFiles } from './lib/load-trust.js'
+import { peerChain } from './lib/peer-chain.js'
 import { type ReloadOptions, reloader, type TlsFiles, type TlsMaterial } from './lib/tls-material.js'
+import { refusal } from './lib/trust-state.js'
 import { parseSpiffeId } from './parse-spiffe-id.js'
 import { authorizeId, type SpiffeAuthorizer } from './spiffe-authorizers.js'
 
-export interface TlsClientOptionsInput extends TlsFiles, ReloadOptions {
+export interface TlsClientOptionsInput extends TrustFiles, Pick<TlsFiles, 'cert' | 'key'>, ReloadOptions {
   /**
-   * Authenticate the server by its SPIFFE ID (one ID, or an authorizer) instead of by host name.
-   * Default: the usual host name check against the server's DNS/IP SANs.
+   * Authenticate the server by its SPIFFE ID (one ID, or an authorizer) instead of by host name:
+   * the ID must be accepted and the server's chain must end at a CA bound to the ID's trust
+   * domain (`trustDomain`, `trustDomains`, or a bundle of one CA and a `serverId` string). Default:
+   * the usual host name check against the server's DNS/IP SANs.
    */
   readonly serverId?: string | SpiffeAuthorizer
   /** Lowest TLS version. Default and floor `'TLSv1.2'`. */
@@ -49,23 +55,46 @@ export function tlsClientOptions(input: TlsClientOptionsInput): ClientTls {
     throw new ConfigError(`${where}: "serverId" must be a SPIFFE ID or an authorizer`)
   }
   const accept = typeof serverId === 'string' ? authorizeId(serverId) : serverId
-  const files = reloader(input, where, input, () => {})
+  const named = input.trustDomains
+    ? Object.keys(input.trustDomains)
+    : input.trustDomain
+      ? [input.trustDomain]
+      : []
+  if (typeof serverId === 'string' && named.length > 0) {
+    const { trustDomain } = parseSpiffeId(serverId)
+    if (!named.includes(trustDomain)) {
+      throw new ConfigError(`${where}: the trust domain of "serverId", "${trustDomain}", is bound to no CA`)
+    }
+  }
+  if (typeof serverId === 'function' && named.length === 0) {
+    throw new ConfigError(
+      `${where}: with an authorizer as "serverId", bind the CAs to their trust domains ("trustDomain" or "trustDomains")`,
+    )
+  }
+  const files = reloader(input, where, input, () => {}, accept ? 'one-ca' : 'any')
   const checkServerIdentity = accept
     ? (_host: string, certificate: PeerCertificate): Error | undefined => {
         try {
-          const { uris } = subjectAltNames(certificate.raw)
-          if (uris.length === 1 && accept(parseSpiffeId(uris[0]!))) return undefined
+          const chain = peerChain(certificate as DetailedPeerCertificate)
+          const { uris } = subjectAltNames(chain[0]!)
+          const id = uris.length === 1 ? parseSpiffeId(uris[0]!) : undefined
+          if (id && accept(id)) {
+            const { anchors, revoked } = files.current()
+            const leaf = new X509Certificate(chain[0]!)
+            if (!refusal({ generation: 0, anchors, revoked }, leaf, chain, id.trustDomain)) return undefined
+          }
         } catch {
           // fall through: not an acceptable SPIFFE identity
         }
-        return Object.assign(new Error('the server does not hold the expected SPIFFE ID'), {
-          code: 'ERR_TLS_CERT_ALTNAME_INVALID',
-        })
+        return Object.assign(
+          new Error('the server does not hold the expected SPIFFE ID from a CA bound to its trust domain'),
+          { code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+        )
       }
     : undefined
   return {
     get options(): ConnectionOptions {
-      const m = files.current()
+      const m = files.current().material
       return {
         ca: [...m.ca],
         cert: m.cert,
@@ -75,7 +104,7 @@ export function tlsClientOptions(input: TlsClientOptionsInput): ClientTls {
         ...(checkServerIdentity ? { checkServerIdentity } : {}),
       }
     },
-    material: () => files.current(),
+    material: () => files.current().material,
     reload: () => files.reload(),
     close: () => files.close(),
   }

@@ -1,9 +1,20 @@
 import { constants, X509Certificate } from 'node:crypto'
-import type { SecureContextOptions, Server, TlsOptions } from 'node:tls'
+import type { SecureContextOptions, Server, TLSSocket, TlsOptions } from 'node:tls'
 import { ConfigError } from '@callsign/core'
-import { type ReloadOptions, reloader, type TlsFiles, type TlsMaterial } from './lib/tls-material.js'
+import { subjectAltNames } from './lib/certificate-facts.js'
+import type { Anchor, TrustFiles } from './lib/load-trust.js'
+import { peerChain } from './lib/peer-chain.js'
+import {
+  type LoadedTls,
+  type ReloadOptions,
+  reloader,
+  type TlsFiles,
+  type TlsMaterial,
+} from './lib/tls-material.js'
+import { refusal, type TrustSource, type TrustState } from './lib/trust-state.js'
+import { parseSpiffeId } from './parse-spiffe-id.js'
 
-export interface TlsServerOptionsInput extends TlsFiles, ReloadOptions {
+export interface TlsServerOptionsInput extends TrustFiles, Pick<TlsFiles, 'cert' | 'key'>, ReloadOptions {
   /**
    * `'require'` (default): the handshake refuses a client without a certificate from the bundle.
    * `'request'`: the handshake asks for one but lets the connection through, and the verifier
@@ -38,8 +49,13 @@ export interface ServerTls {
   readonly options: TlsOptions
   /** The current material, CAs of a rotation overlap included (for `ServerCredentials.createSsl`). */
   material(): TlsMaterial
-  /** Hot reload into a running server (`server.setSecureContext`); returns a function that stops it. */
-  attach(server: Server): () => void
+  /**
+   * Hot reload into a running server (`server.setSecureContext`), keeping every other option in
+   * `createdWith` (pass the options the server was created with: ciphers, a `crl` of your own …).
+   * When the trust changes (a CA dropped, a serial revoked), the server's open connections whose
+   * client certificate it no longer accepts are closed. Returns a function that stops it.
+   */
+  attach(server: Server, createdWith?: SecureContextOptions): () => void
   /**
    * A certificate provider for grpc-js's `experimental.createCertificateProviderServerCredentials`,
    * the one way to rotate a grpc-js server's certificates without a new server.
@@ -53,7 +69,10 @@ export interface ServerTls {
 /**
  * TLS server options for mutual TLS from a CA bundle, certificate and key file: client
  * certificates requested and required, TLS 1.2 at least, renegotiation off, and hot reload of all
- * three files when they change (rotation without a restart).
+ * the files when they change (rotation without a restart). Each CA is bound to the SPIFFE trust
+ * domain it vouches for (`trustDomain`, `trustDomains`, or implicitly when the bundle holds one
+ * CA); `crl` files revoke certificates. Give the result to `mtlsVerifier({ serverTls })` so the
+ * verifier checks bindings and revocations, and so a reload reaches connections already open.
  *
  * @example
  * const serverTls = tlsServerOptions({ ca: 'certs/ca.crt', cert: 'certs/tls.crt', key: 'certs/tls.key' })
@@ -62,6 +81,7 @@ export interface ServerTls {
  */
 export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
   const where = 'tlsServerOptions'
+  if (input === null || typeof input !== 'object') throw new ConfigError(`${where}: options are required`)
   const mode = input.clientCertificate ?? 'require'
   if (mode !== 'require' && mode !== 'request') {
     throw new ConfigError(`${where}: "clientCertificate" must be 'require' or 'request'`)
@@ -75,30 +95,46 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
     throw new ConfigError(`${where}: "previousCaTtlMs" must be a whole number of milliseconds, 0 or more`)
   }
 
-  const servers = new Set<Server>()
+  const servers = new Map<Server, SecureContextOptions>()
+  /** Client connections of the attached servers, to close the ones a new trust refuses. */
+  const sockets = new Set<TLSSocket>()
   const caListeners = new Set<(update: { caCertificate: Buffer } | null) => void>()
   const identityListeners = new Set<(update: { certificate: Buffer; privateKey: Buffer } | null) => void>()
-  /** CAs dropped from the bundle, trusted until their time runs out: fingerprint → [pem, until]. */
-  const retained = new Map<string, readonly [Buffer, number]>()
-  let previous: readonly Buffer[] = []
+  /** CAs dropped from the bundle, trusted until their time runs out: fingerprint → [anchor, until]. */
+  const retained = new Map<string, readonly [Anchor, number]>()
+  let previous: readonly Anchor[] = []
   let expiry: NodeJS.Timeout | undefined
+  let state: TrustState
 
-  const material = (): TlsMaterial => {
-    const base = files.current()
+  const anchors = (): readonly Anchor[] => {
+    const base = files.current().anchors
     const now = Date.now()
-    const extra = [...retained.values()].filter(([, until]) => until > now).map(([pem]) => pem)
-    return extra.length === 0 ? base : { ...base, ca: [...base.ca, ...extra] }
+    const extra = [...retained.values()].filter(([, until]) => until > now).map(([anchor]) => anchor)
+    return extra.length === 0 ? base : [...base, ...extra]
   }
-  const context = (m: TlsMaterial): SecureContextOptions => ({
+  const material = (): TlsMaterial => ({
+    ...files.current().material,
+    ca: state.anchors.map((anchor) => anchor.pem),
+  })
+  const context = (m: TlsMaterial, createdWith: SecureContextOptions = {}): SecureContextOptions => ({
+    ...createdWith,
     ca: [...m.ca],
     cert: m.cert,
     key: m.key,
     minVersion,
-    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    secureOptions: (createdWith.secureOptions ?? 0) | constants.SSL_OP_NO_RENEGOTIATION,
   })
+  const closeRefused = () => {
+    for (const socket of sockets) {
+      if (!socket.authorized) continue
+      if (peerRefusal(socket, state, source.trustDomains) !== undefined) socket.destroy()
+    }
+  }
   const push = () => {
+    state = { generation: state.generation + 1, anchors: anchors(), revoked: files.current().revoked }
     const m = material()
-    for (const server of servers) server.setSecureContext(context(m))
+    for (const [server, createdWith] of servers) server.setSecureContext(context(m, createdWith))
+    closeRefused()
     const caCertificate = Buffer.concat(m.ca)
     for (const listener of caListeners) listener({ caCertificate })
     for (const listener of identityListeners) listener({ certificate: m.cert, privateKey: m.key })
@@ -118,23 +154,36 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
     )
     expiry.unref()
   }
-  const onNewMaterial = (m: TlsMaterial) => {
+  const onNewMaterial = (loaded: LoadedTls) => {
     if (ttl > 0) {
-      const kept = new Set(m.ca.map(fingerprint))
-      for (const pem of previous) {
-        const key = fingerprint(pem)
-        if (!kept.has(key) && !retained.has(key)) retained.set(key, [pem, Date.now() + ttl])
+      const kept = new Set(loaded.anchors.map((anchor) => anchor.certificate.fingerprint256))
+      for (const anchor of previous) {
+        const key = anchor.certificate.fingerprint256
+        if (!kept.has(key) && !retained.has(key)) retained.set(key, [anchor, Date.now() + ttl])
       }
       for (const key of kept) retained.delete(key)
       scheduleExpiry()
     }
-    previous = m.ca
+    previous = loaded.anchors
     push()
   }
   const files = reloader(input, where, input, onNewMaterial)
-  previous = files.current().ca
+  previous = files.current().anchors
+  state = { generation: 0, anchors: previous, revoked: files.current().revoked }
+  const source: TrustSource = {
+    current: () => state,
+    trustDomains: input.trustDomains
+      ? Object.keys(input.trustDomains)
+      : input.trustDomain !== undefined
+        ? [input.trustDomain]
+        : undefined,
+  }
+  const track = (socket: TLSSocket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
 
-  return {
+  const serverTls: ServerTls = {
     get options(): TlsOptions {
       return {
         ...context(material()),
@@ -143,10 +192,14 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
       }
     },
     material,
-    attach(server) {
-      servers.add(server)
-      server.setSecureContext(context(material()))
-      return () => servers.delete(server)
+    attach(server, createdWith = {}) {
+      servers.set(server, createdWith)
+      server.setSecureContext(context(material(), createdWith))
+      server.on('secureConnection', track)
+      return () => {
+        servers.delete(server)
+        server.off('secureConnection', track)
+      }
     },
     certificateProvider() {
       return {
@@ -173,10 +226,42 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
       files.close()
       if (expiry) clearTimeout(expiry)
       servers.clear()
+      sockets.clear()
     },
   }
+  sources.set(serverTls, source)
+  return serverTls
 }
 
-function fingerprint(pem: Buffer): string {
-  return new X509Certificate(pem).fingerprint256
+const sources = new WeakMap<ServerTls, TrustSource>()
+
+/** The trust behind a {@link ServerTls} (for the verifier); `undefined` for anything else. */
+export function trustSourceOf(serverTls: ServerTls): TrustSource | undefined {
+  return sources.get(serverTls)
+}
+
+/** Why the trust refuses the client certificate of an open connection, if it does. */
+function peerRefusal(
+  socket: TLSSocket,
+  state: TrustState,
+  trustDomains: readonly string[] | undefined,
+): string | undefined {
+  const chain = peerChain(socket.getPeerCertificate(true))
+  if (chain.length === 0) return undefined
+  let leaf: X509Certificate
+  try {
+    leaf = new X509Certificate(chain[0]!)
+  } catch {
+    return 'bad_certificate'
+  }
+  let trustDomain: string | undefined
+  if (trustDomains !== undefined) {
+    try {
+      const { uris } = subjectAltNames(chain[0]!)
+      if (uris.length === 1) trustDomain = parseSpiffeId(uris[0]!).trustDomain
+    } catch {
+      // not a SPIFFE ID: checked against every CA, as the verifier does for DNS identities
+    }
+  }
+  return refusal(state, leaf, chain, trustDomain)
 }

@@ -60,13 +60,25 @@ describe('createDevCa and issueServiceCertificate', () => {
     expect(x509.checkPrivateKey(createPrivateKey(service.key))).toBe(true)
   })
 
-  it('makes a CA with CA:TRUE, keyCertSign and its trust domain as URI SAN', () => {
+  it('makes a CA with CA:TRUE, keyCertSign and cRLSign only (no digitalSignature) and its trust domain as URI SAN', () => {
     const ca = createDevCa({ trustDomain: 'mesh.local', days: 30 })
     const dump = text(ca.cert)
     expect(dump).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/)
-    expect(dump).toContain('Certificate Sign')
+    expect(dump).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign\n/)
     expect(dump).toContain('URI:spiffe://mesh.local')
     expect(new X509Certificate(ca.cert).ca).toBe(true)
+  })
+
+  it.each([
+    ['::ffff:127.0.0.1', '0:0:0:0:0:FFFF:7F00:1'],
+    ['::1', '0:0:0:0:0:0:0:1'],
+    ['fe80::1:2', 'FE80:0:0:0:0:0:1:2'],
+    ['2001:db8::192.0.2.33', '2001:DB8:0:0:0:0:C000:221'],
+    ['10.0.0.7', '10.0.0.7'],
+  ])('encodes the IP SAN %s as openssl reads it (%s)', (ip, shown) => {
+    const ca = createDevCa({ trustDomain: 'td' })
+    const service = issueServiceCertificate({ ca, spiffeId: 'spiffe://td/x', ipAddresses: [ip] })
+    expect(text(service.cert)).toContain(`IP Address:${shown}\n`)
   })
 
   it.each([
@@ -99,6 +111,12 @@ describe('createDevCa and issueServiceCertificate', () => {
       (ca: ReturnType<typeof createDevCa>) =>
         issueServiceCertificate({ ca, spiffeId: 'spiffe://td/x', ipAddresses: ['1.2.3'] }),
       /"ipAddresses"/,
+    ],
+    [
+      'an IPv6 address with a zone id',
+      (ca: ReturnType<typeof createDevCa>) =>
+        issueServiceCertificate({ ca, spiffeId: 'spiffe://td/x', ipAddresses: ['fe80::1%eth0'] }),
+      /zone id/,
     ],
     [
       'a CA key that does not match',

@@ -54,6 +54,9 @@ function serverTls(mode: 'require' | 'request'): TlsOptions {
   }
 }
 
+/** mesh.local bound to CA A (evaluated when a test runs, after beforeAll). */
+const bound = () => ({ 'mesh.local': { ca: caA.cert } })
+
 const as = (name: string) => ({ ca: caA.cert, ...clients[name]! })
 
 beforeAll(async () => {
@@ -146,6 +149,41 @@ beforeAll(async () => {
       extensions: SVID_EXT('spiffe://other.local/ns/prod/sa/billing'),
     }),
     otherDomain: issueServiceCertificate({ ca: caB, spiffeId: 'spiffe://other.local/ns/prod/sa/billing' }),
+    leafKeyCertSign: opensslCertificate(dir, {
+      signer: caA,
+      extensions: SVID_EXT('spiffe://mesh.local/ns/prod/sa/billing').replace(
+        'digitalSignature',
+        'digitalSignature,keyCertSign',
+      ),
+    }),
+    leafCrlSign: opensslCertificate(dir, {
+      signer: caA,
+      extensions: SVID_EXT('spiffe://mesh.local/ns/prod/sa/billing').replace(
+        'digitalSignature',
+        'digitalSignature,cRLSign',
+      ),
+    }),
+    rsa1024: opensslCertificate(dir, {
+      signer: caA,
+      keyType: 'rsa:1024',
+      extensions: SVID_EXT('spiffe://mesh.local/ns/prod/sa/billing').replace(
+        'digitalSignature',
+        'digitalSignature,keyEncipherment',
+      ),
+    }),
+    p224: opensslCertificate(dir, {
+      signer: caA,
+      keyType: 'ec:secp224r1',
+      extensions: SVID_EXT('spiffe://mesh.local/ns/prod/sa/billing'),
+    }),
+    rsa2048: opensslCertificate(dir, {
+      signer: caA,
+      keyType: 'rsa:2048',
+      extensions: SVID_EXT('spiffe://mesh.local/ns/prod/sa/billing').replace(
+        'digitalSignature',
+        'digitalSignature,keyEncipherment',
+      ),
+    }),
   }
   requestMode = await startServer(serverTls('request'), [verifier()])
   requireMode = await startServer(serverTls('require'), [verifier()])
@@ -173,6 +211,11 @@ describe('mtlsVerifier over a real TLS connection', () => {
       kind: 'mtls',
       credentialId: reply.body.credentialId,
     })
+  })
+
+  it('accepts an RSA-2048 leaf made by the openssl command (the key-size floor)', async () => {
+    const reply = await get(`${requestMode.url}/orders`, as('rsa2048'))
+    expect(reply).toMatchObject({ status: 200, body: { id: 'spiffe://mesh.local/ns/prod/sa/billing' } })
   })
 
   it('accepts a certificate made by the openssl command (interoperability)', async () => {
@@ -244,7 +287,8 @@ const BAD: readonly (readonly [string, string, boolean])[] = [
   ['expired', 'expired', true],
   ['notYetValid', 'not_yet_valid', true],
   ['serverAuthOnly', 'wrong_purpose', true],
-  ['caAsClient', 'leaf_is_ca', false],
+  // the dev CA has no digitalSignature key usage (X509-SVID Appendix A): the handshake refuses it
+  ['caAsClient', 'wrong_purpose', true],
   ['intermediateAsClient', 'leaf_is_ca', false],
   ['noEku', 'no_client_auth_eku', false],
   ['noUri', 'no_spiffe_id', false],
@@ -255,6 +299,9 @@ const BAD: readonly (readonly [string, string, boolean])[] = [
   ['httpsUri', 'bad_spiffe_id', false],
   ['domainNotAllowed', 'trust_domain_not_allowed', false],
   ['crossDomain', 'trust_domain_ca_mismatch', false],
+  ['leafKeyCertSign', 'leaf_key_cert_sign', false],
+  ['leafCrlSign', 'leaf_crl_sign', false],
+  ['rsa1024', 'weak_key', false],
 ]
 
 describe('the bad-certificate table', () => {
@@ -321,7 +368,7 @@ describe('mtlsVerifier options', () => {
   it('gives the scopes of authorizer grants, matching path prefixes on segment boundaries', async () => {
     const byPrefix = mtlsVerifier({
       identity: 'spiffe',
-      trustDomains: ['mesh.local'],
+      trustDomains: { 'mesh.local': { ca: caA.cert } },
       grants: [
         { to: authorizePathPrefix('spiffe://mesh.local/ns/prod/sa/bill'), scopes: ['orders:read'] },
         { to: authorizePathPrefix('spiffe://mesh.local/ns/prod'), scopes: ['mesh:call'] },
@@ -338,10 +385,10 @@ describe('mtlsVerifier options', () => {
 
   it.each([
     ['an unknown identity', { identity: 'cn', grants: {} }, /"identity"/],
-    ['no grants', { identity: 'spiffe' }, /"grants"/],
+    ['no grants', () => ({ identity: 'spiffe', trustDomains: bound() }), /"grants"/],
     [
       'a grant to a malformed SPIFFE ID',
-      { identity: 'spiffe', grants: { 'spiffe://Mesh/x': ['a:b'] } },
+      () => ({ identity: 'spiffe', trustDomains: bound(), grants: { 'spiffe://Mesh/x': ['a:b'] } }),
       /not a valid SPIFFE ID/,
     ],
     [
@@ -349,7 +396,11 @@ describe('mtlsVerifier options', () => {
       { identity: 'spiffe', trustDomains: ['mesh.local'], grants: { 'spiffe://other.local/x': ['a:b'] } },
       /trust domain/,
     ],
-    ['a malformed scope', { identity: 'spiffe', grants: { 'spiffe://mesh.local/x': ['orders'] } }, /scopes/],
+    [
+      'a malformed scope',
+      () => ({ identity: 'spiffe', trustDomains: bound(), grants: { 'spiffe://mesh.local/x': ['orders'] } }),
+      /scopes/,
+    ],
     [
       'a malformed trust domain',
       { identity: 'spiffe', trustDomains: ['Mesh.Local'], grants: {} },
@@ -367,7 +418,8 @@ describe('mtlsVerifier options', () => {
       { identity: 'spiffe', dnsNames: ['a'], grants: {} },
       /"dnsNames" applies only/,
     ],
-  ])('throws ConfigError at startup for %s', (_name, options, message) => {
+  ])('throws ConfigError at startup for %s', (_name, given, message) => {
+    const options = typeof given === 'function' ? given() : given
     expect(() => mtlsVerifier(options as never)).toThrow(ConfigError)
     expect(() => mtlsVerifier(options as never)).toThrow(message)
   })
@@ -379,7 +431,17 @@ describe('mtlsVerifier options', () => {
         trustDomains: { 'mesh.local': { ca: clients.billing!.cert } },
         grants: {},
       }),
-    ).toThrow(/"mesh.local.ca" holds a certificate that is not a CA/)
+    ).toThrow(/"trustDomains.mesh.local.ca" holds a certificate that is not a CA/)
+  })
+
+  it('refuses an EC leaf below P-256 (P-224, made by openssl) with reason weak_key', async () => {
+    // Node's TLS cannot complete a handshake with a P-224 client key (no signature algorithm for
+    // it), so this rule is defence in depth: the TLS peer is built by hand, authorized as a
+    // handshake with our CA would leave it.
+    const p224 = new X509Certificate(clients.p224!.cert)
+    const tls = { authorized: true, peerCertificateChain: () => [p224.raw], connection: {} }
+    const request = { transport: 'http' as const, method: 'GET', route: '/', header: () => [], tls }
+    expect(() => verifier().verify(request)).toThrow(expect.objectContaining({ reason: 'weak_key' }))
   })
 
   it('returns null for a request that did not come over TLS', async () => {

@@ -121,7 +121,7 @@ describe('tlsServerOptions', () => {
     const oldClient = issue(caOld, 'billing')
     const newClient = issue(caNew, 'billing')
     await writeIdentity(caOld.cert, issue(caOld, 'orders'))
-    const url = await serve(tlsServerOptions({ ...files(), watch: FAST }))
+    const url = await serve(tlsServerOptions({ ...files(), trustDomain: 'mesh.local', watch: FAST }))
     const trust = { ca: caOld.cert }
     expect(await accepted(url, { ...trust, ...oldClient })).toBe(true)
     expect(await accepted(url, { ...trust, ...newClient })).toBe(false)

@@ -191,6 +191,7 @@ export async function realCredentials(): Promise<RealCredentials> {
       jwtVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: [current.publicJwk] }),
       mtlsVerifier({
         identity: 'spiffe',
+        serverTls,
         trustDomains: ['mesh.local'],
         grants: { [SPIFFE_READER]: ['orders:read'], [SPIFFE_WRITER]: ['orders:read', 'orders:write'] },
       }),

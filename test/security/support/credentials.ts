@@ -31,7 +31,11 @@ export interface SecurityCredentials {
   }
   readonly certs: DevCerts
   /** A client certificate signed by the test CA (or a stranger CA) with the given extensions. */
-  cert(name: string, ext: string, options?: { readonly untrusted?: boolean; readonly days?: number }): Pair
+  cert(
+    name: string,
+    ext: string,
+    options?: { readonly untrusted?: boolean; readonly days?: number; readonly rsaBits?: number },
+  ): Pair
   /** Every secret the suite handed out: none may ever appear in a response or an audit event. */
   readonly secrets: () => readonly string[]
 }
@@ -109,10 +113,27 @@ export async function securityCredentials(): Promise<SecurityCredentials> {
 
   const certs = createDevCerts()
   let n = 0
-  const cert = (name: string, ext: string, options: { untrusted?: boolean; days?: number } = {}): Pair => {
+  const cert = (
+    name: string,
+    ext: string,
+    options: { untrusted?: boolean; days?: number; rsaBits?: number } = {},
+  ): Pair => {
     const base = `sec-${name.replace(/\W+/g, '-')}-${n++}`
     const ca = options.untrusted ? 'stranger' : 'ca'
-    openssl(certs.dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${base}.key`])
+    openssl(
+      certs.dir,
+      options.rsaBits
+        ? [
+            'genpkey',
+            '-algorithm',
+            'RSA',
+            '-pkeyopt',
+            `rsa_keygen_bits:${options.rsaBits}`,
+            '-out',
+            `${base}.key`,
+          ]
+        : ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${base}.key`],
+    )
     openssl(certs.dir, [
       'req',
       '-new',

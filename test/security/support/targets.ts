@@ -68,7 +68,7 @@ export function realVerifiers(creds: SecurityCredentials): Verifier[] {
     }),
     mtlsVerifier({
       identity: 'spiffe',
-      trustDomains: ['mesh.local'],
+      trustDomains: { 'mesh.local': { ca: creds.certs.ca } },
       grants: { [SPIFFE_READER]: ['orders:read'], [SPIFFE_WRITER]: ['orders:read', 'orders:write'] },
     }),
   ]

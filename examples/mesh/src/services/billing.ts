@@ -19,6 +19,7 @@ const log = logger('billing')
 // policy, so health checks can reach the public route
 const serverTls = tlsServerOptions({
   ...config.tls,
+  crl: config.crl, // `callsign certs revoke` reaches open connections at the next reload
   clientCertificate: 'request',
   onReload: () => log('certificate reloaded'),
 })
@@ -27,7 +28,9 @@ serverTls.attach(app.server as never)
 
 await app.register(auth, {
   policy: watchPolicyFile(config.policyFile),
-  verifiers: [mtlsVerifier({ identity: 'spiffe', trustDomains: [config.trustDomain], grants: {} })],
+  verifiers: [
+    mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: [config.trustDomain], grants: {} }),
+  ],
   audit: jsonLinesAuditSink(config.auditFile),
 })
 

@@ -3,8 +3,15 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError, writeFileAtomic } from '@callsign/core'
-import { createDevCa, issueServiceCertificate, parseSpiffeId } from '@callsign/mtls'
+import { createDevCa, createRevocationList, issueServiceCertificate, parseSpiffeId } from '@callsign/mtls'
 import { describeCertificate, formatDescription } from '../certs/describe-certificate.js'
+import {
+  issuedBy,
+  issuedCertificates,
+  normalSerial,
+  readDevCa,
+  serviceCertificate,
+} from '../certs/issued-certificates.js'
 import { type Command, type CommandIo, EXIT, UsageError } from '../command.js'
 
 const HELP = `Usage:
@@ -12,6 +19,8 @@ const HELP = `Usage:
   callsign certs issue <service> [--dir certs-dev] [--days 7] [--namespace default]
                        [--spiffe-id <id>] [--dns <name>]... [--ip <address>]...
   callsign certs inspect <file> [--json]
+  callsign certs revoke <service|serial> [--dir certs-dev]
+  callsign certs list [--dir certs-dev] [--json]
 
 init      creates a development CA for a SPIFFE trust domain: <dir>/ca/ca.crt and ca.key (0600).
 issue     issues a service certificate from that CA, in the layout of a Kubernetes TLS secret:
@@ -22,6 +31,12 @@ issue     issues a service certificate from that CA, in the layout of a Kubernet
           atomically, so a service watching them reloads a whole certificate.
 inspect   prints a certificate (or each one of a bundle): subject, validity, SPIFFE ID, SANs, key
           usages and the RFC 8705 thumbprint (x5t#S256, the mTLS caller's credentialId).
+revoke    revokes the certificate of <dir>/<service>/tls.crt (or a serial number, hex) by adding
+          it to the CA's revocation list <dir>/ca/ca.crl, written atomically with the next CRL
+          number. A server started with tlsServerOptions({ crl: '<dir>/ca/ca.crl' }) refuses it at
+          its next reload, on connections already open too.
+list      lists the certificates of <dir>: service, serial, SPIFFE ID, notAfter, revoked (and the
+          revoked serials no file holds any more).
 
 The development CA is for laptops and CI; never trust it anywhere else.
 Exit codes: 0 ok, 1 failure (or, for inspect, an expired or not yet valid certificate), 2 usage error.
@@ -41,6 +56,8 @@ export const certsCommand: Command = {
     if (sub === 'init') return init(rest, io)
     if (sub === 'issue') return issue(rest, io)
     if (sub === 'inspect') return inspect(rest, io)
+    if (sub === 'revoke') return revoke(rest, io)
+    if (sub === 'list') return list(rest, io)
     throw new UsageError(`unknown subcommand "${sub}"`)
   },
 }
@@ -92,8 +109,10 @@ async function init(argv: readonly string[], io: CommandIo): Promise<number> {
   mkdirSync(caDir, { recursive: true, mode: 0o700 })
   await writeFileAtomic(join(caDir, 'ca.key'), ca.key)
   await writeFileAtomic(join(caDir, 'ca.crt'), ca.cert, { mode: 0o644 })
+  // an empty revocation list of this CA (a replaced CA's list would be signed by the old key)
+  await writeFileAtomic(join(caDir, 'ca.crl'), createRevocationList({ ca, revoked: [] }), { mode: 0o644 })
   io.stdout.write(
-    `Created the development CA of trust domain ${ca.trustDomain}\n  ${join(caDir, 'ca.crt')}\n  ${join(caDir, 'ca.key')} (0600)\n  valid until ${ca.notAfter.toISOString()}\n`,
+    `Created the development CA of trust domain ${ca.trustDomain}\n  ${join(caDir, 'ca.crt')}\n  ${join(caDir, 'ca.key')} (0600)\n  ${join(caDir, 'ca.crl')} (revocation list)\n  valid until ${ca.notAfter.toISOString()}\n`,
   )
   return EXIT.ok
 }
@@ -189,4 +208,82 @@ function inspect(argv: readonly string[], io: CommandIo): number {
     )
   else io.stdout.write(descriptions.map((d, i) => formatDescription(file, i, d, now)).join('\n'))
   return descriptions.every((d) => d.status === 'valid') ? EXIT.ok : EXIT.failure
+}
+
+async function revoke(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, { dir: { type: 'string' } })
+  if (values.help) {
+    io.stdout.write(HELP)
+    return EXIT.ok
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError('name exactly one service or serial: callsign certs revoke <service|serial>')
+  }
+  const target = positionals[0]!
+  const dir = resolve(String(values.dir ?? 'certs-dev'))
+  const ca = readDevCa(dir, String(values.dir ?? 'certs-dev'))
+  let serial: string
+  let label: string
+  const certificate = SERVICE.test(target) ? serviceCertificate(dir, target) : undefined
+  if (certificate) {
+    const caCert = new X509Certificate(ca.cert)
+    if (!issuedBy(certificate, caCert)) {
+      throw new ConfigError(`${join(dir, target, 'tls.crt')} was not issued by the CA in ${join(dir, 'ca')}`)
+    }
+    serial = normalSerial(certificate.serialNumber)
+    const uri = (certificate.subjectAltName ?? '').match(/URI:(spiffe:\/\/[^,\s]+)/)?.[1]
+    label = `${target}${uri ? ` (${uri})` : ''}`
+  } else if (/^(0x)?[0-9a-f:]+$/i.test(target) && /[0-9a-f]/i.test(target)) {
+    serial = normalSerial(target)
+    label = `serial ${serial}`
+  } else {
+    throw new UsageError(`"${target}" is neither a service of ${dir} nor a hex serial number`)
+  }
+  if (ca.revoked.some((entry) => entry.serial === serial)) {
+    io.stdout.write(`${label} (serial ${serial}) is already revoked in ${ca.crlPath}\n`)
+    return EXIT.ok
+  }
+  const number = ca.crlNumber + 1
+  const crl = createRevocationList({
+    ca,
+    revoked: [...ca.revoked, { serial, revokedAt: new Date() }],
+    number,
+  })
+  await writeFileAtomic(ca.crlPath, crl, { mode: 0o644 })
+  io.stdout.write(
+    `Revoked ${label}, serial ${serial}\n  ${ca.crlPath} (CRL number ${number}, ${ca.revoked.length + 1} revoked)\n  servers reading it with tlsServerOptions({ crl }) refuse it at their next reload, open connections included\n`,
+  )
+  return EXIT.ok
+}
+
+function list(argv: readonly string[], io: CommandIo): number {
+  const { values, positionals } = parse(argv, { dir: { type: 'string' }, json: { type: 'boolean' } })
+  if (values.help) {
+    io.stdout.write(HELP)
+    return EXIT.ok
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+  const dir = resolve(String(values.dir ?? 'certs-dev'))
+  const found = issuedCertificates(dir, readDevCa(dir, String(values.dir ?? 'certs-dev')))
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(found, null, 2)}\n`)
+    return EXIT.ok
+  }
+  const rows = [
+    ['SERVICE', 'SERIAL', 'SPIFFE ID', 'NOT AFTER', 'REVOKED'],
+    ...found.map((c) => [c.name ?? '-', c.serial, c.spiffeId ?? '-', c.notAfter ?? '-', c.revokedAt ?? 'no']),
+  ]
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+  io.stdout.write(
+    rows
+      .map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n'),
+  )
+  io.stdout.write('\n')
+  return EXIT.ok
 }

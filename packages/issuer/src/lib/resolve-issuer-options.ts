@@ -73,7 +73,9 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     Object.entries(clients).filter(([, client]) => !hasKeys(client)),
   )
   const mtls =
-    Object.keys(certificateClients).length === 0 ? undefined : clientsVerifier(certificateClients, clock)
+    Object.keys(certificateClients).length === 0
+      ? undefined
+      : clientsVerifier(certificateClients, options.https, clock)
   const assertionClients = resolveAssertionClients(clients)
   if (store === undefined && options.clients === undefined) {
     fail('give "store" (API key clients), "clients" (certificate clients), or both')
@@ -170,7 +172,11 @@ function checkClients(clients: IssuerOptions['clients']): Readonly<Record<string
 }
 
 /** Certificate clients: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
-function clientsVerifier(clients: Readonly<Record<string, IssuerClient>>, clock: Clock): Verifier {
+function clientsVerifier(
+  clients: Readonly<Record<string, IssuerClient>>,
+  https: IssuerOptions['https'],
+  clock: Clock,
+): Verifier {
   const ids = Object.keys(clients)
   const grants: Record<string, string[]> = {}
   for (const id of ids) {
@@ -189,7 +195,15 @@ function clientsVerifier(clients: Readonly<Record<string, IssuerClient>>, clock:
   try {
     if (spiffe.length > 0) {
       const trustDomains = [...new Set(spiffe.map((id) => parseSpiffeId(id).trustDomain))]
-      return mtlsVerifier({ identity: 'spiffe', trustDomains, grants, clock })
+      // Each trust domain bound to its CAs: by tlsServerOptions, or the one CA of plain options.
+      if (isServerTls(https))
+        return mtlsVerifier({ identity: 'spiffe', serverTls: https, trustDomains, grants, clock })
+      const ca = (https as HttpsServerOptions | undefined)?.ca
+      const oneCa =
+        (typeof ca === 'string' || ca instanceof Uint8Array) &&
+        Buffer.from(ca).toString('latin1').split('-----BEGIN CERTIFICATE-----').length === 2
+      const bound = trustDomains.length === 1 && oneCa ? { [trustDomains[0]!]: { ca } } : undefined
+      return mtlsVerifier({ identity: 'spiffe', ...(bound ? { trustDomains: bound } : {}), grants, clock })
     }
     return mtlsVerifier({ identity: 'dns', grants, clock })
   } catch (cause) {
@@ -202,8 +216,8 @@ function checkHttps(value: IssuerOptions['https']): ResolvedIssuerOptions['https
   if (value === undefined) return undefined
   if (typeof value !== 'object' || value === null)
     fail('"https" must be tlsServerOptions(...) or https server options')
-  if ('attach' in value && typeof value.attach === 'function' && 'options' in value) {
-    const tls = value as ServerTls
+  if (isServerTls(value)) {
+    const tls = value
     return { options: tls.options as HttpsServerOptions, attach: tls.attach.bind(tls) }
   }
   return { options: value as HttpsServerOptions }
@@ -244,4 +258,10 @@ function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssue
     fail('"failedAuthentication.addressBurst" must be an integer no smaller than "burst"')
   }
   return { burst, perMinute, addressBurst, maxTracked }
+}
+
+function isServerTls(value: IssuerOptions['https']): value is ServerTls {
+  return (
+    typeof value === 'object' && value !== null && 'attach' in value && typeof value.attach === 'function'
+  )
 }

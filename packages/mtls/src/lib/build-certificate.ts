@@ -26,6 +26,8 @@ export interface CertificateSpec {
   readonly publicKey: KeyObject
   /** The issuer's public key (for the authority key identifier). */
   readonly issuerPublicKey: KeyObject
+  /** The issuer's own subjectKeyIdentifier, when it has one: the authority key identifier. */
+  readonly issuerKeyId?: Uint8Array
   readonly signingKey: KeyObject
   readonly ca: boolean
   readonly uris: readonly string[]
@@ -51,17 +53,23 @@ function keyIdentifier(key: KeyObject): Buffer {
     .digest()
 }
 
-function ipBytes(ip: string): Uint8Array {
-  if (ip.includes(':')) {
-    const [head = '', tail = ''] = ip.split('::')
-    const left = head ? head.split(':') : []
-    const right = tail ? tail.split(':') : []
-    const groups = ip.includes('::')
-      ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
-      : left
-    return Uint8Array.from(groups.flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 0xff]))
+/** The 4 or 16 bytes of an IP address (already checked by `net.isIP`, without a zone id). */
+export function ipBytes(ip: string): Uint8Array {
+  if (!ip.includes(':')) return Uint8Array.from(ip.split('.').map(Number))
+  // an embedded IPv4 tail (::ffff:127.0.0.1) stands for the last two 16-bit groups
+  const dotted = ip.match(/^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/)
+  let text = ip
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number]
+    text = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
   }
-  return Uint8Array.from(ip.split('.').map(Number))
+  const [head = '', tail = ''] = text.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const groups = text.includes('::')
+    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+    : left
+  return Uint8Array.from(groups.flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 0xff]))
 }
 
 /** Builds and signs (ECDSA P-256, SHA-256) one X.509 v3 certificate. Returns DER. */
@@ -76,11 +84,16 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
   ]
   const extensions = [
     extension('2.5.29.19', true, spec.ca ? sequence(boolean(true), unsignedInteger(0)) : sequence()),
-    // digitalSignature (0); a CA adds keyCertSign (5) and cRLSign (6)
-    extension('2.5.29.15', true, namedBits(spec.ca ? [0, 5, 6] : [0])),
+    // a leaf: digitalSignature (0) only; a CA: keyCertSign (5) and cRLSign (6) only (X509-SVID
+    // §4.3 and Appendix A)
+    extension('2.5.29.15', true, namedBits(spec.ca ? [5, 6] : [0])),
     ...(spec.ca ? [] : [extension('2.5.29.37', false, sequence(oid(OID_SERVER_AUTH), oid(OID_CLIENT_AUTH)))]),
     extension('2.5.29.14', false, octetString(keyIdentifier(spec.publicKey))),
-    extension('2.5.29.35', false, sequence(contextTag(0, false, keyIdentifier(spec.issuerPublicKey)))),
+    extension(
+      '2.5.29.35',
+      false,
+      sequence(contextTag(0, false, spec.issuerKeyId ?? keyIdentifier(spec.issuerPublicKey))),
+    ),
     ...(altNames.length > 0
       ? [extension('2.5.29.17', spec.subject.length === 0, sequence(...altNames))]
       : []),

@@ -67,3 +67,48 @@ export function subjectName(der: Uint8Array): Uint8Array {
   if (!subject) throw new RangeError('DER: no subject')
   return der.subarray(subject.offset, subject.end)
 }
+
+const OID_KEY_USAGE = '2.5.29.15'
+
+/** The keyUsage bits a certificate asserts (0 digitalSignature … 5 keyCertSign, 6 cRLSign). */
+export function keyUsageBits(der: Uint8Array): ReadonlySet<number> {
+  const bits = new Set<number>()
+  const tbs = children(readNode(der))[0]
+  if (!tbs) throw new RangeError('DER: no TBSCertificate')
+  for (const field of children(tbs)) {
+    if (field.tag !== 0xa3) continue
+    for (const extension of children(children(field)[0]!)) {
+      const parts = children(extension)
+      if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== OID_KEY_USAGE) continue
+      const value = parts[parts.length - 1]!
+      const bitString = readNode(value.buffer, value.start, value.end)
+      if (bitString.tag !== TAG.BIT_STRING) throw new RangeError('DER: keyUsage is not a BIT STRING')
+      const bytes = contents(bitString).subarray(1)
+      for (let bit = 0; bit < bytes.length * 8; bit++) {
+        if (bytes[Math.floor(bit / 8)]! & (0x80 >> (bit % 8))) bits.add(bit)
+      }
+    }
+  }
+  return bits
+}
+
+const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14'
+
+/** The subjectKeyIdentifier of a certificate (the key id its children name as authority). */
+export function subjectKeyIdentifier(der: Uint8Array): Uint8Array | undefined {
+  const tbs = children(readNode(der))[0]
+  if (!tbs) throw new RangeError('DER: no TBSCertificate')
+  for (const field of children(tbs)) {
+    if (field.tag !== 0xa3) continue
+    for (const extension of children(children(field)[0]!)) {
+      const parts = children(extension)
+      if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== OID_SUBJECT_KEY_IDENTIFIER) continue
+      const value = parts[parts.length - 1]!
+      const id = readNode(value.buffer, value.start, value.end)
+      if (id.tag !== TAG.OCTET_STRING)
+        throw new RangeError('DER: subjectKeyIdentifier is not an OCTET STRING')
+      return contents(id)
+    }
+  }
+  return undefined
+}

@@ -151,3 +151,16 @@ export function time(date: Date): Uint8Array {
   if (year >= 1950 && year < 2050) return node(TAG.UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'ascii'))
   return node(TAG.GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'ascii'))
 }
+
+/** The Date of a UTCTime or GeneralizedTime element (whole seconds, `Z`). */
+export function readTime(element: DerNode): Date {
+  const text = Buffer.from(contents(element)).toString('latin1')
+  const match =
+    element.tag === TAG.UTC_TIME
+      ? text.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/)
+      : text.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/)
+  if (!match) throw new RangeError('DER: not a UTCTime or GeneralizedTime')
+  const [, y, mo, d, h, mi, s] = match.map(Number) as number[]
+  const year = element.tag === TAG.UTC_TIME ? (y! < 50 ? 2000 + y! : 1900 + y!) : y!
+  return new Date(Date.UTC(year, mo! - 1, d!, h!, mi!, s!))
+}

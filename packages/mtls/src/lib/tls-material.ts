@@ -1,7 +1,14 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { ConfigError, type FileWatcher, type WatchFilesOptions, watchFiles } from '@callsign/core'
-import { pemCertificates, toPem } from './pem.js'
+import {
+  checkTrustFiles,
+  type LoadedTrust,
+  loadTrust,
+  readOption,
+  type TrustFiles,
+  trustPaths,
+} from './load-trust.js'
+import { pemCertificates } from './pem.js'
 
 /** The files of a TLS identity and trust bundle, as Kubernetes TLS secrets lay them out. */
 export interface TlsFiles {
@@ -21,45 +28,26 @@ export interface TlsMaterial {
   readonly key: Buffer
 }
 
-function read(path: string, option: string, where: string): Buffer {
-  try {
-    return readFileSync(path)
-  } catch (cause) {
-    throw new ConfigError(`${where}: cannot read "${option}" file ${path}`, { cause })
-  }
+/** What was read: the public material, the anchors with their bindings, the revoked serials. */
+export interface LoadedTls extends LoadedTrust {
+  readonly material: TlsMaterial
 }
 
-/** Reads and checks the files: the key matches the certificate, every bundle entry is a CA. */
-export function loadTlsMaterial(files: TlsFiles, where: string): TlsMaterial {
-  const caFiles = typeof files.ca === 'string' ? [files.ca] : files.ca
-  if (
-    !Array.isArray(caFiles) ||
-    caFiles.length === 0 ||
-    typeof files.cert !== 'string' ||
-    typeof files.key !== 'string'
-  ) {
-    throw new ConfigError(`${where}: "ca", "cert" and "key" must be file paths`)
+/** Reads and checks the files: the trust (as {@link loadTrust}) and a key that matches the certificate. */
+export function loadTlsMaterial(
+  files: TrustFiles & Pick<TlsFiles, 'cert' | 'key'>,
+  where: string,
+  implicit: 'one-ca' | 'any' = 'one-ca',
+  formerCas: readonly X509Certificate[] = [],
+): LoadedTls {
+  if (typeof files.cert !== 'string' || typeof files.key !== 'string') {
+    throw new ConfigError(`${where}: "cert" and "key" must be file paths`)
   }
-  const ca: Buffer[] = []
-  for (const path of caFiles) {
-    const ders = pemCertificates(read(path, 'ca', where))
-    if (ders.length === 0) throw new ConfigError(`${where}: "ca" file ${path} holds no PEM certificate`)
-    for (const der of ders) {
-      let certificate: X509Certificate
-      try {
-        certificate = new X509Certificate(der)
-      } catch (cause) {
-        throw new ConfigError(`${where}: "ca" file ${path} holds an unreadable certificate`, { cause })
-      }
-      if (!certificate.ca)
-        throw new ConfigError(`${where}: "ca" file ${path} holds a certificate that is not a CA`)
-      ca.push(Buffer.from(toPem(der)))
-    }
-  }
-  const cert = read(files.cert, 'cert', where)
+  const { anchors, revoked } = loadTrust(files, where, implicit, formerCas)
+  const cert = readOption(files.cert, 'cert', where)
   const leaf = pemCertificates(cert)[0]
   if (!leaf) throw new ConfigError(`${where}: "cert" file ${files.cert} holds no PEM certificate`)
-  const key = read(files.key, 'key', where)
+  const key = readOption(files.key, 'key', where)
   let matches: boolean
   try {
     matches = new X509Certificate(leaf).checkPrivateKey(createPrivateKey(key))
@@ -67,7 +55,7 @@ export function loadTlsMaterial(files: TlsFiles, where: string): TlsMaterial {
     throw new ConfigError(`${where}: "cert" or "key" is unreadable`, { cause })
   }
   if (!matches) throw new ConfigError(`${where}: "key" does not match "cert"`)
-  return { ca, cert, key }
+  return { material: { ca: anchors.map((anchor) => anchor.pem), cert, key }, anchors, revoked }
 }
 
 export interface ReloadOptions {
@@ -80,19 +68,27 @@ export interface ReloadOptions {
 }
 
 export interface Reloader {
-  current(): TlsMaterial
+  current(): LoadedTls
   reload(): boolean
   close(): void
 }
 
 /** Loads now (throwing at startup), then reloads on change, keeping the last good material. */
 export function reloader(
-  files: TlsFiles,
+  files: TrustFiles & Pick<TlsFiles, 'cert' | 'key'>,
   where: string,
   options: ReloadOptions,
-  apply: (m: TlsMaterial) => void,
+  apply: (loaded: LoadedTls) => void,
+  implicit: 'one-ca' | 'any' = 'one-ca',
 ): Reloader {
-  let current = loadTlsMaterial(files, where)
+  checkTrustFiles(files, where)
+  let current = loadTlsMaterial(files, where, implicit)
+  /** Every CA the bundle has held: a CRL of a CA dropped since may stay listed. */
+  const known = new Map<string, X509Certificate>()
+  const remember = (loaded: LoadedTls) => {
+    for (const { certificate } of loaded.anchors) known.set(certificate.fingerprint256, certificate)
+  }
+  remember(current)
   const onError =
     options.onError ??
     ((error: ConfigError) =>
@@ -101,7 +97,8 @@ export function reloader(
       }))
   const reload = () => {
     try {
-      current = loadTlsMaterial(files, where)
+      current = loadTlsMaterial(files, where, implicit, [...known.values()])
+      remember(current)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       onError(error)
@@ -113,7 +110,7 @@ export function reloader(
   }
   let watcher: FileWatcher | undefined
   if (options.watch !== false) {
-    const paths = [...(typeof files.ca === 'string' ? [files.ca] : files.ca), files.cert, files.key]
+    const paths = [...trustPaths(files), files.cert, files.key]
     watcher = watchFiles(paths, reload, typeof options.watch === 'object' ? options.watch : {})
   }
   return { current: () => current, reload, close: () => watcher?.close() }

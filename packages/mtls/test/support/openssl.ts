@@ -15,6 +15,8 @@ export function opensslCertificate(
     extensions: string
     subject?: string
     days?: number
+    /** The leaf's key: `ec:<curve>` or `rsa:<bits>`. Default `ec:prime256v1`. */
+    keyType?: string
   },
 ): { cert: string; key: string } {
   const name = `openssl-${++counter}`
@@ -24,9 +26,12 @@ export function opensslCertificate(
   const ext = join(dir, `${name}.ext`)
   writeFileSync(ext, `[v3]\n${options.extensions}\n`)
   const subject = options.subject ?? `/CN=${name}`
-  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], {
-    stdio: 'pipe',
-  })
+  const [type, size] = (options.keyType ?? 'ec:prime256v1').split(':')
+  const generate =
+    type === 'rsa'
+      ? ['genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${size}`, '-out', key]
+      : ['ecparam', '-name', size!, '-genkey', '-noout', '-out', key]
+  execFileSync('openssl', generate, { stdio: 'pipe' })
   execFileSync('openssl', ['req', '-new', '-key', key, '-subj', subject, '-out', csr], { stdio: 'pipe' })
   const signing =
     options.signer === 'self'
@@ -79,4 +84,72 @@ export function opensslVerify(caFile: string, certFile: string, purpose = 'sslcl
 function write(path: string, text: string): string {
   writeFileSync(path, text)
   return path
+}
+
+/**
+ * A CA made by the `openssl` command (self-signed, `CA:TRUE`, keyCertSign and cRLSign), with its
+ * trust domain as URI SAN when given.
+ */
+export function opensslCa(dir: string, trustDomain?: string): { cert: string; key: string } {
+  const name = `openssl-ca-${++counter}`
+  const key = join(dir, `${name}.key`)
+  const crt = join(dir, `${name}.crt`)
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], {
+    stdio: 'pipe',
+  })
+  const extensions = [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    ...(trustDomain ? [`subjectAltName=URI:spiffe://${trustDomain}`] : []),
+  ]
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '2',
+      ...extensions.flatMap((extension) => ['-addext', extension]),
+      '-out',
+      crt,
+    ],
+    { stdio: 'pipe' },
+  )
+  return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') }
+}
+
+/**
+ * A CRL made by `openssl ca -gencrl`, signed by `ca`, revoking `revoked` (certificates, PEM).
+ * Returns the PEM and the DER form.
+ */
+export function opensslCrl(
+  dir: string,
+  ca: { cert: string; key: string },
+  revoked: readonly string[],
+): { pem: string; der: Buffer } {
+  const name = `openssl-crl-${++counter}`
+  const base = join(dir, name)
+  writeFileSync(`${base}.index`, '')
+  writeFileSync(`${base}.number`, '01\n')
+  writeFileSync(
+    `${base}.cnf`,
+    `[ca]\ndefault_ca=d\n[d]\ndatabase=${base}.index\ncrlnumber=${base}.number\ndefault_md=sha256\ndefault_crl_days=7\n`,
+  )
+  const caFiles = ['-cert', write(`${base}-ca.crt`, ca.cert), '-keyfile', write(`${base}-ca.key`, ca.key)]
+  for (const [index, cert] of revoked.entries()) {
+    const file = write(`${base}-${index}.crt`, cert)
+    execFileSync('openssl', ['ca', '-config', `${base}.cnf`, ...caFiles, '-revoke', file], { stdio: 'pipe' })
+  }
+  execFileSync('openssl', ['ca', '-config', `${base}.cnf`, ...caFiles, '-gencrl', '-out', `${base}.crl`], {
+    stdio: 'pipe',
+  })
+  execFileSync('openssl', ['crl', '-in', `${base}.crl`, '-outform', 'DER', '-out', `${base}.der`], {
+    stdio: 'pipe',
+  })
+  return { pem: readFileSync(`${base}.crl`, 'utf8'), der: readFileSync(`${base}.der`) }
 }
