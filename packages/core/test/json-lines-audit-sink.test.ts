@@ -103,11 +103,16 @@ describe('jsonLinesAuditSink', () => {
         const file = join(dir, 'audit.jsonl')
         const sink = jsonLinesAuditSink(file, { maxBufferedBytes: 8 * 1024, retryMs: 10 })
         let n = 0
-        while (sink.health().state === 'ok' && n < 5000) {
-          sink.write(event(n++))
-          if (n % 10 === 0) await turn()
-        }
-        expect(sink.health()).toMatchObject({ state: 'failing', lastError: 'ENOSPC' })
+        // Write until the sink has met the full disk: on a loaded machine its buffer may fill (and
+        // drop, counted) before the first failed write comes back, so wait for the error itself.
+        await vi.waitFor(
+          async () => {
+            for (let i = 0; i < 10; i++) sink.write(event(n++))
+            await turn()
+            expect(sink.health()).toMatchObject({ state: 'failing', lastError: 'ENOSPC' })
+          },
+          { timeout: 10_000, interval: 1 },
+        )
         for (let more = 0; more < 200; more++) sink.write(event(n++)) // the buffer fills: drops
         expect(sink.dropped).toBeGreaterThan(0)
         rmSync(join(dir, 'filler'))
