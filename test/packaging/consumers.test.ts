@@ -196,7 +196,7 @@ describe('the packed packages', () => {
   })
 
   it('serve an ESM strict TypeScript Express app: a CLI-made key is let in, a revoked one refused', {
-    timeout: 90_000,
+    timeout: 180_000,
   }, async () => {
     // @callsign/client without gRPC: grpc-js is an optional peer, so npm did not install it.
     expect(existsSync(join(project('express'), 'node_modules', '@grpc', 'grpc-js'))).toBe(false)
@@ -211,7 +211,7 @@ describe('the packed packages', () => {
   })
 
   it('serve a Fastify app: a token with the scope is let in, one without it refused', {
-    timeout: 90_000,
+    timeout: 180_000,
   }, async () => {
     const result = await typecheckAndRun('fastify', {
       JWKS_FILE: join(project('cli'), 'jwks', 'jwks.json'),
@@ -224,7 +224,7 @@ describe('the packed packages', () => {
   })
 
   it('serve a CommonJS gRPC service (moduleResolution node): a key is let in, a revoked one refused', {
-    timeout: 90_000,
+    timeout: 180_000,
   }, async () => {
     const result = await typecheckAndRun('grpc', {
       KEY_STORE: secrets.keyStore,
