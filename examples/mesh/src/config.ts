@@ -20,7 +20,7 @@ export function serviceConfig(service: string) {
     policyFile: process.env.POLICY_FILE ?? join(meshDir, 'policies', `${service}.policy.yaml`),
     auditFile: process.env.AUDIT_FILE ?? join(state, 'audit', `${service}.jsonl`),
     keyStore: process.env.KEY_STORE ?? join(state, 'store', 'keys.json'),
-    keyFile: process.env.KEY_FILE ?? join(state, 'secrets', `${service}.key`),
+    keyFile: process.env.KEY_FILE ?? join(state, 'secrets', service, 'api.key'),
     jwksDir: process.env.JWKS_DIR ?? join(state, 'jwks'),
     tls: {
       cert: process.env.TLS_CERT ?? join(tlsDir, 'tls.crt'),
