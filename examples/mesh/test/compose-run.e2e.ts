@@ -68,6 +68,7 @@ const key = (owner: string) => readFileSync(keyFile(paths, owner), 'utf8').trim(
 
 async function call(path: string, owner?: string, body?: unknown) {
   const response = await fetch(`${gateway}${path}`, {
+    signal: AbortSignal.timeout(20_000),
     method: body ? 'POST' : 'GET',
     headers: {
       ...(owner ? { authorization: `Bearer ${key(owner)}` } : {}),
@@ -141,7 +142,7 @@ beforeAll(async () => {
   await dc('up', '-d', '--no-build')
   await eventually(
     'the gateway healthy',
-    () => fetch(`${gateway}/healthz`),
+    () => fetch(`${gateway}/healthz`, { signal: AbortSignal.timeout(5_000) }),
     (r) => r.status === 200,
     300,
   )
