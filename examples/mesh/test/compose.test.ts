@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -5,7 +6,8 @@ import { loadPolicyFile } from '@callsign/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { meshDir } from '../src/config.js'
-import { meshPaths, provision, SERVICES } from '../src/provision.js'
+import { mustCallsign } from '../src/lib/callsign.js'
+import { CERT_RENEW_BEFORE, keyFile, meshPaths, provision, SERVICES } from '../src/provision.js'
 
 // The compose file checked statically against the process mode; `pnpm test:compose` runs it for real.
 interface ComposeService {
@@ -83,6 +85,7 @@ describe('examples/mesh/docker-compose.yml', () => {
       expect(service.networks, name).toContain('mesh')
       if (name !== 'gateway') expect(service.ports, name).toBeUndefined()
     }
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation
     expect(compose.services.gateway?.ports).toEqual(['127.0.0.1:${MESH_GATEWAY_PORT:-8080}:8080'])
     expect(compose.networks.mesh?.internal).toBe(true)
   })
@@ -101,6 +104,7 @@ describe('examples/mesh/docker-compose.yml', () => {
 
   it('mounts credentials as secret directories, each declared and provisioned, never a CA key', () => {
     const local = (file: string) =>
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation
       file.replace('${MESH_CERTS:-../../certs-dev}', certs).replace('${MESH_STATE:-./.state}', state)
     for (const [name, service] of services) {
       for (const [variable, value] of Object.entries(service.environment ?? {})) {
@@ -147,5 +151,28 @@ describe('examples/mesh/docker-compose.yml', () => {
     for (const pattern of ['**/.state', '**/*.key', '**/*.pem', '**/node_modules'])
       expect(ignore).toContain(pattern)
     expect(ignore.filter((line) => line.startsWith('!'))).not.toContain('!certs-dev')
+  })
+})
+
+describe('provisioning for compose', () => {
+  const fingerprint = (service: string) =>
+    new X509Certificate(readFileSync(join(certs, service, 'tls.crt'))).fingerprint256
+  const validTo = (service: string) =>
+    Date.parse(new X509Certificate(readFileSync(join(certs, service, 'tls.crt'))).validTo)
+
+  it('is idempotent, and renews a certificate close to expiry', { timeout: 180_000 }, async () => {
+    const before = Object.fromEntries(SERVICES.map((service) => [service, fingerprint(service)]))
+    const keyBefore = readFileSync(keyFile(meshPaths(state, certs), 'gateway'), 'utf8')
+    await provision(meshPaths(state, certs), 'https://issuer:8443', () => {})
+    expect(Object.fromEntries(SERVICES.map((service) => [service, fingerprint(service)]))).toEqual(before)
+    expect(readFileSync(keyFile(meshPaths(state, certs), 'gateway'), 'utf8')).toBe(keyBefore)
+
+    // billing's certificate with one day left is issued again; the others are kept
+    await mustCallsign(['certs', 'issue', 'billing', '--dir', certs, '--namespace', 'shop', '--days', '1'])
+    const shortLived = fingerprint('billing')
+    await provision(meshPaths(state, certs), 'https://issuer:8443', () => {})
+    expect(fingerprint('billing')).not.toBe(shortLived)
+    expect(validTo('billing') - Date.now()).toBeGreaterThan(CERT_RENEW_BEFORE)
+    expect(fingerprint('orders')).toBe(before.orders)
   })
 })
