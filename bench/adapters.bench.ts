@@ -53,13 +53,16 @@ class DiscardSocket extends Duplex {
   }
 }
 
-/** One GET /orders/7 through a request listener in process, resolved when the response finishes. */
-function injectInto(listener: (req: IncomingMessage, res: ServerResponse) => void): Promise<void> {
+/** One GET through a request listener in process, resolved when the response finishes. */
+function injectInto(
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  path = '/orders/7',
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = new DiscardSocket() as unknown as ConstructorParameters<typeof IncomingMessage>[0]
     const req = new IncomingMessage(socket)
     req.method = 'GET'
-    req.url = '/orders/7'
+    req.url = path
     req.headers = { host: 'bench' }
     req.rawHeaders = ['host', 'bench']
     req.push(null)
@@ -84,6 +87,20 @@ function expressApp(guarded: boolean) {
   })
   if (guarded) expressAuth(app, options())
   return app
+}
+
+/** Express with `count` routes `/r<i>/:id`; requests go to the last one, which Express matches last. */
+function expressAppWithRoutes(count: number, guarded: boolean) {
+  const app = express()
+  const routes: Record<string, string[]> = {}
+  for (let i = 0; i < count; i++) {
+    app.get(`/r${i}/:id`, (req, res) => {
+      res.json({ id: req.params.id })
+    })
+    routes[`GET /r${i}/:id`] = ['orders:read']
+  }
+  if (guarded) expressAuth(app, { ...options(), policy: definePolicy({ routes }) })
+  return { app, path: `/r${count - 1}/7` }
 }
 
 async function fastifyApp(guarded: boolean): Promise<FastifyInstance> {
@@ -148,6 +165,17 @@ export async function run(): Promise<string> {
   bareExpress.close()
   guardedExpress.close()
 
+  // Express with 10 and with 10 000 routes, the request for the last one: Callsign's added cost
+  // should not grow with the route table (Express's own matching does).
+  const sized = [10, 10_000].flatMap((count) =>
+    [false, true].map((guarded) => {
+      const { app, path } = expressAppWithRoutes(count, guarded)
+      const name = `express 5 ${guarded ? '+ @callsign/express' : 'bare'}, ${count} routes (in process)`
+      return [name, () => injectInto(app, path)] as [string, () => Promise<void>]
+    }),
+  )
+  const sizedRows = await measure(sized, { iterations: 200, rounds: 7, warmup: 200 })
+
   // Fastify, in process (inject) and over real HTTP.
   const bareFastify = await fastifyApp(false)
   const guardedFastify = await fastifyApp(true)
@@ -177,8 +205,10 @@ export async function run(): Promise<string> {
     }
   ).contract.v1.Orders
   const grpcServer = async (guarded: boolean) => {
-    const server = new grpc.Server()
-    if (guarded) grpcAuth(server, { ...options(), allowPlaintextLoopback: true })
+    const interceptors = guarded
+      ? [grpcAuth({ ...options(), services: [Orders.service], allowPlaintextLoopback: true })]
+      : []
+    const server = new grpc.Server({ interceptors })
     const reply = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, { caller: 'x' })
     server.addService(Orders.service, { Get: reply, Create: reply, Health: reply, Unmapped: reply })
     const port = await new Promise<number>((resolve, reject) =>
@@ -218,6 +248,7 @@ export async function run(): Promise<string> {
     `- Express: +${delta(expressRows, 'express 5 bare (in process)', 'express 5 + @callsign/express (in process)')} µs wall and +${expressCpu.toFixed(1)} µs CPU per request in process (median of paired rounds); budget ≈ 15 µs.`,
     `- Fastify: +${delta(fastifyRows, 'fastify 5 bare (inject)', 'fastify 5 + @callsign/fastify (inject)')} µs wall and +${fastifyCpu.toFixed(1)} µs CPU per request in process (inject); budget ≈ 15 µs.`,
     `- gRPC unary throughput: ${((grpcBase / grpcGuarded) * 100).toFixed(1)} % of the bare server (budget ≥ 90 %).`,
+    `- Express route table: Callsign adds +${delta(sizedRows, 'express 5 bare, 10 routes (in process)', 'express 5 + @callsign/express, 10 routes (in process)')} µs with 10 routes and +${delta(sizedRows, 'express 5 bare, 10000 routes (in process)', 'express 5 + @callsign/express, 10000 routes (in process)')} µs with 10 000 (request for the last route).`,
     '',
     'CPU is this whole process, measured in paired rounds (bare, then guarded); the difference is the adapter',
     'plus the core pipeline. HTTP rows run over loopback with keep-alive and are dominated by socket noise here.',
@@ -225,6 +256,10 @@ export async function run(): Promise<string> {
     '### Express',
     '',
     table(expressRows, 'express 5 bare (in process)'),
+    '',
+    '### Express, by size of the route table',
+    '',
+    table(sizedRows, 'express 5 bare, 10 routes (in process)'),
     '',
     '### Fastify',
     '',

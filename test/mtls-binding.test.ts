@@ -123,8 +123,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve))
   httpsUrl = `https://127.0.0.1:${(https.address() as AddressInfo).port}/orders`
 
-  grpcServer = new grpc.Server()
-  grpcAuth(grpcServer, {
+  const interceptor = grpcAuth({
+    services: [Orders.service],
     policy: definePolicy({
       routes: {
         '/contract.v1.Orders/Get': ['orders:read'],
@@ -136,6 +136,7 @@ beforeAll(async () => {
     verifiers: verifiers(),
     audit: (event) => audit.push(event),
   })
+  grpcServer = new grpc.Server({ interceptors: [interceptor] })
   const handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
     callback(null, { caller: grpcGetCaller(call).id })
   grpcServer.addService(Orders.service, { Get: handler, Create: handler, Health: handler, Unmapped: handler })

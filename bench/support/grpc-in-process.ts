@@ -30,15 +30,26 @@ const caller: Caller = Object.freeze({
 const alwaysAllow: Verifier = { kind: 'api-key', verify: () => caller }
 
 async function start(kind: Kind) {
-  const server = new grpc.Server(kind === 'no-op interceptor' ? { interceptors: [noopInterceptor] } : {})
-  const guarded = kind === 'always-allow' || kind === 'api-key' || kind === 'jwt'
-  if (guarded) {
-    auth(server, {
-      policy: definePolicy({ routes: { [GET_METHOD]: [SCOPE] } }),
-      verifiers: [kind === 'always-allow' ? alwaysAllow : callsignVerifier(kind, fixture)],
-      allowPlaintextLoopback: true,
-    })
-  }
+  const verifier =
+    kind === 'always-allow'
+      ? alwaysAllow
+      : kind === 'api-key' || kind === 'jwt'
+        ? callsignVerifier(kind, fixture)
+        : undefined
+  const guarded = verifier !== undefined
+  const interceptors = verifier
+    ? [
+        auth({
+          policy: definePolicy({ routes: { [GET_METHOD]: [SCOPE] } }),
+          verifiers: [verifier],
+          services: [],
+          allowPlaintextLoopback: true,
+        }),
+      ]
+    : kind === 'no-op interceptor'
+      ? [noopInterceptor]
+      : []
+  const server = new grpc.Server({ interceptors })
   server.addService(Orders.service, {
     Get(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) {
       callback(null, { id: '7', by: guarded ? getCaller(call).id : '' })

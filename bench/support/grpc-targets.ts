@@ -31,15 +31,20 @@ export const noopInterceptor: grpc.ServerInterceptor = (_method, call) =>
 export async function startGrpcTarget(name: string, fixture: Fixture): Promise<Target> {
   const tls = name.startsWith('grpc-tls:')
   const guard = name.slice(name.indexOf(':') + 1) as Guard | 'interceptor'
-  const server = new grpc.Server(guard === 'interceptor' ? { interceptors: [noopInterceptor] } : {})
   const guarded = guard !== 'none' && guard !== 'interceptor'
-  if (guarded) {
-    auth(server, {
-      policy: definePolicy({ routes: { [GET_METHOD]: [SCOPE] } }),
-      verifiers: [callsignVerifier(guard, fixture)],
-      allowPlaintextLoopback: !tls,
-    })
-  }
+  const interceptors = guarded
+    ? [
+        auth({
+          policy: definePolicy({ routes: { [GET_METHOD]: [SCOPE] } }),
+          verifiers: [callsignVerifier(guard, fixture)],
+          services: [],
+          allowPlaintextLoopback: !tls,
+        }),
+      ]
+    : guard === 'interceptor'
+      ? [noopInterceptor]
+      : []
+  const server = new grpc.Server({ interceptors })
   const Orders = ordersService()
   server.addService(Orders.service, {
     Get(call: grpc.ServerUnaryCall<{ id: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {

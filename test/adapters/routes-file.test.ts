@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/run-cli.js'
 import { createDevCerts, type DevCerts } from './support/dev-certs.js'
 import { expressHarness, fastifyHarness, grpcHarness, grpcRoutes, httpRoutes } from './support/harnesses.js'
 import { tableVerifiers } from './support/test-verifiers.js'
@@ -20,7 +20,9 @@ describe.each([
   ['fastify', fastifyHarness, httpRoutes, 'GET /unmapped'],
   ['grpc', grpcHarness, grpcRoutes, '/contract.v1.Orders/Unmapped'],
 ] as const)('%s', (name, make, routes, unmapped) => {
-  it('writes its registered routes to routesFile, and policy check names the one without an entry', async () => {
+  it('writes its registered routes to routesFile, and policy check names the one without an entry', {
+    timeout: CLI_TEST_TIMEOUT_MS,
+  }, async () => {
     const routesFile = join(dir, `${name}-routes.json`)
     const harness = await make(certs, tableVerifiers(), { routesFile })
     await harness.close()

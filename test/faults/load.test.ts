@@ -37,6 +37,8 @@ function cases(creds: SecurityCredentials): Case[] {
   const readerCert = creds.cert('load-reader', ext(`URI:${SPIFFE_READER}`))
   const forged = creds.cert('load-forged', ext('URI:spiffe://evil.local/ns/prod/sa/writer'))
   const now = Math.floor(Date.now() / 1000)
+  // the last (checksum) character replaced by one that always differs from it
+  const lastChanged = (key: string) => `${key.slice(0, -1)}${key.endsWith('0') ? '1' : '0'}`
   return [
     { name: 'valid key', request: bearer(creds.keys.reader), status: 200 },
     { name: 'valid key, x-api-key', request: { headers: [['x-api-key', creds.keys.writer]] }, status: 200 },
@@ -45,7 +47,7 @@ function cases(creds: SecurityCredentials): Case[] {
     { name: 'public route', request: { path: '/healthz' }, status: 200 },
     refused('anonymous', {}, 'ERR_NO_CREDENTIAL'),
     refused('revoked key', bearer(creds.keys.revoked), 'ERR_INVALID_CREDENTIAL'),
-    refused('checksum broken', bearer(`${creds.keys.reader.slice(0, -1)}0`), 'ERR_INVALID_CREDENTIAL'),
+    refused('checksum broken', bearer(lastChanged(creds.keys.reader)), 'ERR_INVALID_CREDENTIAL'),
     refused(
       'forged secret',
       bearer(withChecksum(`csk_${creds.keys.reader.split('_')[1]}_${'Q'.repeat(43)}`)),

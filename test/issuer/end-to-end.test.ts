@@ -95,14 +95,15 @@ beforeAll(async () => {
   await fastifyApp.listen({ port: 0, host: '127.0.0.1' })
   fastifyUrl = `http://127.0.0.1:${(fastifyApp.server.address() as AddressInfo).port}`
 
-  grpcServer = new grpc.Server()
-  grpcAuth(grpcServer, {
+  const interceptor = grpcAuth({
     policy: definePolicy({ routes: { '/contract.v1.Orders/Get': ['orders:read'] } }),
     verifiers: verifiers(),
+    services: [Orders.service],
     allowPlaintextLoopback: true,
     reportOnly: true,
     onReport: () => {},
   })
+  grpcServer = new grpc.Server({ interceptors: [interceptor] })
   const reply = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
     callback(null, { caller: grpcGetCaller(call).id })
   grpcServer.addService(Orders.service, { Get: reply, Create: reply, Health: reply, Unmapped: reply })

@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync } from 'node:crypto'
+import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import { type AttackRow, runAttackTable, writeRoute } from './support/attack-table.js'
 import { b64url, type SecurityCredentials, signJws } from './support/credentials.js'
 
@@ -22,6 +22,12 @@ const hmac = (c: SecurityCredentials, secret: string | Buffer) => {
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
 }
 const invalid = { code: 'ERR_INVALID_CREDENTIAL' } as const
+/** JSON with a UTF-8 byte order mark in front, base64url-encoded. */
+const withBom = (value: unknown) =>
+  Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(value))]).toString('base64url')
+/** `<header>.<payload>` signed with ES256, whatever the two segments hold. */
+const signed = (input: string, key: KeyObject) =>
+  `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`
 
 const rows: AttackRow[] = [
   {
@@ -142,6 +148,17 @@ const rows: AttackRow[] = [
     expect: invalid,
   },
   {
+    name: 'control: a valid token of the second issuer, signed with its key',
+    request: (c) =>
+      bearer(c.jwt.token({ iss: c.jwt.partner.issuer }, { kid: 'p1' }, c.jwt.partner.privateKey)),
+    expect: { allow: 'jwt-reader' },
+  },
+  {
+    name: "our issuer claimed, signed with the second issuer's key under its kid (keys bound to their issuer)",
+    request: (c) => bearer(c.jwt.token({}, { kid: 'p1' }, c.jwt.partner.privateKey)),
+    expect: invalid,
+  },
+  {
     name: 'iss as an array holding ours',
     request: (c) => bearer(c.jwt.token({ iss: [c.jwt.issuer] })),
     expect: invalid,
@@ -186,6 +203,22 @@ const rows: AttackRow[] = [
   {
     name: 'a payload that is a JSON array',
     request: (c) => bearer(signJws({ alg: 'ES256', kid: 'k1' }, [1, 2], c.jwt.privateKey)),
+    expect: invalid,
+  },
+  {
+    name: 'a UTF-8 byte order mark before the header JSON (validly signed)',
+    request: (c) => {
+      const [, p] = c.jwt.token().split('.')
+      return bearer(signed(`${withBom({ alg: 'ES256', typ: 'JWT', kid: 'k1' })}.${p}`, c.jwt.privateKey))
+    },
+    expect: invalid,
+  },
+  {
+    name: 'a UTF-8 byte order mark before the payload JSON (validly signed)',
+    request: (c) => {
+      const [h] = c.jwt.token().split('.')
+      return bearer(signed(`${h}.${withBom(claimsOf(c))}`, c.jwt.privateKey))
+    },
     expect: invalid,
   },
   {

@@ -16,13 +16,27 @@ export const cliCommand: readonly string[] = [
   bin,
 ]
 
+/**
+ * The time a test that starts `callsign` child processes may take. Each child starts Node and tsx
+ * and loads the command from source: about a second of CPU, but many seconds of wall time on a
+ * loaded machine (test files run in parallel, each spawning children), which the suite's default
+ * of 20 s did not always cover. A hung child still fails fast enough: see {@link CHILD_TIMEOUT_MS}.
+ */
+export const CLI_TEST_TIMEOUT_MS = 120_000
+
+/** How long one child may run before runCli kills it and rejects with its output so far. */
+export const CHILD_TIMEOUT_MS = 60_000
+
 export interface CliResult {
   readonly code: number | null
   readonly stdout: string
   readonly stderr: string
 }
 
-/** Spawns the real `callsign` command (a child process, from source) and collects its output. */
+/**
+ * Spawns the real `callsign` command (a child process, from source) and collects its output. A child
+ * still running after `timeoutMs` is killed, and the promise rejects naming the command.
+ */
 export function runCli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
@@ -37,11 +51,18 @@ export function runCli(
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+    const timeoutMs = options.timeoutMs ?? CHILD_TIMEOUT_MS
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, timeoutMs)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
-      resolve({ code, stdout, stderr })
+      if (timedOut) {
+        reject(new Error(`callsign ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`))
+      } else resolve({ code, stdout, stderr })
     })
     child.stdin.end(options.input ?? '')
   })

@@ -1,9 +1,11 @@
 import {
   AuthError,
   type AuthRequest,
+  bearerValue,
   type Caller,
   type Clock,
   ConfigError,
+  singleAuthorization,
   systemClock,
   type Verifier,
 } from '@callsign/core'
@@ -133,21 +135,16 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
 
   /** The presented key, `null` when the request carries none of ours. */
   const extract = (req: AuthRequest): string | null => {
-    const authorization = req.header('authorization')
+    const value = singleAuthorization(req)
     const named = header === undefined ? NONE : req.header(header)
-    if (authorization.length > 1 || named.length > 1) {
-      throw refusal('ERR_AMBIGUOUS_REQUEST', 'duplicate_credential_header')
-    }
+    if (named.length > 1) throw refusal('ERR_AMBIGUOUS_REQUEST', 'duplicate_credential_header')
     if (named.length === 1) {
-      if (authorization.length === 1) throw refusal('ERR_AMBIGUOUS_REQUEST', 'several_credentials')
+      if (value !== undefined) throw refusal('ERR_AMBIGUOUS_REQUEST', 'several_credentials')
       return named[0]!
     }
-    const value = authorization[0]
     if (value === undefined) return null
-    if (value.length > 7 && value.charCodeAt(6) === 32 && value.slice(0, 6).toLowerCase() === 'bearer') {
-      const token = value.slice(7)
-      if (token.startsWith(marker)) return token
-    }
+    const token = bearerValue(value)
+    if (token?.startsWith(marker)) return token
     // One of our keys, but under another scheme, with extra whitespace, or beside something else.
     if (markerAnywhere.test(value)) throw invalid('malformed')
     return null

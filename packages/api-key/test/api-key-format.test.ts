@@ -60,6 +60,12 @@ describe('generateApiKey / parseApiKey', () => {
     const withChecksum = (i: string, s: string) => `csk_${i}_${s}${checksumOf('csk', i, s)}`
     const flip = (text: string, at: number) =>
       text.slice(0, at) + (text[at] === 'a' ? 'b' : 'a') + text.slice(at + 1)
+    /** Swaps the first pair of neighbours from `from` on that differ, so the swap changes the key. */
+    const swapDifferentPair = (text: string, from: number) => {
+      let at = from
+      while (text[at] === text[at + 1]) at++
+      return text.slice(0, at) + text[at + 1] + text[at] + text.slice(at + 2)
+    }
 
     it.each([
       ['a wrong prefix', 'wrong_prefix', `xsk${key.slice(3)}`],
@@ -79,9 +85,9 @@ describe('generateApiKey / parseApiKey', () => {
       ['one secret character changed', 'checksum', flip(key, 30)],
       ['one id character changed', 'checksum', flip(key, 6)],
       ['one checksum character changed', 'checksum', flip(key, 63)],
-      ['a swapped pair of characters', 'checksum', key.slice(0, 20) + key[21] + key[20] + key.slice(22)],
+      ['a swapped pair of characters', 'checksum', swapDifferentPair(key, 20)],
     ])('rejects %s with ERR_INVALID_CREDENTIAL (reason %s)', (_case, reason, text) => {
-      if (text === key.slice(0, 20) + key[21] + key[20] + key.slice(22) && key[20] === key[21]) return
+      expect(text).not.toBe(key)
       expect(reasonOf(() => parseApiKey(text))).toBe(reason)
     })
   })

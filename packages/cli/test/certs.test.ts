@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { certificateThumbprint, createDevCa, issueServiceCertificate } from '@callsign/mtls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../../test/support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 
 let dir: string
 beforeAll(async () => {
@@ -13,7 +13,7 @@ beforeAll(async () => {
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
-describe('callsign certs', () => {
+describe('callsign certs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('init, issue and inspect: a Kubernetes-style TLS secret that openssl verifies, key files mode 0600', async () => {
     const out = join(dir, 'flow')
     const init = await runCli(['certs', 'init', '--trust-domain', 'shop.internal', '--dir', out])

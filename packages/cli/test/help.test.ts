@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { runCli } from '../../../test/support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 
-describe('callsign', () => {
+describe('callsign', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('prints the command list for --help and exits 0', async () => {
     const result = await runCli(['--help'])
     expect(result.code).toBe(0)

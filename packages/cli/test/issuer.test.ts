@@ -1,11 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApiKey, fileKeyStore } from '@callsign/api-key'
+import { privateKeyJwt } from '@callsign/client'
 import { createKeyDir } from '@callsign/jwt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliCommand, repoRoot, runCli } from '../../../test/support/run-cli.js'
+import {
+  CHILD_TIMEOUT_MS,
+  CLI_TEST_TIMEOUT_MS,
+  cliCommand,
+  repoRoot,
+  runCli,
+} from '../../../test/support/run-cli.js'
 
 let dir: string
 let key: string
@@ -30,7 +38,7 @@ function serve(args: readonly string[]): Promise<{ child: ChildProcess; url: str
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`no listening line: ${stderr}`))
-    }, 20_000)
+    }, CHILD_TIMEOUT_MS)
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk
       const match = /listening on (\S+)/.exec(stderr)
@@ -48,7 +56,7 @@ function serve(args: readonly string[]): Promise<{ child: ChildProcess; url: str
 
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('exit', resolve))
 
-describe('callsign issuer serve', () => {
+describe('callsign issuer serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('serves tokens, writes the audit file, and exits 0 on SIGTERM', async () => {
     const audit = join(dir, 'audit.jsonl')
     const { child, url, stderr } = await serve([
@@ -135,5 +143,79 @@ describe('callsign issuer serve', () => {
     ])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('"keys"')
+  })
+})
+
+describe('callsign issuer add-client (private_key_jwt)', () => {
+  it("registers a public key, refuses a private one, and the served issuer accepts the client's assertion", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const privateFile = join(dir, 'reports.key.pem')
+    const publicFile = join(dir, 'reports.pub.pem')
+    await writeFile(privateFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 })
+    await writeFile(publicFile, publicKey.export({ format: 'pem', type: 'spki' }))
+    const clientsFile = join(dir, 'key-clients.json')
+    const add = (...extra: string[]) =>
+      runCli([
+        'issuer',
+        'add-client',
+        '--clients',
+        clientsFile,
+        '--id',
+        'reports',
+        '--scope',
+        'orders:read',
+        ...extra,
+      ])
+
+    const refused = await add('--public-key', privateFile)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('holds a private key')
+
+    const added = await add('--public-key', publicFile, '--kid', 'reports-1', '--audience', 'orders')
+    expect(added.code).toBe(0)
+    expect(added.stdout).toContain('registered reports (private_key_jwt, key reports-1)')
+    const written = JSON.parse(await readFile(clientsFile, 'utf8'))
+    expect(written.reports).toMatchObject({
+      audiences: ['orders'],
+      scopes: ['orders:read'],
+      jwks: { keys: [{ kty: 'EC', kid: 'reports-1' }] },
+    })
+    expect(written.reports.jwks.keys[0]).not.toHaveProperty('d')
+    expect((await add('--public-key', publicFile)).code).toBe(1) // exists: --replace needed
+
+    const { child, url } = await serve([
+      '--port',
+      '0',
+      '--keys',
+      join(dir, 'keys'),
+      '--clients',
+      clientsFile,
+      '--issuer',
+      'https://issuer.test',
+      '--audience',
+      'orders',
+    ])
+    try {
+      const metadata = (await (
+        await fetch(`${url}/.well-known/oauth-authorization-server`)
+      ).json()) as Record<string, unknown>
+      expect(metadata.token_endpoint_auth_methods_supported).toEqual(['private_key_jwt'])
+      const signer = privateKeyJwt({ clientId: 'reports', keyFile: privateFile, kid: 'reports-1' })
+      const res = await fetch(`${url}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: signer.assertion('https://issuer.test/oauth2/token'),
+        }),
+      })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toMatchObject({ scope: 'orders:read' })
+    } finally {
+      const done = exited(child)
+      child.kill('SIGTERM')
+      await done
+    }
   })
 })

@@ -2,12 +2,12 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runCli } from '../../../test/support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 
 const newDir = async () => join(await mkdtemp(join(tmpdir(), 'callsign-jwks-cli-')), 'keys')
 const PRIVATE = /"(d|p|q|dp|dq|qi)"\s*:/
 
-describe('callsign jwks', () => {
+describe('callsign jwks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('generates a key dir (private key mode 0600) and shows only the public set, exit 0', async () => {
     const dir = await newDir()
     const generated = await runCli(['jwks', 'generate', '--dir', dir, '--alg', 'ES256'])

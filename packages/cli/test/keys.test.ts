@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { apiKeyVerifier, fileKeyStore } from '@callsign/api-key'
 import { AuthError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { cliCommand, repoRoot, runCli } from '../../../test/support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, cliCommand, repoRoot, runCli } from '../../../test/support/run-cli.js'
 
 let dir: string
 let store: string
@@ -21,7 +21,7 @@ const KEY = /^csk_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}$/
 const create = (...extra: string[]) =>
   runCli(['keys', 'create', '--owner', 'billing', '--scope', 'orders:read', '--store', store, ...extra])
 
-describe('callsign keys', () => {
+describe('callsign keys', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it.each([
     [['keys', '--help'], /Usage: callsign keys <subcommand>/],
     [['keys', 'create', '--help'], /Usage: callsign keys create/],

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../../test/support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 
 let dir: string
 let policyFile: string
@@ -26,7 +26,7 @@ beforeAll(() => {
   )
 })
 
-describe.concurrent('callsign policy check', () => {
+describe.concurrent('callsign policy check', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('accepts a valid policy file', async () => {
     const result = await runCli(['policy', 'check', policyFile])
     expect(result.code).toBe(0)
@@ -62,14 +62,16 @@ describe.concurrent('callsign policy check', () => {
     expect(result.code).toBe(0)
   })
 
-  it('exits 2 on a usage error', async () => {
-    expect((await runCli(['policy', 'check'])).code).toBe(2)
-    expect((await runCli(['policy', 'check', policyFile, '--bogus'])).code).toBe(2)
-    expect((await runCli(['policy', 'frobnicate'])).code).toBe(2)
+  it.each([
+    ['no policy file', () => ['policy', 'check']],
+    ['an unknown option', () => ['policy', 'check', policyFile, '--bogus']],
+    ['an unknown subcommand', () => ['policy', 'frobnicate']],
+  ])('exits 2 on a usage error: %s', async (_case, args) => {
+    expect((await runCli(args())).code).toBe(2)
   })
 })
 
-describe.concurrent('callsign policy explain', () => {
+describe.concurrent('callsign policy explain', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it.each([
     [
       ['--caller', 'gateway', '--scopes', 'orders:read', '--route', 'GET /orders/1'],

@@ -5,7 +5,7 @@ import { type ApiKeyRecord, fileKeyStore, generateApiKey } from '@callsign/api-k
 import type { AuditEvent } from '@callsign/core'
 import { createDevCa, issueServiceCertificate } from '@callsign/mtls'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../../test/support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 
 const NOW = '2026-06-30T00:00:00.000Z'
 const daysAgo = (days: number) => new Date(Date.parse(NOW) - days * 86_400_000).toISOString()
@@ -106,7 +106,7 @@ beforeAll(async () => {
   )
 })
 
-describe.concurrent('callsign review', () => {
+describe.concurrent('callsign review', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('finds each kind of stale, dormant, over-broad and expiring access, and exits 1', async () => {
     const result = await runCli(['review', '--store', store, '--audit', auditDir, '--now', NOW, '--json'])
     expect(result.code).toBe(1)

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKeyDir } from '@callsign/jwt'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../../test/support/run-cli.js'
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 
 const ISS = 'https://issuer.test'
 let dir: string
@@ -33,7 +33,7 @@ const mint = (...extra: string[]) =>
     ...extra,
   ])
 
-describe('callsign tokens', () => {
+describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('mints a token printed alone on stdout, which inspect accepts with exit 0 showing header and claims', async () => {
     const minted = await mint('--ttl', '5m')
     expect(minted.code).toBe(0)

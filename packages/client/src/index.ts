@@ -4,6 +4,7 @@ export type { Credentials } from './credentials.js'
 export { envSecret } from './env-secret.js'
 export { type FileSecretOptions, fileSecret } from './file-secret.js'
 export { type MtlsAgent, type MtlsAgentOptions, mtlsAgent } from './mtls-agent.js'
+export { type PrivateKeyJwt, type PrivateKeyJwtOptions, privateKeyJwt } from './private-key-jwt.js'
 export type { SecretSource } from './secret-source.js'
 export {
   type TokenCredentialsOptions,

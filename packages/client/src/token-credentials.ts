@@ -6,6 +6,7 @@ import type { Credentials } from './credentials.js'
 import { isHeaderSafe } from './lib/header-safe.js'
 import { isLoopbackHost } from './lib/is-loopback.js'
 import { requestToken } from './lib/request-token.js'
+import type { PrivateKeyJwt } from './private-key-jwt.js'
 
 /**
  * When a token is refreshed.
@@ -33,16 +34,17 @@ export interface TokenCredentialsOptions {
   readonly tokenUrl: string
   /**
    * How this service authenticates to the token endpoint: `apiKeyCredentials(...)` (sent as
-   * `Authorization: Bearer <key>`) or `mtlsAgent(...)` (RFC 8705 `tls_client_auth`, with `clientId`).
+   * `Authorization: Bearer <key>`), `mtlsAgent(...)` (RFC 8705 `tls_client_auth`, with `clientId`),
+   * or `privateKeyJwt(...)` (RFC 7523 `private_key_jwt`: a signed assertion, no secret sent).
    */
-  readonly client: Credentials
+  readonly client: Credentials | PrivateKeyJwt
   /** With an mTLS client: the `client_id` sent in the body. */
   readonly clientId?: string
   /** The audience asked for when a call names none. */
   readonly audience?: string
   /** Scopes asked for (space-separated `scope` parameter). Default: none, the issuer's default. */
   readonly scope?: readonly string[]
-  /** The undici dispatcher for the token endpoint (e.g. an `Agent` trusting a private CA); API key client only. */
+  /** The undici dispatcher for the token endpoint (e.g. an `Agent` trusting a private CA); not with an mTLS client. */
   readonly dispatcher?: Dispatcher
   /** A token request that takes longer fails. Default 10 000 ms. */
   readonly timeoutMs?: number
@@ -96,8 +98,14 @@ export function tokenCredentials(options: TokenCredentialsOptions): Credentials 
   const url = checkTokenUrl(options?.tokenUrl)
   const endpoint = `${url.origin}${url.pathname}`
   const { client } = options
-  if (typeof client?.authorization !== 'function' || (client.kind !== 'api-key' && client.kind !== 'mtls')) {
-    throw new ConfigError(`${where}: "client" must be apiKeyCredentials(...) or mtlsAgent(...)`)
+  const usable =
+    client?.kind === 'private_key_jwt'
+      ? typeof client.assertion === 'function'
+      : typeof client?.authorization === 'function' && (client.kind === 'api-key' || client.kind === 'mtls')
+  if (!usable) {
+    throw new ConfigError(
+      `${where}: "client" must be apiKeyCredentials(...), mtlsAgent(...) or privateKeyJwt(...)`,
+    )
   }
   if (client.kind === 'mtls') {
     if (typeof options.clientId !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(options.clientId)) {
@@ -107,7 +115,9 @@ export function tokenCredentials(options: TokenCredentialsOptions): Credentials 
       throw new ConfigError(`${where}: "dispatcher" cannot be combined with an mTLS client, which is one`)
     }
   } else if (options.clientId !== undefined) {
-    throw new ConfigError(`${where}: "clientId" is for an mTLS client; an API key names its owner`)
+    throw new ConfigError(
+      `${where}: "clientId" is for an mTLS client; an API key or privateKeyJwt names its own`,
+    )
   }
   if (options.audience !== undefined) checkAudience(options.audience, `${where}: "audience"`)
   const scope = options.scope ?? []
@@ -139,7 +149,11 @@ export function tokenCredentials(options: TokenCredentialsOptions): Credentials 
       accept: 'application/json',
     }
     if (client.kind === 'mtls') params.set('client_id', options.clientId!)
-    else headers.authorization = (await client.authorization())!
+    else if (client.kind === 'private_key_jwt') {
+      params.set('client_id', client.clientId)
+      params.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+      params.set('client_assertion', client.assertion(endpoint))
+    } else headers.authorization = (await client.authorization())!
     const started = clock.now()
     let response: Awaited<ReturnType<typeof requestToken>>
     try {
@@ -153,7 +167,9 @@ export function tokenCredentials(options: TokenCredentialsOptions): Credentials 
       })
     } catch (error) {
       // Our key may have been rotated under us: read it again before the next attempt.
-      if ((error as ClientError).oauthError === 'invalid_client') client.invalidate(headers.authorization)
+      if ((error as ClientError).oauthError === 'invalid_client' && client.kind !== 'private_key_jwt') {
+        client.invalidate(headers.authorization)
+      }
       throw error
     }
     const lifetime = response.expiresIn * 1000

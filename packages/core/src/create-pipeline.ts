@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks'
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
 import { AuthError, ConfigError, isAuthError } from './auth-error.js'
 import type { AuthRequest } from './auth-request.js'
-import type { Caller } from './caller.js'
+import { singleAuthorization } from './authorization.js'
+import type { Caller, CredentialKind } from './caller.js'
 import { type Clock, systemClock } from './clock.js'
 import type { Policy, Requirement } from './define-policy.js'
 import type { Verifier } from './verifier.js'
@@ -43,6 +44,17 @@ export interface Pipeline {
    * promise when one had to wait; `await` takes either.
    */
   decide(req: AuthRequest): Decision | Promise<Decision>
+  /**
+   * A further requirement inside a route that `decide` already allowed (an adapter's
+   * `requireScopes`): `caller` must hold every one of `scopes`. Writes its own audit event and
+   * honours dry run, like `decide`. Never throws.
+   */
+  authorize(req: AuthRequest, caller: Caller | null, scopes: readonly string[]): Decision
+  /**
+   * A refusal an adapter reached before the policy could be asked (a transport rule, a request it
+   * cannot place), recorded like every other decision: one audit event, dry run honoured.
+   */
+  refuse(req: AuthRequest, error: AuthError): Decision
   readonly realm: string
   readonly dryRun: boolean
   /** The policy in force now. */
@@ -107,26 +119,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
   }
 
-  /** The scope check and the audit event, once the verifiers have answered. */
-  const conclude = (
+  /** The one audit event of a decision, and the decision itself. */
+  const record = (
     req: AuthRequest,
     started: number,
-    current: Policy,
     requirement: Requirement | undefined,
-    outcome: Outcome | null,
+    caller: Caller | null,
+    error: AuthError | undefined,
   ): Decision => {
-    let caller: Caller | null = null
-    let error: AuthError | undefined
-    if (outcome instanceof AuthError) error = outcome
-    else if (outcome !== null && requirement !== undefined) {
-      caller = withGrants(outcome, current.grantsFor(outcome.id))
-      if (!holdsAll(caller.scopes, requirement.scopes)) {
-        error = new AuthError('ERR_INSUFFICIENT_SCOPE', {
-          reason: 'scope_missing',
-          requiredScopes: requirement.scopes,
-        })
-      }
-    }
     const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
     // With no sink there is no one to build the event for.
     if (sinks.length > 0)
@@ -148,22 +148,65 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return { allowed: false, error }
   }
 
+  /** The scope check, once the verifiers have answered. */
+  const conclude = (
+    req: AuthRequest,
+    started: number,
+    current: Policy,
+    requirement: Requirement | undefined,
+    outcome: Outcome | null,
+  ): Decision => {
+    if (outcome instanceof AuthError) return record(req, started, requirement, null, outcome)
+    if (outcome === null || requirement === undefined)
+      return record(req, started, requirement, null, undefined)
+    let caller: Caller
+    try {
+      caller = withGrants(outcome, current.grantsFor(outcome.id))
+    } catch (cause) {
+      return record(req, started, requirement, null, refusalOf(cause))
+    }
+    return record(req, started, requirement, caller, missingScopes(caller, requirement.scopes))
+  }
+
   return {
     realm,
     dryRun,
     policy,
     decide(req) {
       const started = sinks.length > 0 ? performance.now() : 0
-      const current = policy()
-      const requirement = current.requirement(req.transport, req.method, req.route)
+      let current: Policy
+      let requirement: Requirement | undefined
+      try {
+        current = policy()
+        requirement = current.requirement(req.transport, req.method, req.route)
+      } catch (cause) {
+        return record(req, started, undefined, null, refusalOf(cause))
+      }
       if (requirement === undefined) {
         const error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_not_in_policy' })
-        return conclude(req, started, current, requirement, error)
+        return record(req, started, requirement, null, error)
       }
-      if (requirement.public) return conclude(req, started, current, requirement, null)
+      if (requirement.public) return record(req, started, requirement, null, undefined)
       const outcome = authenticate(req, verifiers)
       if (!(outcome instanceof Promise)) return conclude(req, started, current, requirement, outcome)
       return deadlines.race(outcome).then((settled) => conclude(req, started, current, requirement, settled))
+    },
+    authorize(req, caller, scopes) {
+      const started = sinks.length > 0 ? performance.now() : 0
+      const requirement: Requirement = { key: req.route, public: false, scopes }
+      if (caller === null) {
+        return record(
+          req,
+          started,
+          requirement,
+          null,
+          new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }),
+        )
+      }
+      return record(req, started, requirement, caller, missingScopes(caller, scopes))
+    },
+    refuse(req, error) {
+      return record(req, sinks.length > 0 ? performance.now() : 0, undefined, null, error)
     },
   }
 }
@@ -177,9 +220,7 @@ type Outcome = Caller | AuthError
  */
 function authenticate(req: AuthRequest, verifiers: readonly Verifier[]): Outcome | Promise<Outcome> {
   try {
-    if (req.header('authorization').length > 1) {
-      return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_authorization' })
-    }
+    singleAuthorization(req) // a repeated Authorization header is refused before any verifier runs
   } catch (error) {
     return refusalOf(error)
   }
@@ -198,7 +239,11 @@ function collect(
       const answer = verifiers[i]!.verify(req)
       if (answer instanceof Promise) {
         return answer.then((caller) => {
-          found.add(caller)
+          try {
+            found.add(caller)
+          } catch (error) {
+            return refusalOf(error)
+          }
           return collect(req, verifiers, i + 1, found)
         }, refusalOf)
       }
@@ -214,8 +259,10 @@ function collect(
 class Found {
   first: Caller | undefined
   callers: Caller[] | undefined
-  add(caller: Caller | null): void {
-    if (!caller) return
+  add(caller: Caller | null | undefined): void {
+    if (caller === null || caller === undefined) return
+    // A verifier that breaks its contract is refused like one that throws (and audited).
+    if (!isCaller(caller)) throw new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_error' })
     if (this.first === undefined) this.first = caller
     else if (this.callers === undefined) this.callers = [this.first, caller]
     else this.callers.push(caller)
@@ -312,9 +359,33 @@ function deadlineQueue(ms: number) {
   }
 }
 
-function holdsAll(held: ReadonlySet<string>, required: readonly string[]): boolean {
-  for (const scope of required) if (!held.has(scope)) return false
-  return true
+/** The refusal for a caller that lacks one of `required`, or undefined when it holds them all. */
+function missingScopes(caller: Caller, required: readonly string[]): AuthError | undefined {
+  for (const scope of required) {
+    if (!caller.scopes.has(scope)) {
+      return new AuthError('ERR_INSUFFICIENT_SCOPE', { reason: 'scope_missing', requiredScopes: required })
+    }
+  }
+  return undefined
+}
+
+const KINDS: ReadonlySet<string> = new Set<CredentialKind>(['api-key', 'jwt', 'mtls'])
+
+/** True for what the `Caller` contract promises: the fields the pipeline and the audit event read. */
+function isCaller(value: unknown): value is Caller {
+  const caller = value as Partial<Caller> | null
+  return (
+    typeof caller === 'object' &&
+    caller !== null &&
+    typeof caller.id === 'string' &&
+    caller.id !== '' &&
+    typeof caller.kind === 'string' &&
+    KINDS.has(caller.kind) &&
+    caller.scopes instanceof Set &&
+    typeof caller.credentialId === 'string' &&
+    typeof caller.attributes === 'object' &&
+    caller.attributes !== null
+  )
 }
 
 /**

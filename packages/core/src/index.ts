@@ -15,6 +15,7 @@ export {
   isAuthError,
 } from './auth-error.js'
 export type { AuthRequest, TlsPeer, Transport } from './auth-request.js'
+export { bearerToken, bearerValue, singleAuthorization } from './authorization.js'
 export type { Caller, CredentialKind } from './caller.js'
 export { type Clock, systemClock } from './clock.js'
 export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'
@@ -40,7 +41,8 @@ export {
   type WatchPolicyOptions,
   watchPolicyFile,
 } from './policy-file.js'
-export { isScope } from './scope.js'
+export { rawHeader } from './raw-header.js'
+export { isScope, requiredScopes } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export type { Verifier } from './verifier.js'
 export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'

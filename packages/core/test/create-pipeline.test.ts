@@ -465,6 +465,109 @@ describe('createPipeline: audit', () => {
   })
 })
 
+describe('createPipeline: verifiers that break their contract', () => {
+  const broken = [
+    ['a string', 'billing'],
+    ['an object without scopes', { id: 'billing', kind: 'api-key', credentialId: 'k', attributes: {} }],
+    ['an unknown kind', { ...caller('billing', 'api-key', []), kind: 'password' }],
+    ['an empty id', caller('', 'api-key', [])],
+    ['a number', 42],
+  ] as const
+  for (const sync of [true, false]) {
+    for (const [what, value] of broken) {
+      it(`refuses ${what} from a${sync ? ' synchronous' : 'n asynchronous'} verifier with 401 and one audit event (verifier_error)`, async () => {
+        const events: AuditEvent[] = []
+        const pipeline = createPipeline({
+          policy,
+          verifiers: [{ kind: 'api-key', verify: () => answer(sync, () => value as unknown as Caller) }],
+          audit: (event) => events.push(event),
+        })
+        const error = await refusal(pipeline.decide(request()))
+        expect(error.code).toBe('ERR_INVALID_CREDENTIAL')
+        expect(events).toHaveLength(1)
+        expect(events[0]).toMatchObject({
+          decision: 'deny',
+          code: 'ERR_INVALID_CREDENTIAL',
+          reason: 'verifier_error',
+        })
+      })
+    }
+  }
+
+  it('refuses with an audit event when the policy itself throws, instead of throwing', () => {
+    const events: AuditEvent[] = []
+    const failing = {
+      get current(): never {
+        throw new Error('policy watcher broke')
+      },
+    }
+    const pipeline = createPipeline({
+      policy: failing as never,
+      verifiers: [headerKeyVerifier()],
+      audit: (event) => events.push(event),
+    })
+    const decision = pipeline.decide(request())
+    expect(decision).toMatchObject({ allowed: false, error: { code: 'ERR_INVALID_CREDENTIAL' } })
+    expect(events).toMatchObject([{ decision: 'deny', reason: 'verifier_error' }])
+  })
+})
+
+describe('pipeline.authorize: a further requirement inside an allowed route', () => {
+  const reader = caller('gateway', 'jwt', ['orders:read'])
+  const req = request({}, { method: 'DELETE', route: '/orders/:id' })
+
+  it('allows a caller holding every scope and records the scopes it used', () => {
+    const { pipeline, events } = setup()
+    expect(pipeline.authorize(req, reader, ['orders:read'])).toMatchObject({ allowed: true, caller: reader })
+    expect(events).toMatchObject([
+      { decision: 'allow', reason: 'granted', caller: 'gateway', scopes: ['orders:read'], method: 'DELETE' },
+    ])
+  })
+
+  it('refuses a missing scope with 403 ERR_INSUFFICIENT_SCOPE and a deny event naming the scopes', () => {
+    const { pipeline, events } = setup()
+    const decision = pipeline.authorize(req, reader, ['orders:read', 'orders:admin'])
+    expect(decision).toMatchObject({ allowed: false, error: { code: 'ERR_INSUFFICIENT_SCOPE' } })
+    expect(decision.allowed ? [] : decision.error.requiredScopes).toEqual(['orders:read', 'orders:admin'])
+    expect(events).toMatchObject([
+      { decision: 'deny', code: 'ERR_INSUFFICIENT_SCOPE', reason: 'scope_missing', caller: 'gateway' },
+    ])
+  })
+
+  it('refuses a request without a verified caller with 401 ERR_NO_CREDENTIAL (reason no_caller)', () => {
+    const { pipeline, events } = setup()
+    expect(pipeline.authorize(req, null, ['orders:read'])).toMatchObject({
+      allowed: false,
+      error: { code: 'ERR_NO_CREDENTIAL', reason: 'no_caller' },
+    })
+    expect(events).toMatchObject([{ decision: 'deny', reason: 'no_caller' }])
+  })
+
+  it('in dry-run mode lets the refusal through and records it as would-deny', () => {
+    const { pipeline, events } = setup({ dryRun: true })
+    expect(pipeline.authorize(req, reader, ['orders:admin']).allowed).toBe(true)
+    expect(events).toMatchObject([{ decision: 'would-deny', code: 'ERR_INSUFFICIENT_SCOPE' }])
+  })
+})
+
+describe('pipeline.refuse: a refusal an adapter reached itself', () => {
+  it('records one deny event with the code and reason, and refuses', () => {
+    const { pipeline, events } = setup()
+    const error = new AuthError('ERR_NO_CREDENTIAL', { reason: 'plaintext_not_allowed' })
+    expect(pipeline.refuse(request(), error)).toEqual({ allowed: false, error })
+    expect(events).toMatchObject([
+      { decision: 'deny', code: 'ERR_NO_CREDENTIAL', reason: 'plaintext_not_allowed' },
+    ])
+  })
+
+  it('in dry-run mode lets it through as would-deny', () => {
+    const { pipeline, events } = setup({ dryRun: true })
+    const error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_unknown' })
+    expect(pipeline.refuse(request(), error).allowed).toBe(true)
+    expect(events).toMatchObject([{ decision: 'would-deny', reason: 'route_unknown' }])
+  })
+})
+
 describe('createPipeline: options', () => {
   it.each([
     [{ policy, verifiers: [] }, 'at least one verifier'],

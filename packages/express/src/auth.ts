@@ -6,34 +6,44 @@ import {
   type Decision,
   decideOrRefuse,
   type Pipeline,
+  type Policy,
   resolveAdapterOptions,
 } from '@callsign/core'
 import type { Application, NextFunction, Request, Response } from 'express'
+import parseUrl from 'parseurl'
 import { fromExpress } from './from-express.js'
-import { decidedFor, decisionMethod, setState } from './lib/request-state.js'
 import {
-  buildRouteTable,
-  isRouter,
-  joinPattern,
-  pathnameOf,
-  patternAt,
-  type RouterLayer,
-  type RouterLike,
-  type RouterRoute,
-  type RouteSite,
-  resolveRoute,
-} from './lib/route-table.js'
+  type ExpressRoute,
+  joinPath,
+  moveToFront,
+  type RegisteredRoute,
+  RouteGuard,
+  routePaths,
+  routerOf,
+} from './lib/express-router.js'
+import { PolicyPaths } from './lib/policy-paths.js'
+import { decisionMethod, setState, stateOf } from './lib/request-state.js'
+import { RouteKeys } from './lib/route-keys.js'
 import { sendRefusal } from './lib/send-refusal.js'
 
 const WHERE = '@callsign/express'
 const attached = new WeakSet<object>()
 
+/** What the audit event names when a request reaches something Callsign cannot place. */
+const UNPLACED = '(unguarded mount)'
+
 /**
- * Protects a finished Express 5 app: call it after every route is registered. It checks that
- * every route has a policy entry (a startup error names those that do not), then guards each
- * request twice with the same decision: a gate in front of the whole app refuses before any body
- * parser runs, using the route the router's own layers match, and a gate at the front of every
- * route confirms the route actually dispatched (after any URL or method rewrite).
+ * Protects an Express 5 app. Call it once, after registering your routes (the startup check sees
+ * the routes registered by then; routes added later are guarded all the same). Every request is
+ * decided twice over with one decision:
+ *
+ * - a gate in front of everything else in the app finds the policy entry for the request's path,
+ *   whatever form the request-target takes, and refuses there, before any body parser or
+ *   `app.param` callback runs;
+ * - a gate at the front of every route's own stack confirms that the route Express dispatched is
+ *   the one decided, and decides again when a URL rewrite or a method override moved the request.
+ *
+ * Neither gate does work that grows with the number of routes.
  *
  * @example
  * const app = express()
@@ -42,96 +52,92 @@ const attached = new WeakSet<object>()
  * app.listen(8080)
  */
 export function auth(app: Application, options: AdapterOptions): void {
-  const root = (app as { router?: unknown } | undefined)?.router
-  if (typeof app !== 'function' || !isRouter(root)) {
-    throw new ConfigError(`${WHERE}: auth(app, options) needs an Express 5 application as "app"`)
-  }
+  const root = routerOf(app)
   if (attached.has(app)) throw new ConfigError(`${WHERE}: auth() is already attached to this app`)
   const resolved = resolveAdapterOptions(options, WHERE)
   const { pipeline } = resolved
-  const sitesOf = new Map<RouterRoute, RouteSite[]>()
-  /**
-   * Routes reachable from one place by one plain pattern: when Express reports exactly that mount
-   * path (`req.baseUrl`), the pattern needs no matching. Anything else is matched in full.
-   */
-  const staticPatterns = new Map<RouterRoute, { readonly base: string; readonly pattern: string }>()
-
-  const instrument = () => {
-    const table = buildRouteTable(
-      root,
-      pipeline.policy().requirements.map((requirement) => requirement.key),
-    )
-    for (const [route, sites] of table.sites) {
-      if (!sitesOf.has(route)) route.stack.unshift(gateLayer(sites[0]!.layer, routeGate(route)))
-      sitesOf.set(route, sites)
-      const only = sites.length === 1 ? staticPattern(sites[0]!) : undefined
-      if (only === undefined) staticPatterns.delete(route)
-      else staticPatterns.set(route, only)
+  const indexes = new WeakMap<Policy, PolicyPaths>()
+  const pathsOf = (policy: Policy) => {
+    let index = indexes.get(policy)
+    if (index === undefined) {
+      index = new PolicyPaths(policy)
+      indexes.set(policy, index)
     }
-    return table
+    return index
   }
-  checkCoverage(resolved, instrument().keys, WHERE)
 
-  function appGate(req: Request, res: Response, next: NextFunction): void {
-    const path = pathnameOf(req.url)
-    const found = path === undefined ? undefined : resolveRoute(root as RouterLike, req.method, path)
-    if (!found) {
-      next()
-      return
-    }
-    if (!sitesOf.has(found.route)) {
-      // A route added after auth(): guard it too (it is still denied unless the policy names it).
+  const gates = new WeakMap<object, ReturnType<typeof routeGate>>()
+  const gateFor = (route: ExpressRoute) => {
+    const gate = routeGate(pipeline, route)
+    gates.set(route, gate)
+    return gate
+  }
+  /** First among `app.param()` callbacks: the route Express chose (`req.route`) is decided before them. */
+  const paramGate = (req: Request, res: Response, next: NextFunction) => {
+    const gate = req.route ? gates.get(req.route) : undefined
+    if (gate) gate(req, res, next)
+    else next()
+  }
+  const routes = new RouteGuard(root, gateFor, paramGate)
+  checkCoverage(resolved, coverageKeys(routes.guard(), pipeline.policy()), WHERE)
+
+  function callsignGate(req: Request, res: Response, next: NextFunction): void {
+    if (routes.changed()) {
       try {
-        instrument()
+        routes.guard() // routes registered since the last request get their gate now
       } catch (cause) {
+        // Something mounted that Callsign cannot see into (an Express sub-app): refuse, never guess.
         const error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_unknown', cause })
-        sendRefusal(res, error, pipeline.realm)
-        return
-      }
-    }
-    enforce(pipeline, req, res, next, found.pattern)
-  }
-
-  function routeGate(route: RouterRoute) {
-    return function callsignRouteGate(req: Request, res: Response, next: NextFunction): void {
-      if (!route._handlesMethod(req.method)) {
-        next()
-        return
-      }
-      const path = pathnameOf(req.url) ?? '/'
-      const fixed = staticPatterns.get(route)
-      let pattern = fixed !== undefined && (req.baseUrl ?? '') === fixed.base ? fixed.pattern : undefined
-      for (const site of pattern === undefined ? (sitesOf.get(route) ?? []) : []) {
-        pattern = patternAt(site, req.baseUrl ?? '', path)
-        if (pattern !== undefined) break
-      }
-      if (pattern === undefined) {
-        // Dispatched from a place Callsign did not see when it walked the app: refuse, never guess.
-        sendRefusal(
+        apply(
+          pipeline,
+          req,
           res,
-          new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_unknown' }),
-          pipeline.realm,
+          next,
+          UNPLACED,
+          pipeline.refuse(fromExpress(req, req.method, UNPLACED), error),
         )
         return
       }
-      if (decidedFor(req, req.method, pattern)) next()
-      else enforce(pipeline, req, res, next, pattern)
     }
+    const path = parseUrl(req)?.pathname
+    const pattern = path == null ? undefined : pathsOf(pipeline.policy()).find(req.method, path)
+    // No entry matches: a 404, or a route the policy does not name, which its own gate refuses.
+    if (pattern === undefined) next()
+    else enforce(pipeline, req, res, next, pattern)
   }
 
-  app.use(appGate)
-  const stack = root.stack
-  const layer = stack.pop()!
-  stack.unshift(layer)
+  app.use(callsignGate)
+  moveToFront(root, callsignGate)
   attached.add(app)
 }
 
+/** The gate at the front of one route's stack: the decision must be for this route and method. */
+function routeGate(pipeline: Pipeline, route: ExpressRoute) {
+  const keys = new RouteKeys(routePaths(route))
+  return function callsignRouteGate(req: Request, res: Response, next: NextFunction): void {
+    const method = decisionMethod(req.method)
+    const policy = pipeline.policy()
+    const baseUrl = req.baseUrl ?? ''
+    const state = stateOf(req)
+    if (
+      state?.pipeline === pipeline &&
+      state.method === method &&
+      keys.names(policy, method, state.pattern, baseUrl)
+    ) {
+      next()
+      return
+    }
+    const pattern =
+      keys.resolve(policy, method, baseUrl, req.path) ?? joinPath(baseUrl, routePaths(route)[0] ?? UNPLACED)
+    enforce(pipeline, req, res, next, pattern)
+  }
+}
+
 function enforce(pipeline: Pipeline, req: Request, res: Response, next: NextFunction, pattern: string): void {
-  const method = req.method
-  const decision = decideOrRefuse(pipeline, fromExpress(req, method, pattern))
-  if (decision instanceof Promise) {
-    decision.then((settled) => apply(pipeline, req, res, next, method, pattern, settled))
-  } else apply(pipeline, req, res, next, method, pattern, decision)
+  const decision = decideOrRefuse(pipeline, fromExpress(req, req.method, pattern))
+  if (decision instanceof Promise)
+    decision.then((settled) => apply(pipeline, req, res, next, pattern, settled))
+  else apply(pipeline, req, res, next, pattern, decision)
 }
 
 function apply(
@@ -139,7 +145,6 @@ function apply(
   req: Request,
   res: Response,
   next: NextFunction,
-  method: string,
   pattern: string,
   decision: Decision,
 ): void {
@@ -147,34 +152,38 @@ function apply(
     sendRefusal(res, decision.error, pipeline.realm)
     return
   }
-  ;(req as { caller?: unknown }).caller = decision.caller
-  setState(req, {
-    method: decisionMethod(method),
-    pattern,
-    caller: decision.caller,
-    realm: pipeline.realm,
-    dryRun: pipeline.dryRun,
-  })
+  req.caller = decision.caller
+  setState(req, { method: decisionMethod(req.method), pattern, caller: decision.caller, pipeline })
   next()
 }
 
-type LayerConstructor = new (path: string, options: object, fn: unknown) => RouterLayer
-
-/** A layer for a route's own stack, built with the router's Layer class, for every method. */
-function gateLayer(sample: RouterLayer, fn: (req: Request, res: Response, next: NextFunction) => void) {
-  const Layer = sample.constructor as LayerConstructor
-  const layer = new Layer('/', {}, fn)
-  layer.method = undefined
-  return layer
-}
-
-/** The mount path and pattern of a site made of plain strings without parameters, else undefined. */
-function staticPattern(site: RouteSite): { base: string; pattern: string } | undefined {
-  let base = ''
-  for (const mount of site.mounts) {
-    if (typeof mount.rawPath !== 'string' || /[:*?(){}\\]/.test(mount.rawPath)) return undefined
-    base = joinPattern(base, mount.rawPath === '/' ? '' : mount.rawPath.replace(/\/+$/, ''))
+/**
+ * The `'METHOD /pattern'` keys of the registered routes, for the startup check. A route under a
+ * mount whose path cannot be read is named by the policy entries for its method that end with its
+ * own path. `app.all()` routes are named by every entry for their pattern.
+ */
+function coverageKeys(routes: readonly RegisteredRoute[], policy: Policy): string[] {
+  const entries = policy.requirements
+    .map((requirement) => requirement.key)
+    .filter((key) => !key.startsWith('/')) // gRPC methods
+    .map((key) => ({ key, method: key.slice(0, key.indexOf(' ')), pattern: key.slice(key.indexOf(' ') + 1) }))
+  const keys: string[] = []
+  for (const route of routes) {
+    for (const path of route.paths) {
+      for (const method of route.methods) {
+        const named = (test: (pattern: string) => boolean) =>
+          entries.filter((entry) => (method === 'ALL' || entry.method === method) && test(entry.pattern))
+        const found =
+          route.prefixes === undefined
+            ? named((pattern) => pattern.endsWith(path))
+            : route.prefixes.flatMap((prefix) => {
+                const pattern = joinPath(prefix, path)
+                const all = method === 'ALL' ? named((entry) => entry === pattern) : []
+                return all.length > 0 ? all : [{ key: `${method} ${pattern}` }]
+              })
+        keys.push(...(found.length > 0 ? found.map((entry) => entry.key) : [`${method} (mounted)${path}`]))
+      }
+    }
   }
-  if (typeof site.layer.rawPath !== 'string') return undefined
-  return { base, pattern: joinPattern(base, site.layer.rawPath) }
+  return keys
 }

@@ -302,8 +302,9 @@ describe('@callsign/express startup coverage', () => {
   it('refuses to guard an app with a mounted Express sub-app it cannot see into', () => {
     const app = buildApp([])
     app.use('/legacy', express())
+    // router 2.3 and later tell the mount path (named in the message); router 2.2 does not
     expect(() => auth(app, { policy: definePolicy({ routes }), verifiers: tableVerifiers() })).toThrow(
-      /legacy/,
+      /an Express app is mounted (at \/legacy|at a path).*express\.Router\(\)/,
     )
   })
 

@@ -24,7 +24,7 @@ const WHERE = '@callsign/fastify'
 const callsignPlugin: FastifyPluginAsync<AdapterOptions> = async (fastify, options) => {
   const resolved = resolveAdapterOptions(options, WHERE)
   const { pipeline } = resolved
-  const state = Object.freeze({ realm: pipeline.realm, dryRun: pipeline.dryRun })
+  const state = Object.freeze({ pipeline })
   const registered: { method: string; url: string }[] = []
 
   fastify.decorateRequest('caller', null)
@@ -38,7 +38,7 @@ const callsignPlugin: FastifyPluginAsync<AdapterOptions> = async (fastify, optio
   /** Applies a decision: one function per plugin, so a synchronous one allocates no callback. */
   const apply = (request: FastifyRequest, reply: FastifyReply, done: () => void, decision: Decision) => {
     if (!decision.allowed) {
-      sendRefusal(reply, decision.error, state.realm) // the hook chain stops here
+      sendRefusal(reply, decision.error, pipeline.realm) // the hook chain stops here
       return
     }
     request.caller = decision.caller

@@ -1,5 +1,6 @@
 import {
   type AdapterOptions,
+  AuthError,
   ConfigError,
   checkCoverage,
   type Decision,
@@ -8,84 +9,115 @@ import {
 } from '@callsign/core'
 import {
   type Metadata,
-  type Server,
-  type ServerCredentials,
   ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
   type ServerInterceptor,
+  type ServiceDefinition,
+  setLogger,
 } from '@grpc/grpc-js'
 import { fromGrpc } from './from-grpc.js'
 import { setCallState } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
-import { isLoopbackBind } from './lib/is-loopback-bind.js'
+import { isLoopbackAddress } from './lib/is-loopback-address.js'
+import { redactCredentials } from './redact-credentials.js'
 
 const WHERE = '@callsign/grpc'
 
 /**
- * Pipeline options (or a pipeline), coverage options, and the transport rule.
+ * Pipeline options (or a pipeline), coverage options, the services to check, and the transport rule.
  *
  * @example
- * const options: GrpcAuthOptions = { policy, verifiers, allowPlaintextLoopback: true }
+ * const options: GrpcAuthOptions = { policy, verifiers, services: [Inventory.service] }
  */
 export type GrpcAuthOptions = AdapterOptions & {
   /**
-   * Allow plaintext (insecure credentials) binds, for a sidecar on loopback only: a plaintext bind
-   * to any other address is still refused at startup. Default false: TLS binds only.
+   * Every service the server registers. Checked against the policy when `auth()` is called: a
+   * method without an entry stops startup (or is reported, with `reportOnly`). A method of a
+   * service not listed here is still refused at call time unless the policy names it.
+   */
+  readonly services: readonly ServiceDefinition[]
+  /**
+   * Serve plaintext (insecure credentials) calls from loopback peers, for a sidecar. A plaintext
+   * call from any other peer is refused (16). Default false: TLS only.
    */
   readonly allowPlaintextLoopback?: boolean
+  /**
+   * grpc-js's logger (process-wide), which Callsign installs with credentials redacted: grpc-js
+   * would otherwise log a refused metadata value, such as a key with a tab in it, in full. Default:
+   * grpc-js's own console format. `false` leaves grpc-js's logger alone (then wrap yours with
+   * `redactCredentials`).
+   */
+  readonly logger?: Partial<Console> | false
 }
 
-interface ServerInternals {
-  interceptors?: ServerInterceptor[]
-  handlers?: Map<string, unknown>
+/** grpc-js's default logger: every level to stderr, with a severity letter. */
+const grpcDefaultLogger: Partial<Console> = {
+  error: (message: unknown, ...rest: unknown[]) => console.error(`E ${message}`, ...rest),
+  info: (message: unknown, ...rest: unknown[]) => console.error(`I ${message}`, ...rest),
+  debug: (message: unknown, ...rest: unknown[]) => console.error(`D ${message}`, ...rest),
 }
-
-const attached = new WeakSet<object>()
 
 /**
- * Protects a `@grpc/grpc-js` server. Call it right after `new Server()`: it puts Callsign's
- * interceptor first, which decides every call from its metadata before the handler runs and before
- * a unary request message is read, and it checks at `bindAsync` that every registered method has a
- * policy entry (a startup error names those that do not) and that plaintext binds are loopback
- * binds that were explicitly allowed.
+ * Callsign's server interceptor for `@grpc/grpc-js`: pass it first in the Server's `interceptors`
+ * option. It decides every call from its metadata before the handler runs and before a unary request
+ * message is read, and it checks the listed services against the policy now, at startup.
  *
  * @example
- * const server = new Server()
- * auth(server, { policy, verifiers: [mtlsVerifier({ identity: 'spiffe', trustDomains: ['mesh.local'], grants }) ] })
+ * const server = new Server({
+ *   interceptors: [auth({ policy, verifiers: [mtlsVerifier({ trustDomains: ['mesh.local'] })], services: [Inventory.service] })],
+ * })
  * server.addService(Inventory.service, { reserve })
  * server.bindAsync('0.0.0.0:50051', ServerCredentials.createSsl(ca, [keyCert], true), () => {})
  */
-export function auth(server: Server, options: GrpcAuthOptions): void {
-  const internals = server as unknown as ServerInternals
-  if (typeof server?.bindAsync !== 'function' || typeof server.addService !== 'function') {
-    throw new ConfigError(`${WHERE}: auth(server, options) needs a @grpc/grpc-js Server as "server"`)
+export function auth(options: GrpcAuthOptions): ServerInterceptor {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(`${WHERE}: auth(options) needs an options object`)
   }
-  if (!Array.isArray(internals.interceptors) || !(internals.handlers instanceof Map)) {
-    throw new ConfigError(
-      `${WHERE}: this @grpc/grpc-js has no server interceptors; use version 1.12 or later`,
-    )
-  }
-  if (attached.has(server)) throw new ConfigError(`${WHERE}: auth() is already attached to this server`)
-  if (options?.allowPlaintextLoopback !== undefined && typeof options.allowPlaintextLoopback !== 'boolean') {
+  if (options.allowPlaintextLoopback !== undefined && typeof options.allowPlaintextLoopback !== 'boolean') {
     throw new ConfigError(`${WHERE}: "allowPlaintextLoopback" must be a boolean`)
+  }
+  const { services, logger } = options
+  if (
+    !Array.isArray(services) ||
+    services.some((service) => typeof service !== 'object' || service === null)
+  ) {
+    throw new ConfigError(`${WHERE}: "services" must list the service definitions the server registers`)
+  }
+  if (logger !== undefined && logger !== false && (typeof logger !== 'object' || logger === null)) {
+    throw new ConfigError(`${WHERE}: "logger" must be a console-like object or false`)
   }
   const resolved = resolveAdapterOptions(options, WHERE)
   const { pipeline } = resolved
   const allowPlaintext = options.allowPlaintextLoopback === true
+  checkCoverage(resolved, methodPaths(services), WHERE)
+  if (logger !== false) setLogger(redactCredentials(logger ?? grpcDefaultLogger))
+
+  const decide = (call: ServerInterceptingCallInterface, path: string, metadata: Metadata) => {
+    const request = fromGrpc(call, path, metadata)
+    if (request.tls === undefined && !(allowPlaintext && isLoopbackAddress(request.remoteAddress))) {
+      const reason = allowPlaintext ? 'plaintext_not_loopback' : 'plaintext_not_allowed'
+      return {
+        request,
+        decision: pipeline.refuse(request, new AuthError('ERR_INVALID_CREDENTIAL', { reason })),
+      }
+    }
+    return { request, decision: decideOrRefuse(pipeline, request) }
+  }
 
   const interceptor: ServerInterceptor = (method, call) =>
     new ServerInterceptingCall(call, {
       start(next) {
         next({
-          onReceiveMetadata(metadata: Metadata, forward: (metadata: Metadata) => void) {
-            const apply = (decision: Decision) => {
-              if (!decision.allowed) {
-                call.sendStatus(grpcRefusal(decision.error))
+          onReceiveMetadata(metadata, forward) {
+            const { request, decision } = decide(call, method.path, metadata)
+            const apply = (settled: Decision) => {
+              if (!settled.allowed) {
+                call.sendStatus(grpcRefusal(settled.error))
                 return
               }
-              setCallState(metadata, { caller: decision.caller, dryRun: pipeline.dryRun })
+              setCallState(metadata, { caller: settled.caller, pipeline, request })
               forward(metadata)
             }
-            const decision = decideOrRefuse(pipeline, fromGrpc(call, method.path, metadata))
             if (decision instanceof Promise) decision.then(apply)
             else apply(decision)
           },
@@ -93,28 +125,21 @@ export function auth(server: Server, options: GrpcAuthOptions): void {
       },
     })
   Object.defineProperty(interceptor, 'name', { value: 'callsignInterceptor' })
-  internals.interceptors.unshift(interceptor)
+  return interceptor
+}
 
-  const bindAsync = server.bindAsync
-  server.bindAsync = function callsignBindAsync(
-    port: string,
-    creds: ServerCredentials,
-    callback: (error: Error | null, port: number) => void,
-  ) {
-    if (!creds._isSecure()) {
-      if (!allowPlaintext) {
+/** The method paths of service definitions (`/pkg.Service/Method`). */
+function methodPaths(services: readonly ServiceDefinition[]): string[] {
+  const paths: string[] = []
+  for (const service of services) {
+    for (const [name, method] of Object.entries(service)) {
+      if (typeof method?.path !== 'string') {
         throw new ConfigError(
-          `${WHERE}: plaintext bind to ${port} refused: use TLS, or pass allowPlaintextLoopback: true for a loopback sidecar`,
+          `${WHERE}: "services": method ${name} has no path; pass Service.service from a loaded definition`,
         )
       }
-      if (!isLoopbackBind(port)) {
-        throw new ConfigError(
-          `${WHERE}: plaintext bind to ${port} refused: plaintext is allowed on loopback only`,
-        )
-      }
+      paths.push(method.path)
     }
-    checkCoverage(resolved, internals.handlers?.keys() ?? [], WHERE)
-    return bindAsync.call(this, port, creds, callback)
   }
-  attached.add(server)
+  return paths
 }

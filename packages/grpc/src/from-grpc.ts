@@ -1,21 +1,7 @@
 import { TLSSocket } from 'node:tls'
-import { type AuthRequest, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
+import { type AuthRequest, rawHeader, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
 import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js'
-
-/**
- * The TLS socket under a call. grpc-js exposes only the leaf certificate of an authorized peer
- * (`getAuthContext()`); the socket gives the handshake's verdict, the whole chain and an object that
- * lives as long as the connection, so it is preferred when reachable.
- */
-function tlsSocketOf(call: ServerInterceptingCallInterface): TLSSocket | undefined {
-  let current: unknown = call
-  for (let depth = 0; depth < 16 && current; depth++) {
-    const socket = (current as { stream?: { session?: { socket?: unknown } } }).stream?.session?.socket
-    if (socket) return socket instanceof TLSSocket ? socket : undefined
-    current = (current as { nextCall?: unknown }).nextCall
-  }
-  return undefined
-}
+import { transportOf } from './lib/grpc-transport.js'
 
 function authContextPeer(call: ServerInterceptingCallInterface): TlsPeer | undefined {
   const context = call.getAuthContext?.()
@@ -39,6 +25,8 @@ class GrpcAuthRequest implements AuthRequest {
   declare readonly tls?: TlsPeer
   readonly #call: ServerInterceptingCallInterface
   readonly #metadata: Metadata
+  readonly #rawHeaders: readonly string[] | undefined
+  readonly #remoteAddress: string | undefined
   constructor(
     call: ServerInterceptingCallInterface,
     readonly route: string,
@@ -46,21 +34,27 @@ class GrpcAuthRequest implements AuthRequest {
   ) {
     this.#call = call
     this.#metadata = metadata
-    const socket = tlsSocketOf(call)
-    const tls = socket ? tlsPeerFromSocket(socket) : authContextPeer(call)
+    const { socket, rawHeaders } = transportOf(call)
+    this.#rawHeaders = rawHeaders
+    this.#remoteAddress = socket?.remoteAddress
+    const tls = socket instanceof TLSSocket ? tlsPeerFromSocket(socket) : authContextPeer(call)
     if (tls) (this as { tls?: TlsPeer }).tls = tls
   }
   get remoteAddress(): string | undefined {
-    return this.#call.getConnectionInfo?.().remoteAddress || undefined
+    return this.#remoteAddress || this.#call.getConnectionInfo?.().remoteAddress || undefined
   }
   header(name: string): readonly string[] {
-    return this.#metadata.get(name.toLowerCase()).map(text)
+    const lower = name.toLowerCase()
+    // The raw list keeps every value as sent, repeats included; the Metadata only what survived.
+    if (this.#rawHeaders !== undefined) return rawHeader(this.#rawHeaders, lower)
+    return this.#metadata.get(lower).map(text)
   }
 }
 
 /**
- * The one place that reads a gRPC call: the method path, every value of a metadata key (binary
- * values as base64), the TLS peer and the remote address. The method is always `'POST'`.
+ * The one place that reads a gRPC call: the method path, every value of a metadata key as the
+ * client sent it (binary values as base64), the TLS peer and the remote address. The method is
+ * always `'POST'`.
  *
  * @example
  * const decision = await pipeline.decide(fromGrpc(call, '/shop.v1.Inventory/Reserve', metadata))

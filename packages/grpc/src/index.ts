@@ -1,4 +1,5 @@
 export type { CoverageOptions, CoverageReport } from '@callsign/core'
 export { auth, type GrpcAuthOptions } from './auth.js'
 export { getCaller } from './get-caller.js'
+export { redactCredentials } from './redact-credentials.js'
 export { requireScopes } from './require-scopes.js'

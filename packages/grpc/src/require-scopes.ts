@@ -1,12 +1,13 @@
-import { AuthError, ConfigError, isScope } from '@callsign/core'
+import { AuthError, ConfigError, requiredScopes } from '@callsign/core'
 import type { Metadata, StatusObject, UntypedHandleCall } from '@grpc/grpc-js'
 import { callStateOf } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
 
 /**
- * Wraps a handler with a requirement on top of the policy entry: every scope must be held. A
- * refusal ends the call with 7 PERMISSION_DENIED (16 when there is no verified caller) and the
- * code in trailing metadata, like the policy. Works for all four handler kinds.
+ * Wraps a handler with a requirement on top of the policy entry: every scope must be held. It is a
+ * decision of its own, made and audited by the same pipeline as the call's (dry run included): a
+ * refusal ends the call with 7 PERMISSION_DENIED (16 when there is no verified caller) and the code
+ * in trailing metadata. Works for all four handler kinds.
  *
  * @example
  * server.addService(Inventory.service, {
@@ -14,13 +15,7 @@ import { grpcRefusal } from './lib/grpc-refusal.js'
  * })
  */
 export function requireScopes(...scopes: string[]): <H extends UntypedHandleCall>(handler: H) => H {
-  if (scopes.length === 0) throw new ConfigError('requireScopes(): name at least one scope')
-  for (const scope of scopes) {
-    if (!isScope(scope)) {
-      throw new ConfigError(`requireScopes(): ${JSON.stringify(scope)} is not a scope ("resource:action")`)
-    }
-  }
-  const required = Object.freeze([...new Set(scopes)])
+  const required = requiredScopes(scopes)
   return <H extends UntypedHandleCall>(handler: H): H => {
     if (typeof handler !== 'function')
       throw new ConfigError('requireScopes(...)(handler): "handler" must be a function')
@@ -30,14 +25,13 @@ export function requireScopes(...scopes: string[]): <H extends UntypedHandleCall
       callback?: (error: Partial<StatusObject>) => void,
     ) {
       const state = callStateOf(call.metadata)
-      let error: AuthError | undefined
-      if (state?.dryRun) error = undefined
-      else if (!state?.caller) error = new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' })
-      else if (required.some((scope) => !state.caller?.scopes.has(scope))) {
-        error = new AuthError('ERR_INSUFFICIENT_SCOPE', { reason: 'scope_missing', requiredScopes: required })
-      }
-      if (!error) return (handler as unknown as (...args: unknown[]) => void).call(this, call, callback)
-      const status = grpcRefusal(error)
+      // Without a decision from auth() nothing checked this call: refuse, never let through.
+      const decision = state
+        ? state.pipeline.authorize(state.request, state.caller, required)
+        : { allowed: false as const, error: new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }) }
+      if (decision.allowed)
+        return (handler as unknown as (...args: unknown[]) => void).call(this, call, callback)
+      const status = grpcRefusal(decision.error)
       if (typeof callback === 'function') callback(status)
       else call.emit('error', status)
     }

@@ -5,7 +5,7 @@ import { createDevCerts } from '../../../test/adapters/support/dev-certs.js'
 import { tableVerifiers } from '../../../test/adapters/support/test-verifiers.js'
 import { fromGrpc } from '../src/from-grpc.js'
 import { auth, getCaller, requireScopes } from '../src/index.js'
-import { isLoopbackBind } from '../src/lib/is-loopback-bind.js'
+import { isLoopbackAddress } from '../src/lib/is-loopback-address.js'
 import { bind, Health, Inventory, type ReplyMessage, unary } from './support.js'
 
 const servers: grpc.Server[] = []
@@ -72,20 +72,21 @@ function countingService(deserialized: { count: number }): grpc.ServiceDefinitio
 }
 
 async function start(
-  options: { secure?: ReturnType<typeof createDevCerts>; extra?: Partial<Parameters<typeof auth>[1]> } = {},
+  options: { secure?: ReturnType<typeof createDevCerts>; extra?: Partial<Parameters<typeof auth>[0]> } = {},
 ) {
   const reached: string[] = []
   const events: AuditEvent[] = []
   const deserialized = { count: 0 }
-  const server = new grpc.Server()
-  servers.push(server)
-  auth(server, {
+  const interceptor = auth({
     policy: definePolicy({ routes }),
     verifiers: tableVerifiers(),
+    services: [Inventory.service, Health.service],
     audit: (event: AuditEvent) => events.push(event),
     allowPlaintextLoopback: true,
     ...options.extra,
-  } as Parameters<typeof auth>[1])
+  } as Parameters<typeof auth>[0])
+  const server = new grpc.Server({ interceptors: [interceptor] })
+  servers.push(server)
   const impl = implementation(reached, deserialized)
   server.addService(countingService(deserialized), impl)
   server.addService(Health.service, {
@@ -271,35 +272,26 @@ describe('@callsign/grpc auth(server) over a plaintext loopback channel', () => 
 })
 
 describe('@callsign/grpc startup rules', () => {
-  it('fails bindAsync with a ConfigError naming every method without a policy entry', () => {
-    const server = new grpc.Server()
-    servers.push(server)
+  it('throws a ConfigError at auth() naming every method of the listed services without a policy entry', () => {
     const { '/shop.v1.Inventory/Chat': _chat, ...partial } = routes
-    auth(server, {
-      policy: definePolicy({ routes: partial }),
-      verifiers: tableVerifiers(),
-      allowPlaintextLoopback: true,
-    })
-    server.addService(Inventory.service, {})
-    expect(() => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), () => {})).toThrow(
-      /\/shop\.v1\.Inventory\/Chat/,
-    )
+    expect(() =>
+      auth({
+        policy: definePolicy({ routes: partial }),
+        verifiers: tableVerifiers(),
+        services: [Inventory.service, Health.service],
+      }),
+    ).toThrow(/\/shop\.v1\.Inventory\/Chat/)
   })
 
-  it('reports unused entries and missing methods in report-only mode', async () => {
+  it('reports unused entries and missing methods in report-only mode', () => {
     const reports: unknown[] = []
-    const server = new grpc.Server()
-    servers.push(server)
-    auth(server, {
+    auth({
       policy: definePolicy({ routes: { '/shop.v1.Health/Check': 'public', '/shop.v1.Gone/Away': 'public' } }),
       verifiers: tableVerifiers(),
-      allowPlaintextLoopback: true,
+      services: [Health.service, Inventory.service],
       reportOnly: true,
       onReport: (report) => reports.push(report),
     })
-    server.addService(Health.service, { Check: () => {} })
-    server.addService(Inventory.service, {})
-    await bind(server, '127.0.0.1:0', grpc.ServerCredentials.createInsecure())
     expect(reports).toEqual([
       {
         missing: [
@@ -313,36 +305,59 @@ describe('@callsign/grpc startup rules', () => {
     ])
   })
 
-  it('refuses a plaintext bind unless allowPlaintextLoopback, and a non-loopback plaintext bind always', () => {
-    const policy = definePolicy({ routes })
-    const strict = new grpc.Server()
-    auth(strict, { policy, verifiers: tableVerifiers() })
-    expect(() => strict.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), () => {})).toThrow(
-      /allowPlaintextLoopback/,
-    )
-    const sidecar = new grpc.Server()
-    auth(sidecar, { policy, verifiers: tableVerifiers(), allowPlaintextLoopback: true })
-    expect(() => sidecar.bindAsync('0.0.0.0:0', grpc.ServerCredentials.createInsecure(), () => {})).toThrow(
-      ConfigError,
-    )
-    expect(isLoopbackBind('[::1]:50051')).toBe(true)
-    expect(isLoopbackBind('localhost:0')).toBe(true)
-    expect(isLoopbackBind('127.0.0.2:1')).toBe(true)
-    expect(isLoopbackBind('[::]:0')).toBe(false)
-    expect(isLoopbackBind('10.0.0.1:80')).toBe(false)
-    expect(isLoopbackBind('127.0.0.1.evil.example:80')).toBe(false)
+  it('refuses a method of a service not listed in "services" unless the policy names it (7 ERR_ROUTE_NOT_IN_POLICY)', async () => {
+    const { client } = await start({
+      extra: { services: [Health.service], reportOnly: true, onReport: () => {} },
+    })
+    const { inventory } = client()
+    expect(await unary(inventory, 'Reserve', { authorization: 'Bearer valid-writer' })).toMatchObject({
+      code: 0,
+    })
+    const policy = definePolicy({ routes: { '/shop.v1.Health/Check': 'public' } })
+    const { client: narrow } = await start({
+      extra: { policy, services: [Health.service], reportOnly: true, onReport: () => {} },
+    })
+    expect(await unary(narrow().inventory, 'Reserve', { authorization: 'Bearer valid-writer' })).toEqual({
+      code: 7,
+      errorCode: 'ERR_ROUTE_NOT_IN_POLICY',
+    })
+  })
+
+  it('refuses plaintext calls (16, audited) unless allowPlaintextLoopback, and serves them from loopback when allowed', async () => {
+    const strict = await start({ extra: { allowPlaintextLoopback: false } })
+    expect(
+      await unary(strict.client().inventory, 'Reserve', { authorization: 'Bearer valid-reader' }),
+    ).toEqual({
+      code: 16,
+      errorCode: 'ERR_INVALID_CREDENTIAL',
+    })
+    expect(strict.events.at(-1)).toMatchObject({ decision: 'deny', reason: 'plaintext_not_allowed' })
+    expect(strict.reached).toEqual([])
+    const sidecar = await start()
+    expect(
+      await unary(sidecar.client().inventory, 'Reserve', { authorization: 'Bearer valid-reader' }),
+    ).toMatchObject({ code: 0 })
+  })
+
+  it('treats only loopback peers (and Unix sockets) as loopback', () => {
+    for (const address of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1', undefined])
+      expect(isLoopbackAddress(address)).toBe(true)
+    for (const address of ['10.0.0.1', '::', '0.0.0.0', '::ffff:10.0.0.1', '128.0.0.1', 'fe80::1'])
+      expect(isLoopbackAddress(address)).toBe(false)
   })
 
   it('refuses bad options eagerly with a ConfigError naming the option', () => {
     const policy = definePolicy({ routes })
-    expect(() => auth(new grpc.Server(), { policy, verifiers: [] })).toThrow(/verifiers/)
+    const services = [Inventory.service, Health.service]
+    expect(() => auth({ policy, verifiers: [], services })).toThrow(/verifiers/)
     expect(() =>
-      auth(new grpc.Server(), { policy, verifiers: tableVerifiers(), allowPlaintextLoopback: 1 as never }),
+      auth({ policy, verifiers: tableVerifiers(), services, allowPlaintextLoopback: 1 as never }),
     ).toThrow(/allowPlaintextLoopback/)
-    expect(() => auth({} as never, { policy, verifiers: tableVerifiers() })).toThrow(/server/)
-    const server = new grpc.Server()
-    auth(server, { policy, verifiers: tableVerifiers() })
-    expect(() => auth(server, { policy, verifiers: tableVerifiers() })).toThrow(/already/)
+    expect(() => auth({ policy, verifiers: tableVerifiers() } as never)).toThrow(/services/)
+    expect(() => auth({ policy, verifiers: tableVerifiers(), services, logger: 'console' as never })).toThrow(
+      /logger/,
+    )
+    expect(() => auth(undefined as never)).toThrow(ConfigError)
   })
 })
 
@@ -369,13 +384,16 @@ describe('@callsign/grpc over mTLS', () => {
 
 describe('@callsign/grpc requireScopes', () => {
   it('wraps a handler with an extra requirement: 7 PERMISSION_DENIED for a reader, OK for a writer', async () => {
-    const server = new grpc.Server()
-    servers.push(server)
-    auth(server, {
+    const events: AuditEvent[] = []
+    const interceptor = auth({
       policy: definePolicy({ routes }),
       verifiers: tableVerifiers(),
+      services: [Inventory.service, Health.service],
+      audit: (event) => events.push(event),
       allowPlaintextLoopback: true,
     })
+    const server = new grpc.Server({ interceptors: [interceptor] })
+    servers.push(server)
     server.addService(Inventory.service, {
       Reserve: requireScopes('orders:write')(
         (call: grpc.ServerUnaryCall<unknown, ReplyMessage>, callback: grpc.sendUnaryData<ReplyMessage>) =>
@@ -395,7 +413,12 @@ describe('@callsign/grpc requireScopes', () => {
       code: 7,
       errorCode: 'ERR_INSUFFICIENT_SCOPE',
     })
+    expect(events.slice(-2)).toMatchObject([
+      { decision: 'allow', route: '/shop.v1.Inventory/Reserve', scopes: ['orders:read'] },
+      { decision: 'deny', code: 'ERR_INSUFFICIENT_SCOPE', scopes: ['orders:write'], caller: 'svc-reader' },
+    ])
     expect((await unary(inventory, 'Reserve', { authorization: 'Bearer valid-writer' })).code).toBe(0)
+    expect(events.at(-1)).toMatchObject({ decision: 'allow', scopes: ['orders:write'], caller: 'svc-writer' })
     const watch = (
       inventory as unknown as {
         Watch: (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<ReplyMessage>

@@ -1,8 +1,8 @@
 import type { Caller } from '@callsign/core'
 import type {
   handleUnaryCall,
-  Server,
   ServerDuplexStream,
+  ServerInterceptor,
   ServerReadableStream,
   ServerUnaryCall,
   ServerWritableStream,
@@ -21,8 +21,9 @@ expectTypeOf(getCaller(serverStream)).toEqualTypeOf<Caller>()
 expectTypeOf(getCaller(clientStream)).toEqualTypeOf<Caller>()
 expectTypeOf(getCaller(bidi)).toEqualTypeOf<Caller>()
 
-// auth attaches to a server; requireScopes keeps the handler's own type.
-expectTypeOf(auth).parameters.toEqualTypeOf<[Server, GrpcAuthOptions]>()
+// auth makes the interceptor for the Server constructor; requireScopes keeps the handler's own type.
+expectTypeOf(auth).parameters.toEqualTypeOf<[GrpcAuthOptions]>()
+expectTypeOf(auth).returns.toEqualTypeOf<ServerInterceptor>()
 declare const reserve: handleUnaryCall<{ sku: string }, { ok: boolean }>
 expectTypeOf(requireScopes('inventory:reserve')(reserve)).toEqualTypeOf(reserve)
 

@@ -14,41 +14,61 @@ import {
 import { auth } from '@callsign/fastify'
 import { mintToken } from '@callsign/jwt'
 import type { ServerTls } from '@callsign/mtls'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import type { JWK } from 'jose'
+import { addressLimiter } from './lib/address-limiter.js'
+import { ASSERTION_ALGORITHMS, assertionVerifier } from './lib/assertion-clients.js'
 import { clientAuthenticator } from './lib/authenticate-client.js'
-import { failureLimiter } from './lib/failure-limiter.js'
 import { grantScopes } from './lib/grant-scopes.js'
 import { openKeyRing } from './lib/key-ring.js'
 import { OAuthError } from './lib/oauth-error.js'
 import { type ParsedForm, parseForm } from './lib/parse-form.js'
-import { resolveIssuerOptions } from './lib/resolve-issuer-options.js'
+import { type ResolvedIssuerOptions, resolveIssuerOptions } from './lib/resolve-issuer-options.js'
+import { serverMetadata } from './lib/server-metadata.js'
 
 /**
- * A client that authenticates with its certificate: the scopes it may be issued.
+ * A registered client: the scopes it may be issued, and how it authenticates. Without keys, with its
+ * certificate (RFC 8705 tls_client_auth; the client id is its SPIFFE ID or DNS name). With `jwks` or
+ * `jwksUri`, with a JWT assertion signed by its own key (RFC 7523 private_key_jwt).
  *
  * @example
  * const clients: Record<string, IssuerClient> = {
  *   'spiffe://mesh.local/ns/prod/sa/orders': { scopes: ['inventory:reserve'] },
+ *   billing: { scopes: ['orders:read'], jwks: '/etc/issuer/clients/billing.jwks.json' },
  * }
  */
 export interface IssuerClient {
   readonly scopes: readonly string[]
+  /** private_key_jwt: the client's public keys, as a JWKS or the path of a JWKS file (read at startup). */
+  readonly jwks?: { readonly keys: readonly JWK[] } | string
+  /** private_key_jwt: a URL serving the client's JWKS (https, or http on loopback), cached and refetched on an unknown `kid`. */
+  readonly jwksUri?: string
+  /** The audiences this client may be issued tokens for, among the issuer's `audiences`. Default: all of them. */
+  readonly audiences?: readonly string[]
 }
 
 /**
- * The limit on failed client authentications: a token bucket per remote address and one per
- * client id. An exhausted bucket answers 429 with `Retry-After`, even to the right credential.
+ * The limit on failed client authentications: a token bucket per client id **within** a remote
+ * address, and a larger one per remote address. Never one per client id alone, which anyone who
+ * knows a client id could empty to lock its owner out. An exhausted bucket answers 429 with
+ * `Retry-After` to that address (for that client id), even with the right credential.
  *
  * @example
  * createIssuer({ ...options, failedAuthentication: { burst: 5, perMinute: 5 } })
  */
 export interface FailedAuthenticationOptions {
-  /** Failures allowed in a burst. Default 10. */
+  /** Failures of one client id from one address allowed in a burst. Default 10. */
   readonly burst?: number
-  /** Failures forgiven per minute. Default 10. */
+  /** Failures forgiven per minute (per client id within an address). Default 10. */
   readonly perMinute?: number
-  /** Addresses and client ids tracked at most (least recently failed forgotten first). Default 10 000. */
+  /** Failures of any client ids from one address allowed in a burst; refills as fast, relatively. Default 5 × burst. */
+  readonly addressBurst?: number
+  /** Addresses (and address + client id pairs) tracked at most, least recently failed forgotten first. Default 10 000. */
   readonly maxTracked?: number
 }
 
@@ -72,7 +92,7 @@ export interface IssuerOptions {
   readonly audiences: readonly string[]
   /** API key clients: `client_id` = key id, scopes = the key's scopes, `sub` = its owner. */
   readonly store?: KeyStore
-  /** Certificate clients (RFC 8705 tls_client_auth): SPIFFE ID (or DNS name) → scopes it may be issued. */
+  /** Registered clients: certificate clients (SPIFFE ID or DNS name → scopes) and private_key_jwt clients (with keys). */
   readonly clients?: Readonly<Record<string, IssuerClient>>
   /** Token lifetime in seconds, 1 to 3600. Default 300. */
   readonly ttl?: number
@@ -118,7 +138,10 @@ export interface Issuer {
 
 const TOKEN_PATH = '/oauth2/token'
 const JWKS_PATH = '/.well-known/jwks.json'
-const DISCOVERY_PATH = '/.well-known/openid-configuration'
+const OPENID_PATH = '/.well-known/openid-configuration'
+/** RFC 8414 §3.1: the well-known segment goes before the issuer's path. */
+const METADATA_PREFIX = '/.well-known/oauth-authorization-server'
+const METADATA_MAX_AGE_MS = 60_000
 const BODY_LIMIT = 8 * 1024
 const FORM = 'application/x-www-form-urlencoded'
 /** Published keys outlive their last token by the JWT verifiers' largest clock tolerance. */
@@ -145,7 +168,14 @@ const REALM = 'callsign'
  */
 export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
   const resolved = resolveIssuerOptions(options)
-  const { clock, audiences, store, mtls, ttl, base, issuer } = resolved
+  const { clock, audiences, store, mtls, ttl, base, issuer, path } = resolved
+  const routes = {
+    token: `${path}${TOKEN_PATH}`,
+    jwks: `${path}${JWKS_PATH}`,
+    openid: `${path}${OPENID_PATH}`,
+    metadata: `${METADATA_PREFIX}${path}`,
+    health: `${path}/healthz`,
+  }
   const keyRing = await openKeyRing(resolved.keys, {
     clock,
     retainMs: ttl * 1000 + RETAIN_LEEWAY_MS,
@@ -153,16 +183,26 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     watch: resolved.watchKeys,
   })
   try {
+    const assertionClients = resolved.assertionClients
     const authenticator = clientAuthenticator({
       store,
       mtls,
       certificateClients: resolved.certificateClients,
+      assertions:
+        assertionClients.size === 0
+          ? undefined
+          : assertionVerifier({
+              clients: assertionClients,
+              audiences: [...new Set([issuer, base, `${base}${TOKEN_PATH}`])],
+              clock,
+            }),
       clock,
     })
-    const limiter = resolved.limit === false ? undefined : failureLimiter({ ...resolved.limit, clock })
+    const limiter = resolved.limit === false ? undefined : addressLimiter(resolved.limit, clock)
     const methods = [
       ...(store ? ['client_secret_basic', 'client_secret_post'] : []),
       ...(mtls ? ['tls_client_auth'] : []),
+      ...(assertionClients.size > 0 ? ['private_key_jwt'] : []),
     ]
 
     const app = (resolved.https
@@ -182,13 +222,17 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       ...(store ? [apiKeyVerifier({ store, clock })] : []),
       ...(mtls ? [mtls] : []),
     ]
+    // Only private_key_jwt clients: they authenticate in the handler alone, and the adapter wants a
+    // verifier. This one recognises no credential, so it decides nothing.
+    if (verifiers.length === 0) verifiers.push({ kind: 'jwt', verify: () => null })
     await app.register(auth, {
       policy: definePolicy({
         routes: {
-          [`POST ${TOKEN_PATH}`]: 'public',
-          [`GET ${JWKS_PATH}`]: 'public',
-          [`GET ${DISCOVERY_PATH}`]: 'public',
-          'GET /healthz': 'public',
+          [`POST ${routes.token}`]: 'public',
+          [`GET ${routes.jwks}`]: 'public',
+          [`GET ${routes.metadata}`]: 'public',
+          [`GET ${routes.openid}`]: 'public',
+          [`GET ${routes.health}`]: 'public',
         },
       }),
       verifiers,
@@ -218,7 +262,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
         scopes: outcome.scopes ?? [],
         transport: 'http',
         method: 'POST',
-        route: TOKEN_PATH,
+        route: routes.token,
         ...(remoteAddress ? { remoteAddress } : {}),
         latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       })
@@ -227,7 +271,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     app.setErrorHandler(function issuerErrorHandler(error: FastifyError, request, reply) {
       const status = error.statusCode ?? 500
       const clientFault = status >= 400 && status < 500
-      if (request.routeOptions.url === TOKEN_PATH) {
+      if (request.routeOptions.url === routes.token) {
         const oauth = clientFault
           ? new OAuthError('invalid_request', { reason: bodyReason(error.code) })
           : new OAuthError('server_error', { reason: 'internal_error', cause: error })
@@ -240,7 +284,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
         .send({ error: clientFault ? 'bad_request' : 'server_error' })
     })
 
-    app.post(TOKEN_PATH, async function tokenEndpoint(request, reply) {
+    app.post(routes.token, async function tokenEndpoint(request, reply) {
       const started = performance.now()
       let caller: Caller | undefined
       try {
@@ -254,8 +298,9 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           throw new OAuthError('unsupported_grant_type', { reason: 'unsupported_grant_type' })
         }
 
-        const req = fromNodeRequest(request.raw, 'POST', TOKEN_PATH)
-        const limitKeys = [`address ${req.remoteAddress ?? 'unknown'}`]
+        const req = fromNodeRequest(request.raw, 'POST', routes.token)
+        const address = req.remoteAddress ?? 'unknown'
+        let clientId: string | undefined
         try {
           const claimed = authenticator.claim({
             authorization: req.header('authorization'),
@@ -263,8 +308,8 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
             ...(req.tls ? { tls: req.tls } : {}),
             ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
           })
-          if (claimed.clientId !== undefined) limitKeys.push(`client ${claimed.clientId}`)
-          const wait = limiter?.retryAfter(limitKeys) ?? 0
+          clientId = claimed.clientId
+          const wait = limiter?.retryAfter(address, clientId) ?? 0
           if (wait > 0) {
             throw new OAuthError('invalid_client', {
               reason: 'rate_limited',
@@ -276,12 +321,16 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           caller = await claimed.authenticate()
         } catch (error) {
           if (error instanceof OAuthError && error.error === 'invalid_client' && error.status === 401) {
-            limiter?.fail(limitKeys)
+            limiter?.fail(address, clientId)
           }
           throw error
         }
 
-        const grant = grantScopes(caller, params, audiences)
+        const allowed = caller.kind === 'api-key' ? undefined : resolved.clientAudiences.get(caller.id)
+        const grant = grantScopes(caller, params, form.resources, {
+          served: audiences,
+          allowed: allowed ?? audiences,
+        })
         const signer = keyRing.signer()
         const accessToken = await mintToken({
           key: signer,
@@ -291,7 +340,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           scopes: grant.scopes,
           ttl,
           typ: 'at+jwt',
-          claims: { client_id: caller.kind === 'mtls' ? caller.id : caller.credentialId },
+          claims: { client_id: caller.kind === 'api-key' ? caller.credentialId : caller.id },
           ...(caller.kind === 'mtls' && resolved.bindCertificates
             ? { certificateThumbprint: caller.credentialId }
             : {}),
@@ -318,34 +367,28 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       }
     })
 
-    app.get(JWKS_PATH, async function jwks(_request, reply) {
+    app.get(routes.jwks, async function jwks(_request, reply) {
       return reply.header('cache-control', 'public, max-age=60').send(keyRing.jwks())
     })
 
-    app.get(DISCOVERY_PATH, async function discovery(_request, reply) {
-      const algorithms = [
-        ...new Set(
-          keyRing
-            .jwks()
-            .keys.map((key) => key.alg)
-            .filter(Boolean),
-        ),
-      ]
-      return reply.header('cache-control', 'public, max-age=300').send({
-        issuer,
-        token_endpoint: `${base}${TOKEN_PATH}`,
-        jwks_uri: `${base}${JWKS_PATH}`,
-        grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: methods,
-        response_types_supported: ['token'],
-        subject_types_supported: ['public'],
-        access_token_signing_alg_values_supported: algorithms,
-        id_token_signing_alg_values_supported: algorithms,
-        tls_client_certificate_bound_access_tokens: mtls !== undefined && resolved.bindCertificates,
-      })
-    })
+    const scopesOffered = offeredScopes(resolved, clock)
+    const metadata = async function metadata(_request: FastifyRequest, reply: FastifyReply) {
+      return reply.header('cache-control', 'public, max-age=300').send(
+        serverMetadata({
+          issuer,
+          tokenEndpoint: `${base}${TOKEN_PATH}`,
+          jwksUri: `${base}${JWKS_PATH}`,
+          authMethods: methods,
+          assertionAlgorithms: assertionClients.size > 0 ? [...ASSERTION_ALGORITHMS] : [],
+          scopes: await scopesOffered(),
+          boundTokens: mtls !== undefined && resolved.bindCertificates,
+        }),
+      )
+    }
+    app.get(routes.metadata, metadata)
+    app.get(routes.openid, metadata)
 
-    app.get('/healthz', async function healthz() {
+    app.get(routes.health, async function healthz() {
       return { status: 'ok', signingKey: keyRing.signer().kid }
     })
 
@@ -359,6 +402,29 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
   } catch (error) {
     keyRing.close()
     throw error
+  }
+}
+
+/**
+ * The scopes some client may be issued: the certificate clients' and those of the keys in the
+ * store, read at most once a minute (the metadata route is public; it must not drive store reads).
+ */
+function offeredScopes(resolved: ResolvedIssuerOptions, clock: Clock): () => Promise<string[]> {
+  let cached: { at: number; scopes: string[] } | undefined
+  return async () => {
+    const now = clock.now()
+    if (cached && now - cached.at < METADATA_MAX_AGE_MS) return cached.scopes
+    const scopes = new Set(resolved.clientScopes)
+    try {
+      for (const record of (await resolved.store?.list()) ?? []) {
+        if (record.state === 'active') for (const scope of record.scopes) scopes.add(scope)
+      }
+    } catch {
+      // The store is down (the token endpoint says so): list what is known, and ask again next time.
+      return [...scopes].sort()
+    }
+    cached = { at: now, scopes: [...scopes].sort() }
+    return cached.scopes
   }
 }
 

@@ -1,6 +1,14 @@
 import { rotateKeyDir } from '@callsign/jwt'
 import { afterEach, describe, expect, it } from 'vitest'
-import { header, type IssuerFixture, manualClock, postToken, startIssuer } from './support/issuer-fixture.js'
+import {
+  basic,
+  header,
+  type IssuerFixture,
+  manualClock,
+  postToken,
+  postTokenFrom,
+  startIssuer,
+} from './support/issuer-fixture.js'
 
 let fx: IssuerFixture | undefined
 afterEach(async () => {
@@ -27,6 +35,52 @@ describe('failed client authentications are rate limited', () => {
 
     clock.advance(10_000) // one failure forgiven
     expect((await postToken(fx.url, form, { authorization: `Bearer ${key}` })).status).toBe(200)
+  })
+
+  it('throttles the address that guessed, never the client id elsewhere: its owner from another address is served', async () => {
+    fx = await startIssuer({ failedAuthentication: { burst: 3, perMinute: 1 } })
+    const { key, record } = await fx.key('billing', ['orders:read'])
+    const wrong = `${key.slice(0, 17)}${'A'.repeat(43)}${key.slice(60)}`
+    const attacker = '127.0.0.2'
+    for (let i = 0; i < 5; i++) {
+      const res = await postTokenFrom(attacker, fx.url, form, { authorization: basic(record.id, wrong) })
+      expect(res.status).toBe(i < 3 ? 401 : 429)
+    }
+    // The attacker is throttled for this client id, even with the right key …
+    const attackerRight = await postTokenFrom(attacker, fx.url, form, {
+      authorization: basic(record.id, key),
+    })
+    expect(attackerRight).toMatchObject({ status: 429, body: { error: 'invalid_client' } })
+    // … and the owner, from its own address, is checked and served, with each method.
+    const owner = await postTokenFrom('127.0.0.1', fx.url, form, { authorization: basic(record.id, key) })
+    expect(owner.status).toBe(200)
+    const post = await postTokenFrom('127.0.0.3', fx.url, {
+      ...form,
+      client_id: record.id,
+      client_secret: key,
+    })
+    expect(post.status).toBe(200)
+  })
+
+  it('throttles an address that fails across many client ids (the address bucket)', async () => {
+    fx = await startIssuer({ failedAuthentication: { burst: 2, perMinute: 1, addressBurst: 4 } })
+    const keys = await Promise.all(['a', 'b', 'c'].map((owner) => fx!.key(owner, ['orders:read'])))
+    const wrongFor = (key: string) => `${key.slice(0, 17)}${'A'.repeat(43)}${key.slice(60)}`
+    const statuses: number[] = []
+    for (const { key, record } of keys) {
+      for (let i = 0; i < 2; i++) {
+        const res = await postTokenFrom('127.0.0.2', fx.url, form, {
+          authorization: basic(record.id, wrongFor(key)),
+        })
+        statuses.push(res.status)
+      }
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429])
+    const third = keys[2]!
+    expect(
+      (await postTokenFrom('127.0.0.1', fx.url, form, { authorization: basic(third.record.id, third.key) }))
+        .status,
+    ).toBe(200)
   })
 
   it('does not count refusals that are not client authentication (invalid_scope)', async () => {

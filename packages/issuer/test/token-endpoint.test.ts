@@ -322,7 +322,8 @@ describe('RFC 6749 errors, never a 500', () => {
       fx.url,
       { grant_type: 'client_credentials', audience: 'orders' },
       {
-        authorization: basic(billingId, `${billingKey.slice(0, -1)}x`),
+        // the last character replaced by one that always differs from it
+        authorization: basic(billingId, `${billingKey.slice(0, -1)}${billingKey.endsWith('x') ? 'y' : 'x'}`),
       },
     )
     expect(res.status).toBe(401)
@@ -345,17 +346,22 @@ describe('RFC 6749 errors, never a 500', () => {
 })
 
 describe('discovery and keys', () => {
-  it('publishes the OpenID configuration: issuer, token endpoint, JWKS URL, algorithms, auth methods', async () => {
-    const res = await fetch(`${fx.url}/.well-known/openid-configuration`)
+  it('publishes RFC 8414 metadata, the same at the OpenID location, claiming nothing it does not do', async () => {
+    const res = await fetch(`${fx.url}/.well-known/oauth-authorization-server`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toMatchObject({
+    const metadata = await res.json()
+    expect(metadata).toEqual({
       issuer: 'http://issuer.test',
       token_endpoint: 'http://issuer.test/oauth2/token',
       jwks_uri: 'http://issuer.test/.well-known/jwks.json',
       grant_types_supported: ['client_credentials'],
+      response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      id_token_signing_alg_values_supported: ['ES256'],
+      scopes_supported: expect.arrayContaining(['orders:read']),
+      tls_client_certificate_bound_access_tokens: false,
     })
+    const openid = await fetch(`${fx.url}/.well-known/openid-configuration`)
+    expect(await openid.json()).toEqual(metadata)
   })
 
   it('publishes public keys only in the JWKS', async () => {

@@ -7,6 +7,7 @@ export {
 } from './generate-signing-key.js'
 export {
   type JwtKeyCacheOptions,
+  type JwtStaticKeys,
   type JwtVerifier,
   type JwtVerifierHealth,
   type JwtVerifierOptions,

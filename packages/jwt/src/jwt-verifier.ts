@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import {
   type AuthRequest,
+  bearerToken,
   type Caller,
   type Clock,
   ConfigError,
@@ -9,7 +10,6 @@ import {
 } from '@callsign/core'
 import type { JWK } from 'jose'
 import { verifySignature } from './lib/algorithms.js'
-import { bearerToken } from './lib/bearer-token.js'
 import { checkClaims } from './lib/claims.js'
 import { discoveryLoader, discoveryUrl } from './lib/discovery-loader.js'
 import { invalid } from './lib/fail.js'
@@ -17,6 +17,7 @@ import { fetchJson } from './lib/fetch-json.js'
 import { importConfiguredKey, importSecret, type KeyRecord, KeySet } from './lib/key-set.js'
 import type { KeySource, KeySourceHealth } from './lib/key-source.js'
 import { type ParsedToken, parseToken } from './lib/parse-token.js'
+import { refusalHints } from './lib/refusal-hints.js'
 import { RemoteKeySet } from './lib/remote-key-set.js'
 import { ReplayGuard } from './lib/replay-guard.js'
 import { normalizeTyp, resolveOptions } from './lib/resolve-options.js'
@@ -40,13 +41,19 @@ export interface JwtKeyCacheOptions {
   readonly maxResponseBytes?: number
 }
 
+/** The static keys of one issuer: JWKs or KeyObjects, or a JWKS object. */
+export type JwtStaticKeys = readonly (JWK | KeyObject)[] | { readonly keys: readonly JWK[] }
+
 export interface JwtVerifierOptions {
   /** The accepted issuers (`iss`), compared exactly. Each has its own key cache. */
   readonly issuer: string | readonly string[]
   /** Our audience(s): the token's `aud` must contain one of them. */
   readonly audience: string | readonly string[]
-  /** Static public keys: JWKs, a JWKS object, or KeyObjects. */
-  readonly keys?: readonly (JWK | KeyObject)[] | { readonly keys: readonly JWK[] }
+  /**
+   * Static public keys: JWKs, a JWKS object, or KeyObjects; with several issuers, a map of each
+   * issuer to its own keys (`{ [issuer]: keys }`), as a key verifies only its own issuer's tokens.
+   */
+  readonly keys?: JwtStaticKeys | Readonly<Record<string, JwtStaticKeys>>
   /** A JWKS URL, or one per issuer. https only, except on loopback. */
   readonly jwksUri?: string | Readonly<Record<string, string>>
   /** Find each issuer's `jwks_uri` through OIDC discovery (`<issuer>/.well-known/openid-configuration`). */
@@ -117,6 +124,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const replay = config.replayEntries > 0 ? new ReplayGuard(config.replayEntries) : undefined
   const onRetired = (records: readonly KeyRecord[]) => tokenCache?.evict(records)
   const sources = buildSources(config, onRetired)
+  const explainRefusal = refusalHints(rules.maxLifetime)
 
   const warmUp = async (): Promise<JwtVerifierHealth> => {
     await Promise.all([...new Set(sources.values())].map((source) => source.warmUp()))
@@ -206,7 +214,13 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     record: KeyRecord,
   ): Caller => {
     if (!verifySignature(alg, record.key, signingInput, signature)) throw invalid('bad_signature')
-    const claims = checkClaims(payload, rules, clock.now() / 1000)
+    let claims: ReturnType<typeof checkClaims>
+    try {
+      claims = checkClaims(payload, rules, clock.now() / 1000)
+    } catch (error) {
+      explainRefusal(payload, error)
+      throw error
+    }
     checkBinding(claims.x5t, tls)
     let replayKey: string | undefined
     if (replay) {
@@ -265,23 +279,30 @@ function buildSources(
   const sources = new Map<string, KeySource>()
   const { mode, algorithms, clock, cache } = config
   const fetchOptions = { timeoutMs: cache.timeoutMs, maxBytes: cache.maxBytes }
-  if (mode.kind === 'keys' || mode.kind === 'secret') {
-    const records =
-      mode.kind === 'secret'
-        ? [importSecret(mode.secret, algorithms)]
-        : mode.keys.map((key) => importConfiguredKey(key, algorithms))
-    records.forEach((record, index) => {
-      if (record === null) {
-        throw new ConfigError(
-          mode.kind === 'secret'
-            ? 'jwtVerifier: "secret" must be a Uint8Array or secret KeyObject long enough for the HMAC algorithm (32 bytes for HS256)'
-            : `jwtVerifier: "keys"[${index}] is not a usable public key for the allowed algorithms`,
-        )
-      }
-    })
-    const set = new KeySet(records as KeyRecord[])
-    for (const issuer of config.issuers) {
-      sources.set(issuer, staticKeySource(issuer, set, mode.kind === 'secret' ? 'secret' : 'static'))
+  if (mode.kind === 'secret') {
+    const record = importSecret(mode.secret, algorithms)
+    if (record === null) {
+      throw new ConfigError(
+        'jwtVerifier: "secret" must be a Uint8Array or secret KeyObject long enough for the HMAC algorithm (32 bytes for HS256)',
+      )
+    }
+    const issuer = config.issuers[0] as string
+    sources.set(issuer, staticKeySource(issuer, new KeySet([record]), 'secret'))
+    return sources
+  }
+  if (mode.kind === 'keys') {
+    // One key set per issuer, so a key listed for one issuer never verifies another's tokens.
+    const several = mode.keys.size > 1
+    for (const [issuer, keys] of mode.keys) {
+      const records = keys.map((key, index) => {
+        const record = importConfiguredKey(key, algorithms)
+        if (record === null) {
+          const name = several ? `"keys"[${JSON.stringify(issuer)}][${index}]` : `"keys"[${index}]`
+          throw new ConfigError(`jwtVerifier: ${name} is not a usable public key for the allowed algorithms`)
+        }
+        return record
+      })
+      sources.set(issuer, staticKeySource(issuer, new KeySet(records), 'static'))
     }
     return sources
   }

@@ -32,6 +32,11 @@ const good = (over?: Record<string, unknown>, head?: Record<string, unknown>, ke
   signRaw(header(head), claims(over), key)
 const b64 = (value: unknown) =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+const withBom = (value: unknown) =>
+  Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(value))]).toString('base64url')
+/** `<header>.<payload>` with a valid ES256 signature by our key, whatever the segments hold. */
+const signedInput = (input: string) =>
+  `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`
 const unsigned = (alg: string) => `${b64({ alg, typ: 'JWT' })}.${b64(claims())}.`
 const hmacWith = (secret: Buffer | string, head: Record<string, unknown>) => {
   const input = `${b64(head)}.${b64(claims())}`
@@ -132,6 +137,16 @@ const attacks: [string, () => string, string][] = [
       const last = alphabet.indexOf(token.at(-1) as string)
       return `${token.slice(0, -1)}${alphabet[last ^ 1]}`
     },
+    'malformed',
+  ],
+  [
+    'a UTF-8 byte order mark before the header JSON',
+    () => signedInput(`${withBom(header())}.${b64(claims())}`),
+    'malformed',
+  ],
+  [
+    'a UTF-8 byte order mark before the payload JSON',
+    () => signedInput(`${b64(header())}.${withBom(claims())}`),
     'malformed',
   ],
   ['invalid JSON', () => `${b64('{"alg":"ES256"')}.${b64(claims())}.AAAA`, 'malformed'],

@@ -250,6 +250,66 @@ describe('jwtVerifier', () => {
     expect(await reasonOf(async () => verifier.verifyToken(es))).toBe('alg_not_allowed')
   })
 
+  describe('static keys of several issuers', () => {
+    const partner = es256Pair('p1')
+    const PARTNER = 'https://partner.test'
+    const now = () => Math.floor(Date.now() / 1000)
+    const mintAs = (issuer: string, signer: { kid: string; privateKey: typeof pair.privateKey }) =>
+      signRaw(
+        { alg: 'ES256', typ: 'JWT', kid: signer.kid },
+        { iss: issuer, sub: 'billing', aud: 'orders', iat: now(), exp: now() + 60 },
+        signer.privateKey,
+      )
+
+    it("binds each key to its issuer: a token claiming issuer A signed with B's key is refused (401 unknown_kid)", async () => {
+      const verifier = jwtVerifier({
+        issuer: [ISS, PARTNER],
+        audience: 'orders',
+        keys: { [ISS]: [pair.jwk], [PARTNER]: { keys: [partner.jwk] } },
+      })
+      const ours = { kid: 'k1', privateKey: pair.privateKey }
+      const theirs = { kid: 'p1', privateKey: partner.privateKey }
+      expect(await reasonOf(() => verifier.verifyToken(mintAs(ISS, ours)))).toBe('accepted')
+      expect(await reasonOf(() => verifier.verifyToken(mintAs(PARTNER, theirs)))).toBe('accepted')
+      expect(await reasonOf(() => verifier.verifyToken(mintAs(ISS, theirs)))).toBe('unknown_kid')
+      expect(await reasonOf(() => verifier.verifyToken(mintAs(PARTNER, ours)))).toBe('unknown_kid')
+      expect(verifier.health().issuers.map(({ issuer, keys }) => [issuer, keys])).toEqual([
+        [ISS, 1],
+        [PARTNER, 1],
+      ])
+    })
+
+    it.each([
+      ['a list of keys', { keys: [pair.jwk, partner.jwk] }, /map each issuer to its own keys/],
+      ['a JWKS', { keys: { keys: [pair.jwk, partner.jwk] } }, /map each issuer to its own keys/],
+      ['a map missing an issuer', { keys: { [ISS]: [pair.jwk] } }, /no list of keys or JWKS for issuer/],
+      [
+        'a map naming an issuer not accepted',
+        { keys: { [ISS]: [pair.jwk], [PARTNER]: [partner.jwk], 'https://x.test': [pair.jwk] } },
+        /"https:\/\/x\.test", which is not in "issuer"/,
+      ],
+      ['an empty list for one issuer', { keys: { [ISS]: [pair.jwk], [PARTNER]: [] } }, /for issuer/],
+      ['one shared secret', { keys: undefined, secret: randomBytes(32) }, /one verifier per issuer/],
+    ])('throws ConfigError at startup for several issuers with %s', (_name, over, message) => {
+      const options = { issuer: [ISS, PARTNER], audience: 'orders', ...over } as JwtVerifierOptions
+      expect(() => jwtVerifier(options)).toThrow(ConfigError)
+      expect(() => jwtVerifier(options)).toThrow(message)
+    })
+
+    it('accepts a map for a single issuer, and names a bad key by issuer and index', () => {
+      expect(() =>
+        jwtVerifier({ issuer: ISS, audience: 'orders', keys: { [ISS]: [pair.jwk] } }),
+      ).not.toThrow()
+      expect(() =>
+        jwtVerifier({
+          issuer: [ISS, PARTNER],
+          audience: 'orders',
+          keys: { [ISS]: [pair.jwk], [PARTNER]: [{ kty: 'EC', crv: 'P-256' }] },
+        }),
+      ).toThrow('"keys"["https://partner.test"][0]')
+    })
+  })
+
   it.each([
     ['no issuer', { issuer: undefined }, /"issuer"/],
     ['no audience', { audience: [] }, /"audience"/],

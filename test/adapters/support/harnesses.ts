@@ -199,15 +199,16 @@ export async function grpcHarness(
   extra: ExtraOptions = {},
   tls: GrpcTlsOptions = {},
 ): Promise<Harness> {
-  const server = new grpc.Server()
-  grpcAuth(server, {
+  const interceptor = grpcAuth({
     policy: definePolicy({ routes: grpcRoutes }),
     verifiers,
+    services: [Orders.service],
     ...extra,
     allowPlaintextLoopback: true,
     reportOnly: true,
     onReport: () => {},
   })
+  const server = new grpc.Server({ interceptors: [interceptor] })
   const handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     let caller: string | null = null
     try {

@@ -22,6 +22,12 @@ export interface SecurityCredentials {
     readonly publicKey: KeyObject
     /** A valid token: sub `jwt-reader` with orders:read (`over` replaces or, with undefined, removes claims). */
     token(over?: Record<string, unknown>, header?: Record<string, unknown>, key?: KeyObject): string
+    /** A second accepted issuer with its own key (kid `p1`), configured for that issuer alone. */
+    readonly partner: {
+      readonly issuer: string
+      readonly jwk: Record<string, unknown>
+      readonly privateKey: KeyObject
+    }
   }
   readonly certs: DevCerts
   /** A client certificate signed by the test CA (or a stranger CA) with the given extensions. */
@@ -68,6 +74,12 @@ export async function securityCredentials(): Promise<SecurityCredentials> {
 
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = { ...(publicKey.export({ format: 'jwk' }) as object), kid: 'k1', alg: 'ES256', use: 'sig' }
+  const partnerPair = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const partner = {
+    issuer: 'https://partner.test',
+    jwk: { ...(partnerPair.publicKey.export({ format: 'jwk' }) as object), kid: 'p1', alg: 'ES256' },
+    privateKey: partnerPair.privateKey,
+  }
   const issuer = 'https://issuer.test'
   const audience = 'orders'
   const issued: string[] = []
@@ -141,7 +153,7 @@ export async function securityCredentials(): Promise<SecurityCredentials> {
     storePath,
     store,
     keys: { reader: reader.key, writer: writer.key, revoked: revoked.key },
-    jwt: { issuer, audience, jwk, privateKey, publicKey, token },
+    jwt: { issuer, audience, jwk, privateKey, publicKey, token, partner },
     certs,
     cert,
     secrets: () => [

@@ -61,9 +61,9 @@ export function realVerifiers(creds: SecurityCredentials): Verifier[] {
   return [
     apiKeyVerifier({ store: creds.store, header: 'x-api-key' }),
     jwtVerifier({
-      issuer: creds.jwt.issuer,
+      issuer: [creds.jwt.issuer, creds.jwt.partner.issuer],
       audience: creds.jwt.audience,
-      keys: [creds.jwt.jwk as never],
+      keys: { [creds.jwt.issuer]: [creds.jwt.jwk], [creds.jwt.partner.issuer]: [creds.jwt.partner.jwk] },
       tokenCache: false,
     }),
     mtlsVerifier({
@@ -234,15 +234,16 @@ const getDefinition = Orders.service.Get!
 /** gRPC with the real verifiers: an mTLS port (client certificates required) and a plaintext loopback port. */
 export async function grpcTarget(creds: SecurityCredentials, verifiers = realVerifiers(creds)) {
   const rec = recorder()
-  const server = new grpc.Server()
-  grpcAuth(server, {
+  const interceptor = grpcAuth({
     policy: definePolicy({ routes: grpcRoutes }),
     verifiers,
+    services: [Orders.service],
     audit: (event) => rec.audit.push(event),
     allowPlaintextLoopback: true,
     reportOnly: true,
     onReport: () => {},
   })
+  const server = new grpc.Server({ interceptors: [interceptor] })
   const handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     rec.ran()
     let caller = ''

@@ -19,14 +19,18 @@ const log = logger('inventory')
 const stock = new Map([['sku-1', 42]])
 
 const store = fileKeyStore(config.keyStore)
-const server = new Server()
-auth(server, {
-  policy: watchPolicyFile(config.policyFile),
-  verifiers: [
-    jwtVerifier({ issuer: config.issuerUrl, audience: 'inventory', discovery: true }),
-    apiKeyVerifier({ store }),
+const server = new Server({
+  interceptors: [
+    auth({
+      policy: watchPolicyFile(config.policyFile),
+      verifiers: [
+        jwtVerifier({ issuer: config.issuerUrl, audience: 'inventory', discovery: true }),
+        apiKeyVerifier({ store }),
+      ],
+      services: [Inventory.service],
+      audit: jsonLinesAuditSink(config.auditFile),
+    }),
   ],
-  audit: jsonLinesAuditSink(config.auditFile),
 })
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, done: sendUnaryData<Res>) => void

@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises'
+import { createHash, createPublicKey, type JsonWebKey as JWK } from 'node:crypto'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { fileKeyStore } from '@callsign/api-key'
-import { ConfigError, jsonLinesAuditSink } from '@callsign/core'
+import { ConfigError, isScope, jsonLinesAuditSink } from '@callsign/core'
 import { createIssuer, type IssuerClient } from '@callsign/issuer'
 import { tlsServerOptions } from '@callsign/mtls'
 import { type Command, EXIT, UsageError } from '../command.js'
@@ -11,25 +12,56 @@ import { parseDuration } from '../parse-duration.js'
 const HELP = `Usage: callsign issuer <subcommand> [options]
 
 Subcommands:
-  serve    Run the OAuth 2.0 token issuer (client_credentials) until SIGINT or SIGTERM
+  serve        Run the OAuth 2.0 token issuer (client_credentials) until SIGINT or SIGTERM
+  add-client   Register a private_key_jwt client's public key (or JWKS URL) in a --clients file
 
-Run \`callsign issuer serve --help\` for its options.
+Run \`callsign issuer <subcommand> --help\` for its options.
+`
+
+const ADD_CLIENT_HELP = `Usage: callsign issuer add-client --clients <file> --id <client id> --scope <scope> [--scope <scope>…]
+                                  (--public-key <file> | --jwks-uri <url>) [--kid <kid>]
+                                  [--audience <aud>…] [--replace]
+
+Registers a client that authenticates with private_key_jwt (RFC 7523): it signs a short assertion
+with its own private key, and the issuer holds only the public key. Writes the entry into the
+--clients file (created if missing) that \`callsign issuer serve --clients\` reads; restart the
+issuer to pick it up.
+
+  --clients <file>     the clients file (JSON)
+  --id <client id>     the client id: the assertion's iss and sub, and the token's sub
+  --scope <scope>      a scope the client may be issued (repeat for several)
+  --public-key <file>  the client's public key: PEM (BEGIN PUBLIC KEY) or a public JWK (JSON);
+                       stored inline. A private key is refused: it never leaves the client
+  --jwks-uri <url>     or a URL serving the client's JWKS (https, or http on loopback)
+  --kid <kid>          the key id (default: the JWK's kid, else its RFC 7638 thumbprint)
+  --audience <aud>     an audience this client may have (repeat; default: all the issuer serves)
+  --replace            replace an existing entry with this id
+
+The client signs with: privateKeyJwt({ clientId, keyFile }) from @callsign/client, or any OAuth
+library's private_key_jwt. Make a key pair with, for example:
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out billing.key.pem
+  openssl pkey -in billing.key.pem -pubout -out billing.pub.pem
 `
 
 const SERVE_HELP = `Usage: callsign issuer serve --port <n> --keys <jwks dir> --issuer <url> --audience <aud>
                              [--audience <aud>…] [--store <keys file>] [--clients <file>] [--host 127.0.0.1]
                              [--ttl 5m] [--tls-cert <file> --tls-key <file> --tls-ca <file>] [--audit <file>]
 
-Serves POST /oauth2/token, GET /.well-known/jwks.json, GET /.well-known/openid-configuration and
-GET /healthz. Prints "listening on <url>" on stderr once it accepts connections.
+Serves POST <path>/oauth2/token, GET <path>/.well-known/jwks.json, the RFC 8414 metadata at
+GET /.well-known/oauth-authorization-server<path> (and the same at <path>/.well-known/openid-configuration)
+and GET <path>/healthz, where <path> is the path of --issuer (often empty). Prints "listening on <url>"
+on stderr once it accepts connections.
 
   --port <n>        TCP port (0: any free port)
   --host <addr>     address to listen on (default 127.0.0.1)
   --keys <dir>      signing key directory (callsign jwks generate); reloaded when it changes
-  --issuer <url>    the issuer URL: the iss claim and the base of the published URLs
-  --audience <aud>  an audience tokens may be issued for (repeat for several)
+  --issuer <url>    the issuer URL: the iss claim and the base of every route (may have a path)
+  --audience <aud>  an audience tokens may be issued for (repeat for several); clients choose with
+                    resource=<aud> (RFC 8707)
   --store <file>    API key store of the clients (callsign keys create)
-  --clients <file>  certificate clients, JSON: { "<SPIFFE ID>": { "scopes": ["inventory:read"] } }
+  --clients <file>  registered clients, JSON: certificate clients { "<SPIFFE ID>": { "scopes": [...] } }
+                    and private_key_jwt clients { "<id>": { "scopes": [...], "jwks": {...} | "jwksUri": "…" } }
+                    (callsign issuer add-client writes the latter)
   --ttl <duration>  token lifetime, at most 1h (default 5m)
   --tls-cert, --tls-key, --tls-ca
                     serve HTTPS; client certificates are requested (RFC 8705 tls_client_auth), not
@@ -50,6 +82,7 @@ export const issuerCommand: Command = {
       io.stdout.write(HELP)
       return sub === undefined ? EXIT.usage : EXIT.ok
     }
+    if (sub === 'add-client') return addClient(rest, io)
     if (sub !== 'serve') throw new UsageError(`unknown subcommand "${sub}"`)
     const { values } = parseCommandArgs(rest, {
       port: { type: 'string' },
@@ -81,7 +114,9 @@ export const issuerCommand: Command = {
     const storePath = optional(values.store)
     const clientsPath = optional(values.clients)
     if (storePath === undefined && clientsPath === undefined) {
-      throw new UsageError('give --store (API key clients), --clients (certificate clients), or both')
+      throw new UsageError(
+        'give --store (API key clients), --clients (certificate and private_key_jwt clients), or both',
+      )
     }
     const ttl = values.ttl === undefined ? 300 : parseDuration(String(values.ttl), '--ttl') / 1000
     if (ttl < 1 || ttl > 3600) throw new UsageError('--ttl must be from 1s to 1h')
@@ -161,4 +196,101 @@ async function readClients(path: string): Promise<Record<string, IssuerClient>> 
       cause,
     })
   }
+}
+
+/** `callsign issuer add-client`: writes a private_key_jwt client into a clients file. */
+async function addClient(argv: readonly string[], io: Parameters<Command['run']>[1]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    clients: { type: 'string' },
+    id: { type: 'string' },
+    scope: { type: 'string', multiple: true },
+    'public-key': { type: 'string' },
+    'jwks-uri': { type: 'string' },
+    kid: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    replace: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help) {
+    io.stdout.write(ADD_CLIENT_HELP)
+    return EXIT.ok
+  }
+  const path = required(values.clients, 'clients')
+  const id = required(values.id, 'id')
+  if (!/^[\x21-\x7e]{1,256}$/.test(id)) throw new UsageError('--id must be 1 to 256 visible ASCII characters')
+  const scopes = list(values.scope)
+  if (scopes.length === 0) throw new UsageError('--scope is required (repeat it for several)')
+  const keyFile = optional(values['public-key'])
+  const jwksUri = optional(values['jwks-uri'])
+  if ((keyFile === undefined) === (jwksUri === undefined))
+    throw new UsageError('give --public-key or --jwks-uri')
+  const kid = optional(values.kid)
+  if (kid !== undefined && jwksUri !== undefined) throw new UsageError('--kid goes with --public-key')
+
+  let clients: Record<string, IssuerClient> = {}
+  try {
+    clients = await readClients(path)
+  } catch (error) {
+    if ((error as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw error
+  }
+  if (Object.hasOwn(clients, id) && !values.replace) {
+    throw new ConfigError(`${path} already has a client ${JSON.stringify(id)}; add --replace to replace it`)
+  }
+  const audiences = list(values.audience)
+  const entry: IssuerClient = {
+    scopes,
+    ...(jwksUri !== undefined ? { jwksUri } : { jwks: { keys: [await readPublicJwk(keyFile!, kid)] } }),
+    ...(audiences.length > 0 ? { audiences } : {}),
+  }
+  const bad = scopes.find((scope) => !isScope(scope))
+  if (bad !== undefined)
+    throw new UsageError(`--scope ${JSON.stringify(bad)} is not a "resource:action" scope`)
+  const next = { ...clients, [id]: entry }
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeFile(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o644 })
+  await rename(temporary, path)
+  const shown = entry.jwks ? `key ${(entry.jwks as { keys: JWK[] }).keys[0]!.kid}` : `keys at ${jwksUri}`
+  io.stdout.write(`registered ${id} (private_key_jwt, ${shown}) in ${path}; restart the issuer to use it\n`)
+  return EXIT.ok
+}
+
+/** A public key file (PEM or JWK) as a public JWK with a `kid`; a private key is refused. */
+async function readPublicJwk(file: string, kid: string | undefined): Promise<JWK> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (cause) {
+    throw new ConfigError(`--public-key: cannot read ${file}`, { cause })
+  }
+  let jwk: JWK
+  try {
+    const isJwk = text.trimStart().startsWith('{')
+    const parsed = isJwk ? (JSON.parse(text) as JWK) : undefined
+    if (text.includes('PRIVATE KEY') || (parsed && ('d' in parsed || 'k' in parsed))) {
+      throw new ConfigError(`--public-key: ${file} holds a private key; give the public key only`)
+    }
+    const key = parsed ? createPublicKey({ key: parsed as never, format: 'jwk' }) : createPublicKey(text)
+    jwk = {
+      ...(key.export({ format: 'jwk' }) as JWK),
+      ...(typeof parsed?.kid === 'string' ? { kid: parsed.kid } : {}),
+    }
+  } catch (cause) {
+    if (cause instanceof ConfigError) throw cause
+    throw new ConfigError(`--public-key: ${file} is not a public key (PEM or JWK)`, { cause })
+  }
+  return { ...jwk, kid: kid ?? jwk.kid ?? thumbprint(jwk), use: 'sig' }
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256) of a public EC, OKP or RSA key. */
+function thumbprint(jwk: JWK): string {
+  const members: Record<string, readonly string[]> = {
+    EC: ['crv', 'kty', 'x', 'y'],
+    OKP: ['crv', 'kty', 'x'],
+    RSA: ['e', 'kty', 'n'],
+  }
+  const names = members[jwk.kty as string] ?? []
+  const canonical = JSON.stringify(
+    Object.fromEntries(names.map((name) => [name, (jwk as Record<string, unknown>)[name]])),
+  )
+  return createHash('sha256').update(canonical).digest('base64url')
 }

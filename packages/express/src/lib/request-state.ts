@@ -1,4 +1,4 @@
-import type { Caller } from '@callsign/core'
+import type { Caller, Pipeline } from '@callsign/core'
 
 /** What Callsign decided for a request. */
 export interface RequestState {
@@ -7,8 +7,8 @@ export interface RequestState {
   /** The route pattern the decision was made for. */
   readonly pattern: string
   readonly caller: Caller | null
-  readonly realm: string
-  readonly dryRun: boolean
+  /** The pipeline that decided, for `requireScopes` to decide its further scopes and audit them. */
+  readonly pipeline: Pipeline
 }
 
 /** Where a request carries its {@link RequestState}: a property only this package can name. */
@@ -19,12 +19,6 @@ type WithState = { [STATE]?: RequestState }
 export function decisionMethod(method: string): string {
   const upper = method.toUpperCase()
   return upper === 'HEAD' ? 'GET' : upper
-}
-
-/** True when the request already has a decision for this method and route pattern. */
-export function decidedFor(req: object, method: string, pattern: string): boolean {
-  const state = (req as WithState)[STATE]
-  return state !== undefined && state.pattern === pattern && state.method === decisionMethod(method)
 }
 
 export function stateOf(req: object): RequestState | undefined {

@@ -1,7 +1,8 @@
-/** The pipeline settings `requireScopes` needs, per request. */
+import type { Pipeline } from '@callsign/core'
+
+/** What `requireScopes` needs per request: the pipeline that decided the route. */
 export interface RequestState {
-  readonly realm: string
-  readonly dryRun: boolean
+  readonly pipeline: Pipeline
 }
 
 /** Where a request carries its {@link RequestState}: a decoration only this package can name. */

@@ -1,9 +1,12 @@
-import type { Caller } from '@callsign/core'
+import type { AuthRequest, Caller, Pipeline } from '@callsign/core'
 
 /** What Callsign decided for a call. */
 export interface CallState {
   readonly caller: Caller | null
-  readonly dryRun: boolean
+  /** The pipeline that decided, for `requireScopes` to decide its further scopes and audit them. */
+  readonly pipeline: Pipeline
+  /** The call as the pipeline saw it. */
+  readonly request: AuthRequest
 }
 
 /** Where a call's request Metadata (which every handler kind exposes) carries its {@link CallState}. */

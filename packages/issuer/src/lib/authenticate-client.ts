@@ -7,6 +7,7 @@ import {
   type TlsPeer,
   type Verifier,
 } from '@callsign/core'
+import { type AssertionVerifier, JWT_BEARER_ASSERTION } from './assertion-clients.js'
 import { OAuthError } from './oauth-error.js'
 
 /** What client authentication looks at: the Authorization header(s), the form, the TLS peer. */
@@ -17,7 +18,12 @@ export interface ClientRequest {
   readonly remoteAddress?: string
 }
 
-export type ClientMethod = 'bearer' | 'client_secret_basic' | 'client_secret_post' | 'tls_client_auth'
+export type ClientMethod =
+  | 'bearer'
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'tls_client_auth'
+  | 'private_key_jwt'
 
 /** A claimed client, before its credential is checked: enough to rate-limit by client id. */
 export interface ClaimedClient {
@@ -38,6 +44,8 @@ export interface ClientAuthenticatorOptions {
   readonly mtls: Verifier | undefined
   /** The certificate identities registered as clients. */
   readonly certificateClients: ReadonlySet<string>
+  /** private_key_jwt clients, when any is registered. */
+  readonly assertions: AssertionVerifier | undefined
   readonly clock: Clock
 }
 
@@ -47,11 +55,12 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 /**
  * RFC 6749 §2.3 client authentication with the suite's own verifiers: an API key as
  * `Authorization: Bearer`, as client_secret_basic or client_secret_post (client_id = key id,
- * client_secret = the whole key), or an mTLS certificate with client_id (RFC 8705 tls_client_auth).
+ * client_secret = the whole key), an mTLS certificate with client_id (RFC 8705 tls_client_auth), or
+ * a JWT assertion signed with the client's own key (RFC 7523 private_key_jwt).
  * Exactly one method per request: two are `invalid_request`.
  */
 export function clientAuthenticator(options: ClientAuthenticatorOptions): ClientAuthenticator {
-  const { store, mtls, certificateClients, clock } = options
+  const { store, mtls, certificateClients, assertions, clock } = options
 
   const byKey = (key: string, challenge: 'Basic' | 'Bearer' | undefined) => async (): Promise<Caller> => {
     if (!store) throw refuse('api_keys_not_accepted', challenge)
@@ -89,6 +98,22 @@ export function clientAuthenticator(options: ClientAuthenticatorOptions): Client
       const secret = params.get('client_secret')
       const clientId = params.get('client_id')
       if (header !== undefined && secret !== undefined) throw invalidRequest('several_client_credentials')
+      const assertionType = params.get('client_assertion_type')
+      const assertion = params.get('client_assertion')
+      if (assertionType !== undefined || assertion !== undefined) {
+        if (header !== undefined || secret !== undefined) throw invalidRequest('several_client_credentials')
+        if (assertionType === undefined || assertion === undefined)
+          throw invalidRequest('client_assertion_incomplete')
+        if (assertionType !== JWT_BEARER_ASSERTION) throw refuse('unsupported_assertion_type', undefined)
+        return {
+          method: 'private_key_jwt',
+          clientId: clientId ?? assertions?.claimedClient(assertion),
+          async authenticate() {
+            if (!assertions) throw refuse('assertions_not_accepted', undefined)
+            return assertions.verify(assertion, clientId)
+          },
+        }
+      }
 
       if (header !== undefined) {
         const space = header.indexOf(' ')

@@ -1,6 +1,6 @@
 import type { Clock } from '@callsign/core'
 
-/** How many failed client authentications are tolerated, per remote address and per client id. */
+/** How many failures are tolerated per key (see address-limiter.ts for the keys). */
 export interface FailureLimiterOptions {
   /** Failures allowed in a burst. */
   readonly burst: number
@@ -24,7 +24,7 @@ interface Bucket {
 }
 
 /**
- * Token buckets of failed attempts, keyed by remote address and by client id, in a Map with a cap.
+ * Token buckets of failed attempts, one per key, in a Map with a cap.
  * A full bucket is not kept: only keys that failed recently cost memory.
  */
 export function failureLimiter(options: FailureLimiterOptions): FailureLimiter {

@@ -20,7 +20,7 @@ const DESCRIPTIONS: Record<OAuthErrorCode, string> = {
   unauthorized_client: 'This client may not be issued a token',
   unsupported_grant_type: 'Only the client_credentials grant is supported',
   invalid_scope: 'A requested scope is malformed or not held by this client',
-  invalid_target: 'The requested audience is not served by this issuer',
+  invalid_target: 'A requested resource or audience is not served by this issuer',
   temporarily_unavailable: 'The issuer cannot answer now; retry later',
   server_error: 'The issuer failed to answer',
 }
@@ -49,7 +49,11 @@ export interface OAuthErrorOptions {
   /** Seconds, sent as `Retry-After`. */
   readonly retryAfter?: number
   /** Who was refused, once authenticated (for the audit event). */
-  readonly caller?: { readonly id: string; readonly kind: 'api-key' | 'mtls'; readonly credentialId: string }
+  readonly caller?: {
+    readonly id: string
+    readonly kind: 'api-key' | 'jwt' | 'mtls'
+    readonly credentialId: string
+  }
   readonly cause?: unknown
 }
 

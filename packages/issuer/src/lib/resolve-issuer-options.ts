@@ -2,28 +2,46 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { KeyStore } from '@callsign/api-key'
 import { type AuditEvent, type Clock, ConfigError, isScope, systemClock, type Verifier } from '@callsign/core'
 import { mtlsVerifier, parseSpiffeId, type ServerTls } from '@callsign/mtls'
-import type { IssuerOptions } from '../create-issuer.js'
+import type { IssuerClient, IssuerOptions } from '../create-issuer.js'
+import type { AssertionClient } from './assertion-clients.js'
+import { hasKeys, resolveAssertionClients } from './resolve-assertion-clients.js'
 
 export interface ResolvedIssuerOptions {
   /** The issuer URL as given (the `iss` claim), and its form without a trailing slash. */
   readonly issuer: string
   readonly base: string
+  /** The issuer URL's path without a trailing slash (`''` or `/tenant1`): every route is under it. */
+  readonly path: string
   readonly keys: string
   readonly audiences: readonly string[]
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
   readonly certificateClients: ReadonlySet<string>
+  /** private_key_jwt clients: client id → scopes and public keys. */
+  readonly assertionClients: ReadonlyMap<string, AssertionClient>
+  /** Registered clients limited to some of the audiences: client id → those audiences. */
+  readonly clientAudiences: ReadonlyMap<string, readonly string[]>
+  /** Every scope some registered client may be issued (for the metadata's `scopes_supported`). */
+  readonly clientScopes: readonly string[]
   readonly ttl: number
   readonly bindCertificates: boolean
   readonly https: { readonly options: HttpsServerOptions; readonly attach?: ServerTls['attach'] } | undefined
   readonly audit: (event: AuditEvent) => void
-  readonly limit: { readonly burst: number; readonly perMinute: number; readonly maxTracked: number } | false
+  readonly limit:
+    | {
+        readonly burst: number
+        readonly perMinute: number
+        readonly addressBurst: number
+        readonly maxTracked: number
+      }
+    | false
   readonly onKeysError: (error: Error) => void
   readonly watchKeys: boolean
   readonly clock: Clock
 }
 
 export const MAX_TTL = 3600
+const ISSUER_PATH = /^(\/[A-Za-z0-9._~-]+)*\/?$/
 const AUDIENCE = /^[\x21-\x7e]{1,512}$/
 const fail = (message: string): never => {
   throw new ConfigError(`createIssuer: ${message}`)
@@ -50,8 +68,14 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     fail('"store" must be a KeyStore (fileKeyStore)')
   const clock = options.clock ?? systemClock
   if (typeof clock?.now !== 'function') fail('"clock" must have a now() method')
-  const mtls = options.clients === undefined ? undefined : clientsVerifier(options.clients, clock)
-  if (store === undefined && mtls === undefined) {
+  const clients = checkClients(options.clients)
+  const certificateClients = Object.fromEntries(
+    Object.entries(clients).filter(([, client]) => !hasKeys(client)),
+  )
+  const mtls =
+    Object.keys(certificateClients).length === 0 ? undefined : clientsVerifier(certificateClients, clock)
+  const assertionClients = resolveAssertionClients(clients)
+  if (store === undefined && options.clients === undefined) {
     fail('give "store" (API key clients), "clients" (certificate clients), or both')
   }
   const ttl = options.ttl ?? 300
@@ -64,11 +88,15 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
   return {
     issuer,
     base: issuer.replace(/\/+$/, ''),
+    path: new URL(issuer).pathname.replace(/\/+$/, ''),
     keys: options.keys,
     audiences: Object.freeze([...new Set(audiences)]),
     store,
     mtls,
-    certificateClients: new Set(Object.keys(options.clients ?? {})),
+    certificateClients: new Set(Object.keys(certificateClients)),
+    assertionClients,
+    clientAudiences: clientAudiences(clients, audiences),
+    clientScopes: [...new Set(Object.values(clients).flatMap((client) => client.scopes))],
     ttl,
     bindCertificates: options.bindCertificates ?? true,
     https: checkHttps(options.https),
@@ -95,19 +123,55 @@ function checkIssuer(value: unknown): string {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     return fail('"issuer" must be an absolute https: URL (http: for local development)')
   }
-  if (url.username || url.password || url.search || url.hash) {
-    fail('"issuer" must have no user name, password, query or fragment')
+  if (
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    (value !== url.href.replace(/\/$/, '') && value !== url.href)
+  ) {
+    fail('"issuer" must have no user name, password, query or fragment, and be written in normal form')
+  }
+  if (!ISSUER_PATH.test(url.pathname)) {
+    fail('"issuer" path must be segments of letters, digits and . _ ~ - (such as /tenant1)')
   }
   return value as string
 }
 
-/** `clients`: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
-function clientsVerifier(clients: IssuerOptions['clients'], clock: Clock): Verifier {
-  if (typeof clients !== 'object' || clients === null || Array.isArray(clients)) {
-    return fail('"clients" must map certificate identities to { scopes }')
+/** Each `clients` entry's own `audiences`: a non-empty subset of the issuer's. */
+function clientAudiences(
+  clients: Readonly<Record<string, IssuerClient>>,
+  served: readonly string[],
+): ReadonlyMap<string, readonly string[]> {
+  const limited = new Map<string, readonly string[]>()
+  for (const [id, client] of Object.entries(clients)) {
+    if (client.audiences === undefined) continue
+    const own = client.audiences
+    if (!Array.isArray(own) || own.length === 0 || own.some((audience) => !served.includes(audience))) {
+      fail(`"clients" entry ${JSON.stringify(id)}: "audiences" must list some of the issuer's "audiences"`)
+    }
+    limited.set(id, [...new Set(own)])
   }
+  return limited
+}
+
+function checkClients(clients: IssuerOptions['clients']): Readonly<Record<string, IssuerClient>> {
+  if (clients === undefined) return {}
+  if (typeof clients !== 'object' || clients === null || Array.isArray(clients)) {
+    return fail('"clients" must map client ids (certificate identities) to { scopes }')
+  }
+  if (Object.keys(clients).length === 0)
+    fail('"clients" is empty: leave it out to accept API key clients only')
+  for (const [id, client] of Object.entries(clients)) {
+    if (typeof client !== 'object' || client === null)
+      fail(`"clients" entry ${JSON.stringify(id)} must be { scopes }`)
+  }
+  return clients
+}
+
+/** Certificate clients: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
+function clientsVerifier(clients: Readonly<Record<string, IssuerClient>>, clock: Clock): Verifier {
   const ids = Object.keys(clients)
-  if (ids.length === 0) fail('"clients" is empty: leave it out to accept API key clients only')
   const grants: Record<string, string[]> = {}
   for (const id of ids) {
     const scopes = clients[id]?.scopes
@@ -168,6 +232,7 @@ function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssue
   const burst = value?.burst ?? 10
   const perMinute = value?.perMinute ?? 10
   const maxTracked = value?.maxTracked ?? 10_000
+  const addressBurst = value?.addressBurst ?? 5 * burst
   if (!Number.isSafeInteger(burst) || burst < 1)
     fail('"failedAuthentication.burst" must be a positive integer')
   if (!(perMinute > 0) || !Number.isFinite(perMinute))
@@ -175,5 +240,8 @@ function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssue
   if (!Number.isSafeInteger(maxTracked) || maxTracked < 1) {
     fail('"failedAuthentication.maxTracked" must be a positive integer')
   }
-  return { burst, perMinute, maxTracked }
+  if (!Number.isSafeInteger(addressBurst) || addressBurst < burst) {
+    fail('"failedAuthentication.addressBurst" must be an integer no smaller than "burst"')
+  }
+  return { burst, perMinute, addressBurst, maxTracked }
 }

@@ -11,7 +11,9 @@ export interface ParsedToken {
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
 /** A compact JWS: three base64url segments, the header not empty. */
 const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a leading byte order mark in the text, where JSON.parse refuses it: RFC 8259 §8.1
+// says senders must not add one, and stripping it would give one token two spellings.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * True when a bearer value is shaped like a compact JWS: token68 syntax with exactly three

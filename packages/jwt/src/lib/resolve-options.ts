@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto'
 import { type Clock, ConfigError, systemClock } from '@callsign/core'
 import type { JwtVerifierOptions } from '../jwt-verifier.js'
 import {
@@ -14,8 +15,9 @@ export interface ResolvedOptions {
   readonly issuers: readonly string[]
   readonly rules: ClaimRules
   readonly algorithms: ReadonlySet<string>
+  /** Where keys come from; static `keys` are per issuer: a key verifies only its own issuer's tokens. */
   readonly mode:
-    | { readonly kind: 'keys'; readonly keys: readonly unknown[] }
+    | { readonly kind: 'keys'; readonly keys: ReadonlyMap<string, readonly unknown[]> }
     | { readonly kind: 'secret'; readonly secret: unknown }
     | { readonly kind: 'jwks'; readonly uris: ReadonlyMap<string, string> }
     | { readonly kind: 'discovery' }
@@ -65,6 +67,49 @@ function claimName(value: unknown, name: string): string | undefined {
   return value as string
 }
 
+/** A list of keys or a JWKS object, as its list; undefined when it is neither or empty. */
+function keyList(value: unknown): unknown[] | undefined {
+  const list = Array.isArray(value) ? value : (value as { keys?: unknown } | null)?.keys
+  return Array.isArray(list) && list.length > 0 ? list : undefined
+}
+
+/**
+ * The static keys of each issuer. A list or a JWKS belongs to the only issuer; with several issuers,
+ * `keys` must map each one to its own keys, so a key never verifies a token of another issuer.
+ */
+function keysByIssuer(value: unknown, issuers: readonly string[]): Map<string, unknown[]> {
+  const keys = new Map<string, unknown[]>()
+  // An object with a `keys` list is a JWKS, unless an issuer is named "keys": then it is a map.
+  const isList =
+    Array.isArray(value) ||
+    (Array.isArray((value as { keys?: unknown } | null)?.keys) && !issuers.includes('keys'))
+  if (isList) {
+    if (issuers.length !== 1) {
+      fail('"keys" must map each issuer to its own keys when there are several issuers: { [issuer]: keys }')
+    }
+    const list = keyList(value)
+    if (list === undefined) fail('"keys" must be a non-empty list of keys or a JWKS')
+    keys.set(issuers[0] as string, list as unknown[])
+    return keys
+  }
+  if (typeof value !== 'object' || value === null || value instanceof KeyObject) {
+    fail('"keys" must be a list of keys, a JWKS, or a map of issuer to keys')
+  }
+  for (const name of Object.keys(value as object)) {
+    if (!issuers.includes(name)) fail(`"keys" names ${JSON.stringify(name)}, which is not in "issuer"`)
+  }
+  for (const issuer of issuers) {
+    const list = Object.hasOwn(value as object, issuer)
+      ? keyList((value as Record<string, unknown>)[issuer])
+      : undefined
+    if (list === undefined) {
+      fail(`"keys" has no list of keys or JWKS for issuer ${JSON.stringify(issuer)}`)
+    }
+    keys.set(issuer, list as unknown[])
+  }
+  return keys
+}
+
 /** Normalizes a `typ` value: lower case, without an `application/` prefix (RFC 7515 §4.1.9). */
 export function normalizeTyp(value: string): string {
   const lower = value.toLowerCase()
@@ -100,14 +145,12 @@ export function resolveOptions(options: JwtVerifierOptions): ResolvedOptions {
 
   let mode: ResolvedOptions['mode']
   switch (sources[0]) {
-    case 'keys': {
-      const keys = options.keys as unknown
-      const list = Array.isArray(keys) ? keys : (keys as { keys?: unknown } | null)?.keys
-      if (!Array.isArray(list) || list.length === 0) fail('"keys" must be a non-empty list of keys or a JWKS')
-      mode = { kind: 'keys', keys: list as unknown[] }
+    case 'keys':
+      mode = { kind: 'keys', keys: keysByIssuer(options.keys, issuers) }
       break
-    }
     case 'secret':
+      // One secret cannot say which issuer it belongs to: with several, any of them could mint for all.
+      if (issuers.length !== 1) fail('"secret" verifies one issuer: create one verifier per issuer')
       mode = { kind: 'secret', secret: options.secret }
       break
     case 'discovery':

@@ -32,11 +32,15 @@ const definition: grpc.ServiceDefinition = {
 }
 
 async function main(): Promise<void> {
-  const server = new grpc.Server()
-  auth(server, {
-    policy: definePolicy({ routes: { '/shop.Inventory/Reserve': ['orders:read'] } }),
-    verifiers: [apiKeyVerifier({ store: fileKeyStore(env('KEY_STORE')) })],
-    allowPlaintextLoopback: true,
+  const server = new grpc.Server({
+    interceptors: [
+      auth({
+        policy: definePolicy({ routes: { '/shop.Inventory/Reserve': ['orders:read'] } }),
+        verifiers: [apiKeyVerifier({ store: fileKeyStore(env('KEY_STORE')) })],
+        services: [definition],
+        allowPlaintextLoopback: true,
+      }),
+    ],
   })
   server.addService(definition, {
     Reserve: (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) =>
