@@ -1,8 +1,8 @@
 import { type SpawnOptions, spawn } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseApiKey } from '@callsign/api-key'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -114,7 +114,16 @@ async function servedBillingCertificate(): Promise<string> {
 
 let before: Record<string, string>
 
+/** As root, lets uid 1000 reach the repository (search permission on each folder above it, as a fresh `mktemp -d` clone lacks). */
+function letMeshUserIn(dir: string): void {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    const mode = statSync(d).mode
+    if ((mode & 0o001) === 0) chmodSync(d, (mode & 0o7777) | 0o001)
+  }
+}
+
 beforeAll(async () => {
+  if (asRoot) letMeshUserIn(meshDir)
   compose =
     (await run('docker', ['compose', 'version']).catch(() => ({ code: 1 }))).code === 0
       ? ['docker', 'compose']
