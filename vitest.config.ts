@@ -1,25 +1,32 @@
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 const packages = fileURLToPath(new URL('./packages/', import.meta.url))
 const modules = fileURLToPath(new URL('./node_modules/', import.meta.url))
 
-// Every @callsign/* import resolves to the package's source, so tests never run against a stale build.
-const alias = Object.fromEntries(
-  readdirSync(packages).map((name) => [`@callsign/${name}`, `${packages}${name}/src/index.ts`]),
-)
+// Every @callsign/* import (entry points included) resolves to the package's source, as its
+// `@callsign/source` export condition says, so tests never run against a stale build.
+const alias = readdirSync(packages).flatMap((name) => {
+  const { exports } = JSON.parse(readFileSync(`${packages}${name}/package.json`, 'utf8')) as {
+    exports: Record<string, { '@callsign/source': string }>
+  }
+  return Object.entries(exports).map(([subpath, conditions]) => ({
+    find: new RegExp(`^@callsign/${name}${subpath.slice(1)}$`),
+    replacement: `${packages}${name}/${conditions['@callsign/source'].slice(2)}`,
+  }))
+})
 
 /**
  * The framework version matrix: the adapter suites run once more against the lowest version of each
  * framework that its adapter's peer range allows (Express 5.1 with router 2.2, Fastify 5.0, grpc-js
  * 1.12); the main run uses the highest. A release that changes what an adapter relies on fails here.
  */
-const lowest = {
+const lowest = Object.entries({
   express: `${modules}express-lowest`,
   fastify: `${modules}fastify-lowest`,
   '@grpc/grpc-js': `${modules}grpc-js-lowest`,
-}
+}).map(([name, dir]) => ({ find: new RegExp(`^${name}(?=/|$)`), replacement: dir }))
 const adapterSuites = [
   'packages/express/test/**/*.test.ts',
   'packages/fastify/test/**/*.test.ts',
@@ -45,7 +52,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        resolve: { alias: { ...alias, ...lowest } },
+        resolve: { alias: [...lowest, ...alias] },
         test: { name: 'lowest frameworks', include: adapterSuites, env: { CALLSIGN_FRAMEWORKS: 'lowest' } },
       },
     ],

@@ -5,13 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createApiKey, fileKeyStore } from '@callsign/api-key'
-import {
-  apiKeyCredentials,
-  fileSecret,
-  grpcCredentials,
-  tokenCredentials,
-  withCredentials,
-} from '@callsign/client'
+import { apiKeyCredentials, fileSecret, tokenCredentials, withCredentials } from '@callsign/client'
+import { grpcCredentials } from '@callsign/client/grpc'
 import { type AuditEvent, definePolicy } from '@callsign/core'
 import { auth as expressAuth, getCaller as expressGetCaller } from '@callsign/express'
 import { auth as fastifyAuth } from '@callsign/fastify'

@@ -20,15 +20,15 @@ export function serviceConfig(service: string) {
     policyFile: process.env.POLICY_FILE ?? join(meshDir, 'policies', `${service}.policy.yaml`),
     auditFile: process.env.AUDIT_FILE ?? join(state, 'audit', `${service}.jsonl`),
     keyStore: process.env.KEY_STORE ?? join(state, 'store', 'keys.json'),
-    keyFile: process.env.KEY_FILE ?? join(state, 'secrets', `${service}.key`),
+    keyFile: process.env.KEY_FILE ?? join(state, 'secrets', service, 'api.key'),
     jwksDir: process.env.JWKS_DIR ?? join(state, 'jwks'),
     tls: {
       cert: process.env.TLS_CERT ?? join(tlsDir, 'tls.crt'),
       key: process.env.TLS_KEY ?? join(tlsDir, 'tls.key'),
       ca: process.env.TLS_CA ?? join(tlsDir, 'ca.crt'),
     },
-    /** The development CA's revocation list (`callsign certs revoke` writes it). */
-    crl: process.env.TLS_CRL ?? join(certs, 'ca', 'ca.crl'),
+    /** The development CA's revocation list (`callsign certs revoke` writes it); `TLS_CRL=""`: none. */
+    crl: process.env.TLS_CRL === '' ? undefined : (process.env.TLS_CRL ?? join(certs, 'ca', 'ca.crl')),
     issuerUrl: process.env.ISSUER_URL ?? 'https://127.0.0.1:7400',
     ordersUrl: process.env.ORDERS_URL ?? 'http://127.0.0.1:7402',
     billingUrl: process.env.BILLING_URL ?? 'https://127.0.0.1:7403',

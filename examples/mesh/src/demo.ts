@@ -11,7 +11,7 @@ import { join, relative, resolve } from 'node:path'
 import { meshDir } from './config.js'
 import { freePorts } from './lib/free-ports.js'
 import { stopAll } from './lib/processes.js'
-import { meshPaths } from './provision.js'
+import { keyFile, meshPaths } from './provision.js'
 import { startMesh } from './start-mesh.js'
 import { runTour } from './tour.js'
 
@@ -40,7 +40,7 @@ try {
     const rel = (path: string) => relative(process.cwd(), path) || '.'
     say('\nThe mesh keeps running. Try it with curl:')
     say(
-      `  curl -s -H "Authorization: Bearer $(cat ${rel(join(paths.secrets, 'storefront.key'))})" ${mesh.urls.gateway}/shop/orders/42`,
+      `  curl -s -H "Authorization: Bearer $(cat ${rel(keyFile(paths, 'storefront'))})" ${mesh.urls.gateway}/shop/orders/42`,
     )
     say(`  curl -s ${mesh.urls.gateway}/shop/orders/42          # no credential: 401`)
     say(

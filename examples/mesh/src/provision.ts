@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileKeyStore, parseApiKey } from '@callsign/api-key'
 import { writeFileAtomic } from '@callsign/core'
@@ -41,10 +51,41 @@ export function meshPaths(state: string, certs: string): MeshPaths {
 
 const DAY = 86_400_000
 
+/** A service certificate is issued again when it has less than this left (they last 7 days). */
+export const CERT_RENEW_BEFORE = 2 * DAY
+
 /**
- * Creates what the mesh needs, with the real `callsign` command: on the first run the development CA,
- * the issuer's signing keys and the API keys; on every run fresh service certificates and any key
- * that is missing, revoked or close to expiry. Keys land in `<state>/secrets/*.key` (mode 0600).
+ * Where `owner`'s API key lives: a folder of its own, so a container can mount exactly its own
+ * key as a directory (a file mount would keep the old inode after an atomic rotation).
+ */
+export function keyFile(paths: MeshPaths, owner: string): string {
+  return join(paths.secrets, owner, 'api.key')
+}
+
+/** Every file under the secrets folder, as paths relative to it. */
+export function secretFiles(secrets: string): string[] {
+  return (readdirSync(secrets, { recursive: true }) as string[]).filter((name) =>
+    statSync(join(secrets, name)).isFile(),
+  )
+}
+
+/** The intruder's loot, one folder: an expired token, a copy of the warehouse's key, the mesh CA. */
+export function intruderLoot(paths: MeshPaths) {
+  const dir = join(paths.secrets, 'intruder')
+  return {
+    dir,
+    expiredToken: join(dir, 'expired.jwt'),
+    stolenKey: join(dir, 'stolen.key'),
+    ca: join(dir, 'ca.crt'),
+  }
+}
+
+/**
+ * Creates what the mesh needs, with the real `callsign` command, and is safe to run again at any
+ * time: on the first run the development CA, the issuer's signing keys and the API keys; on every
+ * run a certificate for each service that has none or whose certificate expires within
+ * {@link CERT_RENEW_BEFORE}, and any key that is missing, revoked or close to expiry. Keys land in
+ * `<state>/secrets/<owner>/api.key` (mode 0600).
  */
 export async function provision(
   paths: MeshPaths,
@@ -69,12 +110,15 @@ export async function provision(
     }
     await writeFileAtomic(crl, createRevocationList({ ca, revoked: [] }), { mode: 0o644 })
   }
+  const due = SERVICES.filter((service) => !certificateFresh(join(paths.certs, service, 'tls.crt')))
   await Promise.all(
-    SERVICES.map((service) =>
+    due.map((service) =>
       mustCallsign(['certs', 'issue', service, '--dir', paths.certs, '--namespace', 'shop']),
     ),
   )
-  say(`issued ${SERVICES.length} service certificates (SPIFFE IDs spiffe://mesh.local/ns/shop/sa/<service>)`)
+  if (due.length) {
+    say(`issued certificates for ${due.join(', ')} (SPIFFE IDs spiffe://mesh.local/ns/shop/sa/<service>)`)
+  }
 
   if (!existsSync(join(paths.jwks, 'jwks.json'))) {
     await mustCallsign(['jwks', 'generate', '--dir', paths.jwks])
@@ -84,7 +128,8 @@ export async function provision(
   const keyStore = fileKeyStore(paths.keyStore, { watch: false })
   const created: string[] = []
   for (const [owner, scopes] of Object.entries(KEYS)) {
-    const file = join(paths.secrets, `${owner}.key`)
+    const file = keyFile(paths, owner)
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     if (await usable(file)) continue
     rmSync(file, { force: true })
     await mustCallsign([
@@ -118,7 +163,11 @@ export async function provision(
     '--ttl',
     '1s',
   ])
-  writeFileSync(join(paths.secrets, 'intruder-expired.jwt'), expired.trim(), { mode: 0o600 })
+  const loot = intruderLoot(paths)
+  mkdirSync(loot.dir, { recursive: true, mode: 0o700 })
+  writeFileSync(loot.expiredToken, expired.trim(), { mode: 0o600 })
+  copyFileSync(keyFile(paths, 'warehouse'), loot.stolenKey)
+  copyFileSync(join(paths.certs, 'ca', 'ca.crt'), loot.ca)
 
   async function usable(file: string): Promise<boolean> {
     if (!existsSync(file)) return false
@@ -130,4 +179,9 @@ export async function provision(
       return false
     }
   }
+}
+
+function certificateFresh(file: string): boolean {
+  if (!existsSync(file)) return false
+  return Date.parse(new X509Certificate(readFileSync(file)).validTo) - Date.now() > CERT_RENEW_BEFORE
 }

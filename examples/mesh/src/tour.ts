@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { connect } from 'node:tls'
 import { parseApiKey } from '@callsign/api-key'
 import { meshDir } from './config.js'
 import { grpc, http, type Outcome } from './lib/calls.js'
 import { callsign, mustCallsign, nodeArgs } from './lib/callsign.js'
 import { table } from './lib/table.js'
+import { intruderLoot, keyFile, secretFiles } from './provision.js'
 import { DEMO_TOKEN_TTL_SECONDS, type Mesh } from './start-mesh.js'
 
 type Row = [call: string, expected: string, got: string, seen: string]
@@ -17,7 +18,7 @@ type Row = [call: string, expected: string, got: string, seen: string]
  */
 export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<number> {
   const { ca, urls, paths } = mesh
-  const key = (owner: string) => readFileSync(join(paths.secrets, `${owner}.key`), 'utf8').trim()
+  const key = (owner: string) => readFileSync(keyFile(paths, owner), 'utf8').trim()
   const bearer = (owner: string) => `Bearer ${key(owner)}`
   let failures = 0
   let rows: Row[] = []
@@ -106,8 +107,9 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
   expect('intruder process exit code', '0 (nothing let in)', String(intruder.code), '', intruder.code === 0)
 
   section('5. A key revoked with `callsign keys revoke` is refused within a second')
-  const partnerFile = join(paths.secrets, 'partner.key')
+  const partnerFile = keyFile(paths, 'partner')
   rmSync(partnerFile, { force: true })
+  mkdirSync(dirname(partnerFile), { recursive: true, mode: 0o700 })
   await mustCallsign([
     'keys',
     'create',
@@ -306,9 +308,9 @@ interface Attempt {
 function runIntruder(mesh: Mesh): Promise<{ attempts: Attempt[]; code: number | null }> {
   const env = {
     ...process.env,
-    MESH_CA: join(mesh.paths.certs, 'ca', 'ca.crt'),
-    EXPIRED_TOKEN_FILE: join(mesh.paths.secrets, 'intruder-expired.jwt'),
-    STOLEN_KEY_FILE: join(mesh.paths.secrets, 'warehouse.key'),
+    MESH_CA: intruderLoot(mesh.paths).ca,
+    EXPIRED_TOKEN_FILE: intruderLoot(mesh.paths).expiredToken,
+    STOLEN_KEY_FILE: intruderLoot(mesh.paths).stolenKey,
     GATEWAY_URL: mesh.urls.gateway,
     ORDERS_URL: mesh.urls.orders,
     BILLING_URL: mesh.urls.billing,
@@ -334,7 +336,7 @@ function runIntruder(mesh: Mesh): Promise<{ attempts: Attempt[]; code: number | 
 
 /** Every secret the mesh holds (API keys, the expired token), searched for in every log and audit file. */
 function findSecrets(mesh: Mesh) {
-  const secrets = readdirSync(mesh.paths.secrets).map((name) => ({
+  const secrets = secretFiles(mesh.paths.secrets).map((name) => ({
     name,
     value: readFileSync(join(mesh.paths.secrets, name), 'utf8').trim(),
   }))

@@ -1,20 +1,26 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadPolicyFile } from '@callsign/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { meshDir } from '../src/config.js'
-import { meshPaths, provision, SERVICES } from '../src/provision.js'
+import { mustCallsign } from '../src/lib/callsign.js'
+import { CERT_RENEW_BEFORE, keyFile, meshPaths, provision, SERVICES } from '../src/provision.js'
 
-// No Docker engine runs here: the compose file is checked statically against the process mode.
+// The compose file checked statically against the process mode; `pnpm test:compose` runs it for real.
 interface ComposeService {
   command: string[]
   environment?: Record<string, string>
   secrets?: string[]
   ports?: string[]
   networks?: string[]
-  depends_on?: unknown
+  depends_on?: Record<string, { condition: string }>
+  healthcheck?: { test: string[] }
+  user?: string
+  image?: string
+  profiles?: string[]
 }
 const compose = parse(readFileSync(join(meshDir, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>
@@ -31,25 +37,40 @@ beforeAll(async () => {
   state = join(root, 'state')
   certs = join(root, 'certs')
   await provision(meshPaths(state, certs), 'https://issuer:8443', () => {})
-}, 60_000)
+}, 180_000)
 
 describe('examples/mesh/docker-compose.yml', () => {
   it('runs the same services as the process mode, plus the intruder', () => {
     expect(Object.keys(compose.services).sort()).toEqual([...SERVICES, 'intruder'].sort())
   })
 
-  it('starts each service from a script that exists', () => {
+  it('starts each service from its compiled script, whose source exists', () => {
     for (const [name, service] of services) {
       const script = service.command.at(-1) ?? ''
-      expect(service.command.slice(0, 4), name).toEqual([
-        'node',
-        '--import',
-        'tsx',
-        '--conditions=@callsign/source',
-      ])
-      expect(existsSync(join(meshDir, script)), `${name}: ${script}`).toBe(true)
-      if (name !== 'intruder') expect(script).toBe(`src/services/${name}.ts`)
+      expect(service.command, name).toEqual(['node', script])
+      const source = script.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts')
+      expect(existsSync(join(meshDir, source)), `${name}: ${source}`).toBe(true)
+      if (name !== 'intruder') expect(script).toBe(`dist/services/${name}.js`)
     }
+  })
+
+  it('checks the health of every service, and starts each after what it calls is healthy', () => {
+    const calls: Record<string, string[]> = {
+      issuer: [],
+      inventory: ['issuer'],
+      billing: ['issuer'],
+      orders: ['issuer', 'billing', 'inventory'],
+      gateway: ['issuer', 'orders'],
+      intruder: ['gateway', 'orders', 'billing', 'inventory'],
+    }
+    for (const [name, service] of services) {
+      if (name !== 'intruder')
+        expect(service.healthcheck?.test.slice(0, 3), name).toEqual(['CMD', 'node', 'dist/healthcheck.js'])
+      expect(Object.keys(service.depends_on ?? {}).sort(), name).toEqual(calls[name]?.sort())
+      for (const dependency of Object.values(service.depends_on ?? {}))
+        expect(dependency.condition).toBe('service_healthy')
+    }
+    expect(compose.services.intruder?.profiles).toEqual(['intruder'])
   })
 
   it('gives each protected service the policy file the process mode uses, and each one is valid', () => {
@@ -64,7 +85,8 @@ describe('examples/mesh/docker-compose.yml', () => {
       expect(service.networks, name).toContain('mesh')
       if (name !== 'gateway') expect(service.ports, name).toBeUndefined()
     }
-    expect(compose.services.gateway?.ports).toEqual(['127.0.0.1:8080:8080'])
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation
+    expect(compose.services.gateway?.ports).toEqual(['127.0.0.1:${MESH_GATEWAY_PORT:-8080}:8080'])
     expect(compose.networks.mesh?.internal).toBe(true)
   })
 
@@ -80,18 +102,22 @@ describe('examples/mesh/docker-compose.yml', () => {
     }
   })
 
-  it('mounts credentials as secret files, each declared, and provisioned by the process mode', () => {
+  it('mounts credentials as secret directories, each declared and provisioned, never a CA key', () => {
+    const local = (file: string) =>
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation
+      file.replace('${MESH_CERTS:-../../certs-dev}', certs).replace('${MESH_STATE:-./.state}', state)
     for (const [name, service] of services) {
       for (const [variable, value] of Object.entries(service.environment ?? {})) {
         if (!value.startsWith('/run/secrets/')) continue
-        const secret = value.slice('/run/secrets/'.length)
+        const [secret = '', ...rest] = value.slice('/run/secrets/'.length).split('/')
         expect(service.secrets, `${name} ${variable}`).toContain(secret)
-        expect(compose.secrets[secret], secret).toBeDefined()
+        const source = compose.secrets[secret]?.file ?? ''
+        expect(existsSync(join(local(source), ...rest)), `${name} ${variable}: ${source}`).toBe(true)
       }
     }
     for (const [secret, { file }] of Object.entries(compose.secrets)) {
-      const local = file.replace('../../certs-dev', certs).replace('./.state', state)
-      expect(existsSync(local), `${secret}: ${file}`).toBe(true)
+      expect(statSync(local(file)).isDirectory(), `${secret}: ${file}`).toBe(true)
+      expect(existsSync(join(local(file), 'ca.key')), secret).toBe(false)
     }
   })
 
@@ -103,10 +129,50 @@ describe('examples/mesh/docker-compose.yml', () => {
     }
   })
 
-  it('builds from node:20-slim with the pinned pnpm', () => {
+  it('builds one image: compiled JavaScript and production dependencies, run as a non-root user', () => {
     const dockerfile = readFileSync(join(meshDir, 'Dockerfile'), 'utf8')
-    expect(dockerfile).toMatch(/^FROM node:20-slim$/m)
-    expect(dockerfile).toContain('npm install -g pnpm@12.4.2')
-    expect(dockerfile).toContain('pnpm install --frozen-lockfile')
+    const [build = '', runtime = ''] = dockerfile
+      .split(/^(?=FROM )/m)
+      .filter((stage) => stage.startsWith('FROM'))
+    expect(build).toMatch(/^FROM node:20-slim AS build$/m)
+    expect(build).toContain('npm install -g pnpm@12.4.2')
+    expect(build).toContain('pnpm install --frozen-lockfile')
+    expect(build).toContain('deploy --prod /out/app')
+    expect(runtime).toMatch(/^FROM node:20-slim$/m)
+    expect(runtime).toMatch(/^USER node$/m)
+    expect(runtime).not.toMatch(/^RUN /m)
+    expect(runtime).not.toContain('tsx')
+    expect(new Set(services.map(([, service]) => service.image))).toEqual(new Set(['callsign-mesh']))
+  })
+
+  it('sends only the sources to the image build: no key, certificate or state', () => {
+    const ignore = readFileSync(join(meshDir, '..', '..', '.dockerignore'), 'utf8').split('\n')
+    expect(ignore.find((line) => line && !line.startsWith('#'))).toBe('*')
+    for (const pattern of ['**/.state', '**/*.key', '**/*.pem', '**/node_modules'])
+      expect(ignore).toContain(pattern)
+    expect(ignore.filter((line) => line.startsWith('!'))).not.toContain('!certs-dev')
+  })
+})
+
+describe('provisioning for compose', () => {
+  const fingerprint = (service: string) =>
+    new X509Certificate(readFileSync(join(certs, service, 'tls.crt'))).fingerprint256
+  const validTo = (service: string) =>
+    Date.parse(new X509Certificate(readFileSync(join(certs, service, 'tls.crt'))).validTo)
+
+  it('is idempotent, and renews a certificate close to expiry', { timeout: 180_000 }, async () => {
+    const before = Object.fromEntries(SERVICES.map((service) => [service, fingerprint(service)]))
+    const keyBefore = readFileSync(keyFile(meshPaths(state, certs), 'gateway'), 'utf8')
+    await provision(meshPaths(state, certs), 'https://issuer:8443', () => {})
+    expect(Object.fromEntries(SERVICES.map((service) => [service, fingerprint(service)]))).toEqual(before)
+    expect(readFileSync(keyFile(meshPaths(state, certs), 'gateway'), 'utf8')).toBe(keyBefore)
+
+    // billing's certificate with one day left is issued again; the others are kept
+    await mustCallsign(['certs', 'issue', 'billing', '--dir', certs, '--namespace', 'shop', '--days', '1'])
+    const shortLived = fingerprint('billing')
+    await provision(meshPaths(state, certs), 'https://issuer:8443', () => {})
+    expect(fingerprint('billing')).not.toBe(shortLived)
+    expect(validTo('billing') - Date.now()).toBeGreaterThan(CERT_RENEW_BEFORE)
+    expect(fingerprint('orders')).toBe(before.orders)
   })
 })

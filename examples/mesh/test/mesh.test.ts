@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { nodeArgs } from '../src/lib/callsign.js'
+import { secretFiles } from '../src/provision.js'
 
 const demo = fileURLToPath(new URL('../src/demo.ts', import.meta.url))
 
@@ -105,7 +106,7 @@ describe('the example mesh, end to end', () => {
   })
 
   it('writes no secret to any log or audit file', () => {
-    const secrets = readdirSync(join(state, 'secrets')).map((name) =>
+    const secrets = secretFiles(join(state, 'secrets')).map((name) =>
       readFileSync(join(state, 'secrets', name), 'utf8').trim(),
     )
     expect(secrets.length).toBeGreaterThanOrEqual(6)

@@ -3,7 +3,6 @@ export { ClientError, type ClientErrorCode, type ClientErrorOptions } from './cl
 export type { Credentials } from './credentials.js'
 export { envSecret } from './env-secret.js'
 export { type FileSecretOptions, fileSecret } from './file-secret.js'
-export { type GrpcCredentials, type GrpcCredentialsOptions, grpcCredentials } from './grpc-credentials.js'
 export { type MtlsAgent, type MtlsAgentOptions, mtlsAgent } from './mtls-agent.js'
 export { type PrivateKeyJwt, type PrivateKeyJwtOptions, privateKeyJwt } from './private-key-jwt.js'
 export type { SecretSource } from './secret-source.js'

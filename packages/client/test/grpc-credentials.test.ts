@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { apiKeyCredentials, fileSecret, grpcCredentials, tokenCredentials } from '@callsign/client'
+import { apiKeyCredentials, fileSecret, tokenCredentials } from '@callsign/client'
+import { grpcCredentials } from '@callsign/client/grpc'
 import { ConfigError } from '@callsign/core'
 import {
   credentials,

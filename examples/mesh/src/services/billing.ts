@@ -19,7 +19,7 @@ const log = logger('billing')
 // policy, so health checks can reach the public route
 const serverTls = tlsServerOptions({
   ...config.tls,
-  crl: config.crl, // `callsign certs revoke` reaches open connections at the next reload
+  ...(config.crl ? { crl: config.crl } : {}), // `callsign certs revoke` reaches open connections at the next reload
   clientCertificate: 'request',
   onReload: () => log('certificate reloaded'),
 })

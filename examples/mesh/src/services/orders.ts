@@ -4,14 +4,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import {
-  apiKeyCredentials,
-  fileSecret,
-  grpcCredentials,
-  mtlsAgent,
-  tokenCredentials,
-  withCredentials,
-} from '@callsign/client'
+import { apiKeyCredentials, fileSecret, mtlsAgent, tokenCredentials, withCredentials } from '@callsign/client'
+import { grpcCredentials } from '@callsign/client/grpc'
 import { jsonLinesAuditSink, watchPolicyFile } from '@callsign/core'
 import { auth, getCaller } from '@callsign/fastify'
 import { jwtVerifier } from '@callsign/jwt'

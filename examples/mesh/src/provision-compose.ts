@@ -1,7 +1,9 @@
 /**
- * `pnpm --filter @callsign/example-mesh setup`: provisions the mesh (CA, certificates, signing keys,
- * API keys) without starting it, for `docker compose up`. The issuer URL defaults to the compose
- * one, so the intruder's expired token names that issuer.
+ * `pnpm --filter @callsign/example-mesh run provision`: provisions the mesh (CA, certificates,
+ * signing keys, API keys) without starting it, for `docker compose up`. Safe to run again at any
+ * time: it keeps what is still good and renews certificates close to expiry, which running
+ * containers then pick up without a restart. The issuer URL defaults to the compose one, so the
+ * intruder's expired token names that issuer.
  */
 import { join, resolve } from 'node:path'
 import { meshDir } from './config.js'
