@@ -178,14 +178,15 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
   const open = await placeOrder() // orders' keep-alive connection to billing is open after this
   expect('storefront → gateway POST /shop/orders (orders → billing)', '201', open, seen(open, ['billing']))
   await mustCallsign(['certs', 'revoke', 'orders', '--dir', paths.certs])
-  const refused = await until(placeOrder, (o) => o.status === '502', 5000)
-  const billingSaw = (
-    await until(
-      async () => lastDenial(join(paths.audit, 'billing.jsonl')),
-      (seen) => seen === '401 revoked',
-      2000,
-    )
-  ).outcome
+  // Billing's reload may close orders' open connection under a request (orders answers 502 with no
+  // decision by billing): call again until billing itself has refused the revoked certificate.
+  const billingLog = join(paths.audit, 'billing.jsonl')
+  const refused = await until(
+    async () => ({ ...(await placeOrder()), billing: lastDenial(billingLog) }),
+    (o) => o.status === '502' && o.billing === '401 revoked',
+    10_000,
+  )
+  const billingSaw = refused.outcome.billing
   expect(
     'orders (revoked certificate) → billing POST /charges',
     '502 (billing: 401 revoked)',
