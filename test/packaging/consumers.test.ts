@@ -84,13 +84,13 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'callsign-consumers-'))
   const typesNode = { '@types/node': '^20.19.0' }
   await Promise.all([
-    createProject('express', 'module', ['core', 'api-key', 'client', 'express'], {
+    createProject('express', 'module', ['core', 'api-key', 'mtls', 'client', 'express'], {
       express: '^5.1.0',
       '@types/express': '^5.0.0',
       ...typesNode,
     }),
     createProject('fastify', 'module', ['core', 'jwt', 'fastify'], { fastify: '^5.0.0', ...typesNode }),
-    createProject('grpc', 'commonjs', ['core', 'api-key', 'client', 'grpc'], {
+    createProject('grpc', 'commonjs', ['core', 'api-key', 'mtls', 'client', 'grpc'], {
       '@grpc/grpc-js': '^1.12.0',
       ...typesNode,
     }),
