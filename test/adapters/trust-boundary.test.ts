@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +10,7 @@ import { loadSync } from '@grpc/proto-loader'
 import express from 'express'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { grpcCurl } from '../support/grpc-curl.js'
 import { tableVerifiers } from './support/test-verifiers.js'
 
 // The trust boundary, row by row, over Express, Fastify and gRPC: the same input gives the same
@@ -496,17 +496,7 @@ function repeated(
   if (adapter !== 'grpc') {
     return raw(port, `GET /scoped HTTP/1.1${HOST}${headers.map((header) => `\r\n${header}`).join('')}`)
   }
-  const args = ['-s', '-v', '--http2-prior-knowledge', '--max-time', '60']
-  for (const header of ['content-type: application/grpc', 'te: trailers', ...headers]) args.push('-H', header)
-  args.push('--data-binary', '@-', `http://127.0.0.1:${port}/contract.v1.Orders/Get`)
-  return new Promise((resolve, reject) => {
-    const child = execFile('curl', args, { encoding: 'latin1' }, (error, _stdout, stderr) => {
-      if (error) return reject(error)
-      const code = /^< callsign-error-code: (\S+)/m.exec(stderr)?.[1]
-      resolve({ status: Number(/^< grpc-status: (\d+)/m.exec(stderr)?.[1]), ...(code ? { code } : {}) })
-    })
-    child.stdin?.end(Buffer.from([0, 0, 0, 0, 0]))
-  })
+  return grpcCurl(port, '/contract.v1.Orders/Get', headers)
 }
 
 // curl runs as a child process: on a loaded machine it can take many seconds to start and finish

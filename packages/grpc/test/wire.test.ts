@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process'
 import { type AuditEvent, definePolicy } from '@callsign/core'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tableVerifiers } from '../../../test/adapters/support/test-verifiers.js'
+import { grpcCurl } from '../../../test/support/grpc-curl.js'
 import { auth, getCaller } from '../src/index.js'
 import { redactText } from '../src/redact-credentials.js'
 import { bind, Health, Inventory, type ReplyMessage, unary } from './support.js'
@@ -60,28 +60,14 @@ async function start() {
   return { port, events, logged, reached }
 }
 
-/** One unary Reserve call sent by curl with these header lines; the status and error code it got. */
-function curl(port: number, headers: string[]): Promise<{ status?: string; code?: string }> {
-  const args = ['-s', '-v', '--http2-prior-knowledge', '--max-time', '60']
-  for (const header of ['content-type: application/grpc', 'te: trailers', ...headers]) args.push('-H', header)
-  args.push('--data-binary', '@-', `http://127.0.0.1:${port}/shop.v1.Inventory/Reserve`)
-  return new Promise((resolve, reject) => {
-    const child = execFile('curl', args, { encoding: 'latin1' }, (error, _stdout, stderr) => {
-      if (error) return reject(error)
-      resolve({
-        status: /^< grpc-status: (\d+)/m.exec(stderr)?.[1],
-        code: /^< callsign-error-code: (\S+)/m.exec(stderr)?.[1],
-      })
-    })
-    child.stdin?.end(Buffer.from([0, 0, 0, 0, 0])) // one empty message
-  })
-}
+/** One unary Reserve call sent by curl with these header lines. */
+const curl = (port: number, headers: string[]) => grpcCurl(port, '/shop.v1.Inventory/Reserve', headers)
 
 // curl runs as a child process: on a loaded machine it can take many seconds to start and finish
 describe('@callsign/grpc against raw HTTP/2 requests', { timeout: 90_000 }, () => {
   it('serves one authorization header sent by curl (the control)', async () => {
     const { port, reached } = await start()
-    expect(await curl(port, ['authorization: Bearer valid-reader'])).toEqual({ status: '0' })
+    expect(await curl(port, ['authorization: Bearer valid-reader'])).toEqual({ status: 0 })
     expect(reached).toEqual(['svc-reader'])
   })
 
@@ -91,7 +77,7 @@ describe('@callsign/grpc against raw HTTP/2 requests', { timeout: 90_000 }, () =
       ['authorization: Bearer valid-reader', 'authorization: Bearer valid-writer'],
       ['authorization: Bearer valid-writer', 'authorization: Bearer valid-reader'],
     ]) {
-      expect(await curl(port, pair)).toEqual({ status: '16', code: 'ERR_AMBIGUOUS_REQUEST' })
+      expect(await curl(port, pair)).toEqual({ status: 16, code: 'ERR_AMBIGUOUS_REQUEST' })
     }
     expect(reached).toEqual([])
     expect(events).toMatchObject([
@@ -103,7 +89,7 @@ describe('@callsign/grpc against raw HTTP/2 requests', { timeout: 90_000 }, () =
   it('refuses two x-api-key headers as ambiguous too', async () => {
     const { port, reached } = await start()
     expect(await curl(port, ['x-api-key: valid-reader', 'x-api-key: valid-writer'])).toMatchObject({
-      status: '16',
+      status: 16,
       code: 'ERR_AMBIGUOUS_REQUEST',
     })
     expect(reached).toEqual([])
@@ -113,7 +99,7 @@ describe('@callsign/grpc against raw HTTP/2 requests', { timeout: 90_000 }, () =
     const { port, logged } = await start()
     const secret = 'csk_k1_s3cr3tValueThatMustNotLeak'
     const outcome = await curl(port, [`x-api-key: ${secret}\tx`, `authorization: Bearer ${secret}\u00e9`])
-    expect(outcome.status).toBe('16')
+    expect(outcome.status).toBe(16)
     expect(logged.join('\n')).toContain('Failed to add metadata entry x-api-key: [redacted]')
     expect(logged.join('\n')).not.toContain('s3cr3t')
   })
