@@ -6,7 +6,7 @@ import { tableVerifiers } from '../../../test/adapters/support/test-verifiers.js
 import { fromGrpc } from '../src/from-grpc.js'
 import { auth, getCaller, requireScopes } from '../src/index.js'
 import { isLoopbackAddress } from '../src/lib/is-loopback-address.js'
-import { bind, Health, Inventory, type ReplyMessage, unary } from './support.js'
+import { bind, Health, Inventory, type ReplyMessage, routes, unary } from './support.js'
 
 const servers: grpc.Server[] = []
 const clients: grpc.Client[] = []
@@ -14,14 +14,6 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.close()
   for (const server of servers.splice(0)) server.forceShutdown()
 })
-
-const routes = {
-  '/shop.v1.Inventory/Reserve': ['orders:read'],
-  '/shop.v1.Inventory/Watch': ['orders:read'],
-  '/shop.v1.Inventory/Upload': ['orders:write'],
-  '/shop.v1.Inventory/Chat': ['orders:read'],
-  '/shop.v1.Health/Check': 'public',
-} as const
 
 type Handlers = grpc.UntypedServiceImplementation
 

@@ -8,6 +8,15 @@ const loaded = grpc.loadPackageDefinition(loadSync(file, { keepCase: true })) as
 }
 export const { Inventory, Health } = loaded.shop.v1
 
+/** The policy of the test services: every method of shop.proto. */
+export const routes = {
+  '/shop.v1.Inventory/Reserve': ['orders:read'],
+  '/shop.v1.Inventory/Watch': ['orders:read'],
+  '/shop.v1.Inventory/Upload': ['orders:write'],
+  '/shop.v1.Inventory/Chat': ['orders:read'],
+  '/shop.v1.Health/Check': 'public',
+} as const
+
 export interface ReplyMessage {
   caller: string
   sku: string

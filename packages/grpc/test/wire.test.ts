@@ -5,7 +5,7 @@ import { tableVerifiers } from '../../../test/adapters/support/test-verifiers.js
 import { grpcCurl } from '../../../test/support/grpc-curl.js'
 import { auth, getCaller } from '../src/index.js'
 import { redactText } from '../src/redact-credentials.js'
-import { bind, Health, Inventory, type ReplyMessage, unary } from './support.js'
+import { bind, Health, Inventory, type ReplyMessage, routes, unary } from './support.js'
 
 // curl (libcurl with nghttp2) is the independent HTTP/2 client here: unlike Node's, it sends a
 // header as many times as it is given, and a value with a tab in it.
@@ -16,14 +16,6 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.close()
   for (const server of servers.splice(0)) server.forceShutdown()
 })
-
-const routes = {
-  '/shop.v1.Inventory/Reserve': ['orders:read'],
-  '/shop.v1.Inventory/Watch': ['orders:read'],
-  '/shop.v1.Inventory/Upload': ['orders:write'],
-  '/shop.v1.Inventory/Chat': ['orders:read'],
-  '/shop.v1.Health/Check': 'public',
-} as const
 
 async function start() {
   const events: AuditEvent[] = []
