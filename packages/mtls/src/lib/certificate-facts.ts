@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto'
-import { children, contents, decodeOid, readNode, TAG } from './der.js'
+import { children, contents, type DerNode, decodeOid, readNode, TAG } from './der.js'
 
 export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
 export const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1'
@@ -13,6 +13,25 @@ export interface SubjectAltNames {
   readonly ipAddresses: readonly string[]
 }
 
+/** The decoded value of every extension with this OID in a certificate's DER, in order. */
+function extensionValues(der: Uint8Array, oid: string): DerNode[] {
+  const tbs = children(readNode(der))[0]
+  if (!tbs) throw new RangeError('DER: no TBSCertificate')
+  const values: DerNode[] = []
+  for (const field of children(tbs)) {
+    if (field.tag !== 0xa3) continue // [3] extensions
+    const list = children(field)[0]
+    if (!list) continue
+    for (const extension of children(list)) {
+      const parts = children(extension)
+      if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== oid) continue
+      const value = parts[parts.length - 1]!
+      values.push(readNode(value.buffer, value.start, value.end))
+    }
+  }
+  return values
+}
+
 /**
  * Reads the subjectAltName extension straight from the DER, so a name holding a comma or a quote
  * can never be confused with two names (as a parse of OpenSSL's text form could be).
@@ -21,24 +40,12 @@ export function subjectAltNames(der: Uint8Array): SubjectAltNames {
   const uris: string[] = []
   const dnsNames: string[] = []
   const ipAddresses: string[] = []
-  const certificate = readNode(der)
-  const tbs = children(certificate)[0]
-  if (!tbs) throw new RangeError('DER: no TBSCertificate')
-  for (const field of children(tbs)) {
-    if (field.tag !== 0xa3) continue
-    const list = children(field)[0]
-    if (!list) continue
-    for (const extension of children(list)) {
-      const parts = children(extension)
-      if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== OID_SUBJECT_ALT_NAME) continue
-      const value = parts[parts.length - 1]!
-      const names = readNode(value.buffer, value.start, value.end)
-      for (const name of children(names)) {
-        const bytes = contents(name)
-        if (name.tag === 0x86) uris.push(Buffer.from(bytes).toString('latin1'))
-        else if (name.tag === 0x82) dnsNames.push(Buffer.from(bytes).toString('latin1'))
-        else if (name.tag === 0x87) ipAddresses.push(formatIp(bytes))
-      }
+  for (const names of extensionValues(der, OID_SUBJECT_ALT_NAME)) {
+    for (const name of children(names)) {
+      const bytes = contents(name)
+      if (name.tag === 0x86) uris.push(Buffer.from(bytes).toString('latin1'))
+      else if (name.tag === 0x82) dnsNames.push(Buffer.from(bytes).toString('latin1'))
+      else if (name.tag === 0x87) ipAddresses.push(formatIp(bytes))
     }
   }
   return { uris, dnsNames, ipAddresses }
@@ -73,20 +80,11 @@ const OID_KEY_USAGE = '2.5.29.15'
 /** The keyUsage bits a certificate asserts (0 digitalSignature … 5 keyCertSign, 6 cRLSign). */
 export function keyUsageBits(der: Uint8Array): ReadonlySet<number> {
   const bits = new Set<number>()
-  const tbs = children(readNode(der))[0]
-  if (!tbs) throw new RangeError('DER: no TBSCertificate')
-  for (const field of children(tbs)) {
-    if (field.tag !== 0xa3) continue
-    for (const extension of children(children(field)[0]!)) {
-      const parts = children(extension)
-      if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== OID_KEY_USAGE) continue
-      const value = parts[parts.length - 1]!
-      const bitString = readNode(value.buffer, value.start, value.end)
-      if (bitString.tag !== TAG.BIT_STRING) throw new RangeError('DER: keyUsage is not a BIT STRING')
-      const bytes = contents(bitString).subarray(1)
-      for (let bit = 0; bit < bytes.length * 8; bit++) {
-        if (bytes[Math.floor(bit / 8)]! & (0x80 >> (bit % 8))) bits.add(bit)
-      }
+  for (const bitString of extensionValues(der, OID_KEY_USAGE)) {
+    if (bitString.tag !== TAG.BIT_STRING) throw new RangeError('DER: keyUsage is not a BIT STRING')
+    const bytes = contents(bitString).subarray(1)
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      if (bytes[Math.floor(bit / 8)]! & (0x80 >> (bit % 8))) bits.add(bit)
     }
   }
   return bits
@@ -96,19 +94,8 @@ const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14'
 
 /** The subjectKeyIdentifier of a certificate (the key id its children name as authority). */
 export function subjectKeyIdentifier(der: Uint8Array): Uint8Array | undefined {
-  const tbs = children(readNode(der))[0]
-  if (!tbs) throw new RangeError('DER: no TBSCertificate')
-  for (const field of children(tbs)) {
-    if (field.tag !== 0xa3) continue
-    for (const extension of children(children(field)[0]!)) {
-      const parts = children(extension)
-      if (parts[0]?.tag !== TAG.OID || decodeOid(contents(parts[0])) !== OID_SUBJECT_KEY_IDENTIFIER) continue
-      const value = parts[parts.length - 1]!
-      const id = readNode(value.buffer, value.start, value.end)
-      if (id.tag !== TAG.OCTET_STRING)
-        throw new RangeError('DER: subjectKeyIdentifier is not an OCTET STRING')
-      return contents(id)
-    }
-  }
-  return undefined
+  const id = extensionValues(der, OID_SUBJECT_KEY_IDENTIFIER)[0]
+  if (id === undefined) return undefined
+  if (id.tag !== TAG.OCTET_STRING) throw new RangeError('DER: subjectKeyIdentifier is not an OCTET STRING')
+  return contents(id)
 }
