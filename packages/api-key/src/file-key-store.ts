@@ -291,18 +291,22 @@ function loadSync(
   return { records: parsed, identity }
 }
 
+/** The file's text and its identity, from one open: the identity is that of the file read. */
+async function readWithIdentity(file: string): Promise<{ text: string; identity: string }> {
+  const handle = await open(file, 'r')
+  try {
+    return { identity: identityOf(await handle.stat()), text: await handle.readFile('utf8') }
+  } finally {
+    await handle.close()
+  }
+}
+
 /** The watcher's read: asynchronous, parsed in slices; a `ConfigError` for a missing or bad file. */
 async function loadInSlices(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
   let text: string
   let identity: string
   try {
-    const handle = await open(file, 'r')
-    try {
-      identity = identityOf(await handle.stat())
-      text = await handle.readFile('utf8')
-    } finally {
-      await handle.close()
-    }
+    ;({ text, identity } = await readWithIdentity(file))
   } catch (cause) {
     if (errorCode(cause) === 'ENOENT') throw new ConfigError(`key store ${file} is missing`, { cause })
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
@@ -325,13 +329,7 @@ async function loadFresh(file: string): Promise<{ records: Map<string, ApiKeyRec
   let text: string
   let identity: string
   try {
-    const handle = await open(file, 'r')
-    try {
-      identity = identityOf(await handle.stat())
-      text = await handle.readFile('utf8')
-    } finally {
-      await handle.close()
-    }
+    ;({ text, identity } = await readWithIdentity(file))
   } catch (cause) {
     if (errorCode(cause) === 'ENOENT') return { records: new Map(), identity: 'missing' }
     throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot read the key store ${file}`, { cause })
