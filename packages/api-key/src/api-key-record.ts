@@ -64,4 +64,11 @@ export interface KeyStore {
    * for one second only.
    */
   onChange?(listener: (changedIds?: readonly string[]) => void): () => void
+  /**
+   * Optional, for a store whose change notifications can be interrupted (a lost database
+   * connection): true while a change made elsewhere might not be announced. A verifier then trusts
+   * a cached record only for `maxStaleMs` after it was read from the store, and looks it up again
+   * after that.
+   */
+  isStale?(): boolean
 }

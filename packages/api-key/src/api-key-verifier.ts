@@ -30,6 +30,14 @@ export interface ApiKeyVerifierOptions {
    * lookup costs something. Not used for a store that answers from memory (`findLocal`, the file store). Default 100.
    */
   readonly lookupsPerSecond?: number
+  /**
+   * For a store that reports its notifications as interrupted (`isStale`, the PostgreSQL store after
+   * losing its listening connection): how long a cached record stays trusted after it was read from
+   * the store. Past it, the record is looked up again, and refused if the store cannot answer. A
+   * revocation made while notifications are down can go unseen for this long; a shorter bound means
+   * more lookups during such an outage. Default 5 000 ms.
+   */
+  readonly maxStaleMs?: number
 }
 
 const NONE: readonly string[] = []
@@ -87,7 +95,8 @@ const invalid = (reason: AuditReason, cause?: unknown) =>
  *   change notification evicts exactly the ids it names (or everything when it names none), so a
  *   revocation takes effect at once and unrelated keys stay warm. A store that holds its records in
  *   memory (`findLocal`) is read directly on a miss, with no lookup budget; for other stores misses
- *   are limited to `lookupsPerSecond`. A cached key is
+ *   are limited to `lookupsPerSecond`. While a store reports its notifications down (`isStale`), a
+ *   record read from it more than `maxStaleMs` ago is looked up again before use. A cached key is
  *   answered synchronously; the entry remembers the whole key that last matched its hash, and the
  *   same key again is compared in constant time instead of hashed.
  *
@@ -111,6 +120,10 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
   }
   const lookupsPerSecond = options.lookupsPerSecond ?? 100
   if (!(lookupsPerSecond > 0)) throw new ConfigError('apiKeyVerifier: "lookupsPerSecond" must be positive')
+  const maxStaleMs = options.maxStaleMs ?? 5000
+  if (!Number.isFinite(maxStaleMs) || maxStaleMs < 0) {
+    throw new ConfigError('apiKeyVerifier: "maxStaleMs" must be a non-negative number of milliseconds')
+  }
   const clock = options.clock ?? systemClock
   const marker = `${prefix}_`
   const markerAnywhere = new RegExp(`(?:^|[\\s,:=])${prefix}_`)
@@ -123,6 +136,17 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     if (changedIds === undefined) cache.clear()
     else for (const id of changedIds) cache.delete(id)
   })
+  /** When each cached record was read from the store, for the stale rule. */
+  const readAt = new WeakMap<KeyEntry, number>()
+  const isStale = store.isStale?.bind(store)
+  /** The cached answer for an id, unless notifications are down and the record was read too long ago. */
+  const cached = (id: string): Cached | undefined => {
+    const entry = cache.get(id)
+    if (entry === undefined || entry === UNKNOWN || isStale === undefined || !isStale()) return entry
+    if (clock.now() - (readAt.get(entry as KeyEntry) ?? 0) <= maxStaleMs) return entry
+    cache.delete(id)
+    return undefined
+  }
   const bucket = tokenBucket(lookupsPerSecond, Math.max(1, Math.ceil(lookupsPerSecond)))
   const inFlight = new Map<string, Promise<Cached>>()
 
@@ -134,6 +158,7 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     const promise = store.find(id).then(
       (record) => {
         const entry = record ? toEntry(record) : UNKNOWN
+        if (entry !== UNKNOWN) readAt.set(entry as KeyEntry, clock.now())
         if (generation === started) cache.set(id, entry)
         return entry
       },
@@ -158,6 +183,7 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     }
     if (record === undefined) return UNKNOWN // not cached: a key created a moment later is found at once
     const entry = toEntry(record)
+    readAt.set(entry, clock.now())
     cache.set(id, entry)
     return entry
   }
@@ -193,7 +219,7 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
   /** The cached record whose last matched key is exactly this one, if any. */
   const rememberedFor = (key: string): KeyEntry | undefined => {
     if (key.length !== length) return undefined
-    const entry = cache.get(key.slice(idStart, idStart + ID_LENGTH))
+    const entry = cached(key.slice(idStart, idStart + ID_LENGTH))
     return entry !== undefined && entry !== UNKNOWN && sameKey(entry as KeyEntry, key)
       ? (entry as KeyEntry)
       : undefined
@@ -214,7 +240,7 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
       }
       const decoded = decodeKey(key, prefix)
       if (!decoded.ok) throw invalid(decoded.reason === 'checksum' ? 'checksum' : 'malformed')
-      const entry = cache.get(decoded.id)
+      const entry = cached(decoded.id)
       if (entry !== undefined) return accept(entry, key, decoded.secret)
       if (findLocal !== undefined) return accept(lookupLocal(decoded.id), key, decoded.secret)
       return lookup(decoded.id).then((found) => accept(found, key, decoded.secret))

@@ -3,13 +3,13 @@ import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { type Clock, ConfigError, systemClock, watchFiles } from '@callsign/core'
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
+import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
 import { changedIds, changedIdsInSlices } from './lib/changed-ids.js'
 import { errorCode, removeLockDebris, withFileLock } from './lib/file-lock.js'
 import { parseStoreInSlices } from './lib/parse-store-in-slices.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
-import { validateRecord } from './lib/validate-record.js'
 
 export interface FileKeyStoreOptions {
   /** Reload when the file changes (another process wrote it). Default `true`. */
@@ -217,8 +217,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     async list() {
       return [...records.values()]
     },
-    create(input) {
-      const record = checked(input)
+    async create(input) {
+      const record = checkKeyRecord(input)
       return mutate((fresh) => {
         if (fresh.has(record.id))
           throw new KeyStoreError('ERR_KEY_EXISTS', `a key with id "${record.id}" exists`)
@@ -236,7 +236,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     },
     update(id, change) {
       return mutate((fresh) => {
-        const record = checked(change(existing(fresh, id)))
+        const record = checkKeyRecord(change(existing(fresh, id)))
         if (record.id !== id)
           throw new KeyStoreError('ERR_INVALID_KEY_RECORD', 'an update cannot change a key id')
         fresh.set(id, record)
@@ -352,12 +352,6 @@ async function fileIdentity(file: string): Promise<string> {
 
 function identityOf(stat: { dev: number; ino: number; size: number; mtimeMs: number }): string {
   return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
-}
-
-function checked(input: unknown): ApiKeyRecord {
-  const record = validateRecord(input)
-  if (typeof record === 'string') throw new KeyStoreError('ERR_INVALID_KEY_RECORD', record)
-  return record
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -1,5 +1,6 @@
 export type { ApiKeyRecord, KeyStore } from './api-key-record.js'
 export { type ApiKeyVerifierOptions, apiKeyVerifier } from './api-key-verifier.js'
+export { checkKeyRecord } from './check-key-record.js'
 export {
   type CreateApiKeyOptions,
   type CreatedApiKey,

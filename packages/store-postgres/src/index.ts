@@ -1,0 +1,6 @@
+export { type MigrateOptions, type MigrateResult, migrate, SCHEMA_VERSION } from './migrate.js'
+export {
+  type PostgresKeyStore,
+  type PostgresKeyStoreOptions,
+  postgresKeyStore,
+} from './postgres-key-store.js'
