@@ -74,7 +74,9 @@ describe.skipIf(!postgres)('the PostgreSQL store in an outage', () => {
     const clock = clockAt(Date.now())
     const verifier = apiKeyVerifier({ store: replica, clock, maxStaleMs: 3000 })
     const seen = new Set<string>()
-    replica.onChange((ids) => ids?.forEach((id) => seen.add(id)))
+    replica.onChange((ids) => {
+      for (const id of ids ?? []) seen.add(id)
+    })
     const leaked = await newKey(writer, 'leaked')
     const fine = await newKey(writer, 'fine')
     // the creations' announcements arrive first, so they cannot evict what is cached next
