@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createApiKey } from '@callsign/api-key'
+import { migrate, postgresKeyStore } from '@callsign/store-postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DATABASE_URL, dropSchema, postgresReachable, testSchema } from './support/postgres.js'
+
+const postgres = await postgresReachable('the PostgreSQL concurrent-writers test')
+const schema = testSchema('writers')
+
+/** The worker bundled with the sources into one script, so each process starts in plain Node quickly. */
+async function bundleWorker(): Promise<string> {
+  const require = createRequire(createRequire(import.meta.url).resolve('tsx'))
+  const esbuild = require('esbuild') as { build(options: Record<string, unknown>): Promise<unknown> }
+  const outfile = join(mkdtempSync(join(tmpdir(), 'callsign-pg-worker-')), 'writer-worker.mjs')
+  await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('./support/writer-worker.ts', import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@callsign/source'],
+    logLevel: 'error',
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  })
+  return outfile
+}
+
+function run(
+  script: string,
+  args: string[],
+): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...args])
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk) => (out += chunk))
+    child.stderr.on('data', (chunk) => (err += chunk))
+    child.on('close', (code) => resolve({ code, lines: out.split('\n').filter(Boolean), stderr: err }))
+  })
+}
+
+let script = ''
+beforeAll(async () => {
+  if (!postgres) return
+  await migrate(DATABASE_URL, { schema })
+  script = await bundleWorker()
+})
+afterAll(async () => {
+  if (postgres) await dropSchema(schema)
+})
+
+describe.skipIf(!postgres)('concurrent writers in several processes', () => {
+  it('loses no create and no update: four processes, each creating keys and updating one shared key', async () => {
+    const store = postgresKeyStore(DATABASE_URL, { schema })
+    try {
+      const shared = await createApiKey(store, { owner: 'shared', scopes: ['orders:read'] })
+      const workers = ['1', '2', '3', '4']
+      const count = 15
+      const results = await Promise.all(
+        workers.map((worker) => run(script, [DATABASE_URL, schema, worker, shared.record.id, String(count)])),
+      )
+      for (const result of results) {
+        expect(result.stderr).toBe('')
+        expect(result.code).toBe(0)
+        expect(result.lines.at(-1)).toBe('done')
+      }
+      const created = results.flatMap((result) => result.lines.slice(0, -1))
+      const records = await store.list()
+      expect(new Set(created).size).toBe(workers.length * count)
+      for (const id of created) expect(records.some((record) => record.id === id)).toBe(true)
+      const labels = (await store.find(shared.record.id))?.labels ?? {}
+      expect(Object.keys(labels).length).toBe(workers.length * count)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+})
