@@ -7,6 +7,7 @@ import { type Command, type CommandIo, EXIT, UsageError } from './command.js'
  */
 const commands: Readonly<Record<string, () => Promise<Command>>> = {
   keys: async () => (await import('./commands/keys.js')).keysCommand,
+  store: async () => (await import('./commands/store.js')).storeCommand,
   jwks: async () => (await import('./commands/jwks.js')).jwksCommand,
   tokens: async () => (await import('./commands/tokens.js')).tokensCommand,
   certs: async () => (await import('./commands/certs.js')).certsCommand,

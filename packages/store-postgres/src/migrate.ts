@@ -1,6 +1,6 @@
 import { KeyStoreError } from '@callsign/api-key'
 import pg from 'pg'
-import { checkUrl, type SchemaNames, schemaNames } from './lib/schema-names.js'
+import { parseStoreUrl, type SchemaNames, schemaNames } from './lib/schema-names.js'
 import { storeFailure } from './lib/store-failure.js'
 
 /** The schema versions, in order; a released migration is never edited, only followed by a new one. */
@@ -20,7 +20,7 @@ const MIGRATIONS: readonly ((names: SchemaNames) => string)[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 export interface MigrateOptions {
-  /** The schema that holds the tables. Default `callsign`. */
+  /** The schema that holds the tables. Default: the URL's `?schema=`, else `callsign`. */
   readonly schema?: string
 }
 
@@ -41,9 +41,10 @@ export interface MigrateResult {
  * await migrate('postgres://callsign@db.internal/callsign')
  */
 export async function migrate(url: string, options: MigrateOptions = {}): Promise<MigrateResult> {
-  const names = schemaNames(options.schema, 'migrate')
+  const { connectionString, schema } = parseStoreUrl(url, 'migrate')
+  const names = schemaNames(options.schema ?? schema, 'migrate')
   const client = new pg.Client({
-    connectionString: checkUrl(url, 'migrate'),
+    connectionString,
     connectionTimeoutMillis: 10_000,
   })
   client.on('error', () => {}) // a dropped connection rejects the query in progress

@@ -1,13 +1,18 @@
 import { type ApiKeyRecord, checkKeyRecord, type KeyStore, KeyStoreError } from '@callsign/api-key'
 import { type Clock, ConfigError, systemClock } from '@callsign/core'
 import pg from 'pg'
-import { changeListener } from './lib/change-listener.js'
-import { checkUrl, type SchemaNames, schemaNames } from './lib/schema-names.js'
+import { type ChangeListener, changeListener } from './lib/change-listener.js'
+import { parseStoreUrl, type SchemaNames, schemaNames } from './lib/schema-names.js'
 import { storeFailure } from './lib/store-failure.js'
 
 export interface PostgresKeyStoreOptions {
-  /** The schema that holds the tables, as given to `migrate`. Default `callsign`. */
+  /** The schema that holds the tables, as given to `migrate`. Default: the URL's `?schema=`, else `callsign`. */
   readonly schema?: string
+  /**
+   * Listen for changes. Default `true`; `false` for a one-shot tool (the CLI) that reads or writes
+   * and exits: no listening connection, `onChange` never fires, and `isStale()` is always true.
+   */
+  readonly listen?: boolean
   /**
    * The longest a lookup or write may take, connecting included; past it the call rejects with
    * `ERR_KEY_STORE_UNAVAILABLE` (and a verifier refuses the key). Default 2 000 ms.
@@ -54,8 +59,9 @@ export interface PostgresKeyStore extends KeyStore {
  */
 export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions = {}): PostgresKeyStore {
   const where = 'postgresKeyStore'
-  const connectionString = checkUrl(url, where)
-  const names = schemaNames(options.schema, where)
+  const parsed = parseStoreUrl(url, where)
+  const connectionString = parsed.connectionString
+  const names = schemaNames(options.schema ?? parsed.schema, where)
   const timeoutMs = positive(options.timeoutMs, 2000, 'timeoutMs')
   const heartbeatMs = positive(options.heartbeatMs, 1000, 'heartbeatMs')
   const minRetryMs = positive(options.minRetryMs, 100, 'minRetryMs')
@@ -77,6 +83,7 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
     query_timeout: timeoutMs,
     statement_timeout: timeoutMs,
     application_name: 'callsign-key-store',
+    allowExitOnIdle: true, // idle connections never keep a process alive
   })
   pool.on('error', () => {}) // an idle connection that drops is replaced on the next call
 
@@ -94,21 +101,24 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   const readyPromise = new Promise<void>((resolve) => {
     whenReady = resolve
   })
-  const listener = changeListener({
-    url: connectionString,
-    channel: names.channel,
-    applicationName: `callsign-key-store-listen ${names.schema.slice(1, -1)}`,
-    timeoutMs,
-    heartbeatMs,
-    minRetryMs,
-    maxRetryMs,
-    onId: (id) => notify([id]),
-    onListening: () => {
-      whenReady()
-      notify() // what changed while not listening is unknown
-    },
-    onLost: (cause) => onError(storeFailure(cause)),
-  })
+  const listener =
+    options.listen === false
+      ? deaf()
+      : changeListener({
+          url: connectionString,
+          channel: names.channel,
+          applicationName: `callsign-key-store-listen ${names.schema.slice(1, -1)}`,
+          timeoutMs,
+          heartbeatMs,
+          minRetryMs,
+          maxRetryMs,
+          onId: (id) => notify([id]),
+          onListening: () => {
+            whenReady()
+            notify() // what changed while not listening is unknown
+          },
+          onLost: (cause) => onError(storeFailure(cause)),
+        })
 
   const query = async (text: string, values: unknown[]): Promise<pg.QueryResult> => {
     try {
@@ -187,7 +197,7 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
       return () => listeners.delete(listener)
     },
     isStale: () => !listener.listening(),
-    ready: () => readyPromise,
+    ready: () => (options.listen === false ? Promise.resolve() : readyPromise),
     async close() {
       whenReady()
       listeners.clear()
@@ -218,6 +228,11 @@ async function writeRecord(
     )
   }
   await client.query('SELECT pg_notify($1, $2)', [names.channel.slice(1, -1), record.id])
+}
+
+/** The listener of a store that does not listen. */
+function deaf(): ChangeListener {
+  return { listening: () => false, close: async () => {} }
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

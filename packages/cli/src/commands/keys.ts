@@ -12,13 +12,14 @@ const help = `Usage: callsign keys <subcommand> [options]
 Subcommands:
 ${subcommands.map((sub) => `  ${sub.name.padEnd(8)}${sub.summary}`).join('\n')}
 
-The key store is --store <file>, else $CALLSIGN_KEY_STORE, else .callsign/keys.json (relative to
-the working folder). Run \`callsign keys <subcommand> --help\` for its options.
+The key store is --store <file|url>, else $CALLSIGN_KEY_STORE, else .callsign/keys.json (relative
+to the working folder). A postgres://host/db URL (optionally ?schema=<name>) names a PostgreSQL store,
+created with \`callsign store migrate\`. Run \`callsign keys <subcommand> --help\` for its options.
 Exit codes: 0 ok, 1 failure, 2 usage error.
 `
 
 /**
- * `callsign keys`: create, list, show, rotate and revoke API keys in a file key store.
+ * `callsign keys`: create, list, show, rotate and revoke API keys in a file or PostgreSQL key store.
  *
  * @example
  * // callsign keys create --owner billing --scope orders:read --expires 30d > billing.key

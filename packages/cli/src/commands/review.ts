@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util'
-import { fileKeyStore } from '@callsign/api-key'
 import { type Command, EXIT, UsageError } from '../command.js'
-import { storePath } from '../keys/shared.js'
+import { openStore, shownStore, storePath } from '../keys/shared.js'
 import { parseDuration } from '../parse-duration.js'
 import { formatReport } from '../review/format-report.js'
 import { type AuditReadStats, auditFiles, readAuditLog } from '../review/read-audit-log.js'
@@ -14,7 +13,7 @@ Reviews credentials against the audit trail and reports what to rotate, disable,
 Exits 1 when there are findings (for CI), 0 when clean, 2 on a usage error.
 
 Options:
-  --store <file>        the API key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
+  --store <file|url>    the API key store, a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
   --audit <path>        an audit log (JSON lines) or a folder of *.jsonl files; repeatable
   --certs <dir>         also review the certificates under this folder (*.crt, *.pem)
   --now <ISO time>      review as of this time (default: now)
@@ -51,8 +50,8 @@ export const reviewCommand: Command = {
       expiringDays: days(values.expiring, '--expiring', DEFAULT_THRESHOLDS.expiringDays),
     }
 
-    const store = storePath(values.store, io)
-    const credentials: ReviewedCredential[] = (await fileKeyStore(store, { watch: false }).list()).map(
+    const store = shownStore(storePath(values.store, io))
+    const credentials: ReviewedCredential[] = (await (await openStore(values.store, io)).list()).map(
       (key) => ({
         id: key.id,
         kind: 'api-key',

@@ -21,7 +21,7 @@ Options:
   --label <k=v>       a label (repeatable)
   --out <file>        write the key to this new file (mode 0600) instead of stdout
   --json              print one JSON object with the record, "id" and "key" (no "key" with --out)
-  --store <file>      the key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
+  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
   -h, --help          show this help
 `,
   async run(argv: readonly string[], io: CommandIo) {
@@ -49,7 +49,7 @@ Options:
         )
       labels[match[1]!] = match[2]!
     }
-    const store = openStore(values.store, io)
+    const store = await openStore(values.store, io)
     await deliverKey(
       io,
       values.out as string | undefined,

@@ -12,7 +12,7 @@ Lists the keys in the store: id, owner, status, expiry, scopes. Never a key or a
 Options:
   --owner <service>   only this service's keys
   --json              print a JSON array of records
-  --store <file>      the key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
+  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
   -h, --help          show this help
 `,
   async run(argv: readonly string[], io: CommandIo) {
@@ -21,7 +21,7 @@ Options:
       json: { type: 'boolean' },
       store: { type: 'string' },
     })
-    const records = (await openStore(values.store, io).list()).filter(
+    const records = (await (await openStore(values.store, io)).list()).filter(
       (record) => values.owner === undefined || record.owner === values.owner,
     )
     if (values.json) {

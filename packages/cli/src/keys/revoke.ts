@@ -13,12 +13,12 @@ another writer holds the store's lock past 10 s, nothing is written and the exit
 
 Options:
   --json              print the revoked record as one JSON object
-  --store <file>      the key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
+  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
   -h, --help          show this help
 `,
   async run(argv: readonly string[], io: CommandIo) {
     const { values, positionals } = parse(argv, { json: { type: 'boolean' }, store: { type: 'string' } }, 1)
-    const record = await openStore(values.store, io).revoke(positionals[0]!)
+    const record = await (await openStore(values.store, io)).revoke(positionals[0]!)
     if (values.json) io.stdout.write(`${JSON.stringify(publicRecord(record), null, 2)}\n`)
     io.stderr.write(`revoked key ${record.id} (${record.owner})\n`)
     return EXIT.ok

@@ -19,7 +19,7 @@ Options:
   --expires <d|never> lifetime of the new key (default 90d)
   --out <file>        write the new key to this new file (mode 0600) instead of stdout
   --json              print one JSON object with the new record, "id" and "key"
-  --store <file>      the key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
+  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
   -h, --help          show this help
 `,
   async run(argv: readonly string[], io: CommandIo) {
@@ -36,7 +36,7 @@ Options:
     )
     const graceMs = values.grace === undefined ? undefined : parseDuration(String(values.grace), '--grace')
     const expiresIn = parseExpires(values.expires)
-    const store = openStore(values.store, io)
+    const store = await openStore(values.store, io)
     await deliverKey(
       io,
       values.out as string | undefined,

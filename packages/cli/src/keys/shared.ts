@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { type ApiKeyRecord, type FileKeyStore, fileKeyStore } from '@callsign/api-key'
+import { type ApiKeyRecord, fileKeyStore, type KeyStore } from '@callsign/api-key'
 import { isScope } from '@callsign/core'
 import { type CommandIo, UsageError } from '../command.js'
 import { parseDuration } from '../parse-duration.js'
@@ -38,8 +38,34 @@ export function storePath(value: unknown, io: CommandIo): string {
   return io.env.CALLSIGN_KEY_STORE || DEFAULT_KEY_STORE
 }
 
-export function openStore(value: unknown, io: CommandIo): FileKeyStore {
-  return fileKeyStore(storePath(value, io), { watch: false })
+/** A postgres:// (or postgresql://) store location rather than a file path. */
+export function isPostgresUrl(where: string): boolean {
+  return /^postgres(?:ql)?:\/\//.test(where)
+}
+
+/** The store location as it may be shown: a URL without its password. */
+export function shownStore(where: string): string {
+  if (!isPostgresUrl(where)) return where
+  try {
+    const url = new URL(where)
+    if (url.password !== '') url.password = '***'
+    return url.toString()
+  } catch {
+    return 'postgres://(invalid URL)'
+  }
+}
+
+/**
+ * The key store named by `--store` or `CALLSIGN_KEY_STORE`: a PostgreSQL store for a postgres:// URL
+ * (loaded only then; it does not listen, and its idle connections let the process exit), else a file.
+ */
+export async function openStore(value: unknown, io: CommandIo): Promise<KeyStore> {
+  const where = storePath(value, io)
+  if (isPostgresUrl(where)) {
+    const { postgresKeyStore } = await import('@callsign/store-postgres')
+    return postgresKeyStore(where, { listen: false })
+  }
+  return fileKeyStore(where, { watch: false })
 }
 
 export function parseExpires(value: unknown): number | 'never' | undefined {

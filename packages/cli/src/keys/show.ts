@@ -12,13 +12,13 @@ Shows one key's record (never the key or its secret).
 
 Options:
   --json              print the record as one JSON object
-  --store <file>      the key store (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
+  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
   -h, --help          show this help
 `,
   async run(argv: readonly string[], io: CommandIo) {
     const { values, positionals } = parse(argv, { json: { type: 'boolean' }, store: { type: 'string' } }, 1)
     const id = positionals[0]!
-    const record = await openStore(values.store, io).find(id)
+    const record = await (await openStore(values.store, io)).find(id)
     if (!record)
       throw new KeyStoreError('ERR_KEY_NOT_FOUND', `no key with id "${id.replace(/[^\x21-\x7e]/g, '?')}"`)
     if (values.json) {

@@ -27,10 +27,22 @@ export function schemaNames(schema: string | undefined, where: string): SchemaNa
   }
 }
 
-/** A connection string must be a postgres:// or postgresql:// URL. */
-export function checkUrl(url: unknown, where: string): string {
+/**
+ * A connection string: a postgres:// or postgresql:// URL, optionally naming the schema as
+ * `?schema=<name>` (taken out before the URL reaches the driver; the `schema` option wins).
+ */
+export function parseStoreUrl(url: unknown, where: string): { connectionString: string; schema?: string } {
   if (typeof url !== 'string' || !/^postgres(?:ql)?:\/\//.test(url)) {
     throw new ConfigError(`${where}: the connection string must be a postgres:// URL`)
   }
-  return url
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`${where}: the connection string is not a valid URL`)
+  }
+  const schema = parsed.searchParams.get('schema')
+  if (schema === null) return { connectionString: url }
+  parsed.searchParams.delete('schema')
+  return { connectionString: parsed.toString(), schema }
 }
