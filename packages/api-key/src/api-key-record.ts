@@ -55,6 +55,17 @@ export interface KeyStore {
   /** Replaces a record by the result of `change` (applied to the freshest copy; the id cannot change). */
   update(id: string, change: (current: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord>
   list(): Promise<readonly ApiKeyRecord[]>
+  /**
+   * Optional, for a store with transactions: adds `next` and replaces record `id` by the result of
+   * `change` (applied to the freshest copy) in one transaction, or does neither; resolves to the
+   * changed record. `rotateApiKey` uses it when present; otherwise it creates, then updates, and
+   * revokes the new key if the update fails.
+   */
+  rotate?(
+    id: string,
+    next: ApiKeyRecord,
+    change: (current: ApiKeyRecord) => ApiKeyRecord,
+  ): Promise<ApiKeyRecord>
   /** Marks a key revoked, at once. Revoking a revoked key is not an error. */
   revoke(id: string): Promise<ApiKeyRecord>
   /**

@@ -36,6 +36,12 @@ export interface CreatedApiKey {
  * console.log(key) // once
  */
 export async function createApiKey(store: KeyStore, options: CreateApiKeyOptions): Promise<CreatedApiKey> {
+  const made = newApiKey(options)
+  return { key: made.key, record: await store.create(made.record) }
+}
+
+/** {@link createApiKey} without the store: the options checked, a key generated, its first record. */
+export function newApiKey(options: CreateApiKeyOptions): CreatedApiKey {
   if (!isOwner(options.owner)) throw new ConfigError('"owner" must be a service id without whitespace')
   if (!Array.isArray(options.scopes) || options.scopes.length === 0) {
     throw new ConfigError('"scopes" must list at least one scope')
@@ -55,7 +61,7 @@ export async function createApiKey(store: KeyStore, options: CreateApiKeyOptions
   }
   const now = (options.clock ?? systemClock).now()
   const generated = generateApiKey(options.prefix === undefined ? {} : { prefix: options.prefix })
-  const record = await store.create({
+  const record: ApiKeyRecord = {
     id: generated.id,
     owner: options.owner,
     scopes: [...new Set(options.scopes)],
@@ -69,6 +75,6 @@ export async function createApiKey(store: KeyStore, options: CreateApiKeyOptions
     lastRotatedAt: null,
     graceUntil: null,
     labels: { ...labels },
-  })
+  }
   return { key: generated.key, record }
 }

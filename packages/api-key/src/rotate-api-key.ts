@@ -1,6 +1,6 @@
 import { type Clock, ConfigError, systemClock } from '@callsign/core'
 import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
-import { type CreatedApiKey, createApiKey } from './create-api-key.js'
+import { type CreatedApiKey, createApiKey, newApiKey } from './create-api-key.js'
 import { KeyStoreError } from './key-store-error.js'
 
 /** The default grace period of a rotated-out key: 24 hours. */
@@ -41,7 +41,7 @@ export async function rotateApiKey(
   const old = await store.find(id)
   if (!old) throw new KeyStoreError('ERR_KEY_NOT_FOUND', `no key with id "${id}"`)
   assertRotatable(old, clock.now())
-  const created = await createApiKey(store, {
+  const newKey = {
     owner: old.owner,
     scopes: old.scopes,
     labels: old.labels,
@@ -49,19 +49,26 @@ export async function rotateApiKey(
     clock,
     ...(options.expiresIn === undefined ? {} : { expiresIn: options.expiresIn }),
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-  })
+  }
+  const rotatedTo = (nextId: string) => (current: ApiKeyRecord) => {
+    const now = clock.now()
+    assertRotatable(current, now)
+    const expires = current.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(current.expiresAt)
+    return {
+      ...current,
+      rotatedTo: nextId,
+      lastRotatedAt: new Date(now).toISOString(),
+      graceUntil: new Date(Math.min(now + graceMs, expires)).toISOString(),
+    }
+  }
+  if (store.rotate) {
+    const made = newApiKey(newKey)
+    const previous = await store.rotate(id, made.record, rotatedTo(made.record.id))
+    return { ...made, previous }
+  }
+  const created = await createApiKey(store, newKey)
   try {
-    const previous = await store.update(id, (current) => {
-      const now = clock.now()
-      assertRotatable(current, now)
-      const expires = current.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(current.expiresAt)
-      return {
-        ...current,
-        rotatedTo: created.record.id,
-        lastRotatedAt: new Date(now).toISOString(),
-        graceUntil: new Date(Math.min(now + graceMs, expires)).toISOString(),
-      }
-    })
+    const previous = await store.update(id, rotatedTo(created.record.id))
     return { ...created, previous }
   } catch (error) {
     await store.revoke(created.record.id).catch(() => {})

@@ -35,6 +35,7 @@ export interface PostgresKeyStoreOptions {
 /** A {@link KeyStore} on PostgreSQL. */
 export interface PostgresKeyStore extends KeyStore {
   onChange(listener: (changedIds?: readonly string[]) => void): () => void
+  rotate(id: string, next: ApiKeyRecord, change: (current: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord>
   /** True until the store listens for changes, and whenever that connection is lost. */
   isStale(): boolean
   /** Resolves once the store listens for changes (it keeps trying until then), or when it is closed. */
@@ -181,6 +182,16 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
         const record = checkKeyRecord(change(await lockedRecord(client, id)))
         if (record.id !== id)
           throw new KeyStoreError('ERR_INVALID_KEY_RECORD', 'an update cannot change a key id')
+        return write(client, record)
+      })
+    },
+    async rotate(id, next, change) {
+      const created = checkKeyRecord(next)
+      return transaction(async (client) => {
+        const record = checkKeyRecord(change(await lockedRecord(client, id)))
+        if (record.id !== id)
+          throw new KeyStoreError('ERR_INVALID_KEY_RECORD', 'an update cannot change a key id')
+        await writeRecord(client, names, created, 'INSERT')
         return write(client, record)
       })
     },
