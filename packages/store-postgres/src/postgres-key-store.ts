@@ -35,7 +35,11 @@ export interface PostgresKeyStoreOptions {
 /** A {@link KeyStore} on PostgreSQL. */
 export interface PostgresKeyStore extends KeyStore {
   onChange(listener: (changedIds?: readonly string[]) => void): () => void
-  rotate(id: string, next: ApiKeyRecord, change: (current: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord>
+  rotate(
+    id: string,
+    next: ApiKeyRecord,
+    change: (current: ApiKeyRecord) => ApiKeyRecord,
+  ): Promise<ApiKeyRecord>
   /** True until the store listens for changes, and whenever that connection is lost. */
   isStale(): boolean
   /** Resolves once the store listens for changes (it keeps trying until then), or when it is closed. */
