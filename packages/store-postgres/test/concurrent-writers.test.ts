@@ -1,37 +1,12 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createApiKey } from '@callsign/api-key'
 import { migrate, postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bundleWorker } from './support/bundle-worker.js'
 import { DATABASE_URL, dropSchema, postgresReachable, testSchema } from './support/postgres.js'
 
 const postgres = await postgresReachable('the PostgreSQL concurrent-writers test')
 const schema = testSchema('writers')
-
-/** The worker bundled with the sources into one script, so each process starts in plain Node quickly. */
-async function bundleWorker(): Promise<string> {
-  const require = createRequire(createRequire(import.meta.url).resolve('tsx'))
-  const esbuild = require('esbuild') as { build(options: Record<string, unknown>): Promise<unknown> }
-  const outfile = join(mkdtempSync(join(tmpdir(), 'callsign-pg-worker-')), 'writer-worker.mjs')
-  await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('./support/writer-worker.ts', import.meta.url))],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@callsign/source'],
-    logLevel: 'error',
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-  })
-  return outfile
-}
 
 function run(
   script: string,
@@ -51,7 +26,7 @@ let script = ''
 beforeAll(async () => {
   if (!postgres) return
   await migrate(DATABASE_URL, { schema })
-  script = await bundleWorker()
+  script = await bundleWorker('writer-worker')
 })
 afterAll(async () => {
   if (postgres) await dropSchema(schema)
