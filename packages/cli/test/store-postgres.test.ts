@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { apiKeyVerifier } from '@callsign/api-key'
 import { AuthError } from '@callsign/core'
 import { postgresKeyStore } from '@callsign/store-postgres'
@@ -74,6 +77,52 @@ describe.skipIf(!postgres)('callsign keys and store on PostgreSQL', { timeout: C
       })
     } finally {
       await store.close()
+    }
+  })
+
+  it('store copy moves a file store into PostgreSQL (hashes only); run again, it copies nothing twice', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'callsign-copy-'))
+    try {
+      const file = join(dir, 'keys.json')
+      const made = await runCli([
+        'keys',
+        'create',
+        '--owner',
+        'copied',
+        '--scope',
+        'orders:read',
+        '--label',
+        'b=2',
+        '--label',
+        'a=1',
+        '--json',
+        '--store',
+        file,
+      ])
+      const { id, key } = JSON.parse(made.stdout) as { id: string; key: string }
+      const first = await runCli(['store', 'copy', '--from', file, '--to', url])
+      expect(first.code).toBe(0)
+      expect(first.stdout).toMatch(/1 copied, 0 already there/)
+      const again = await runCli(['store', 'copy', '--from', file, '--to', url])
+      expect(again.stdout).toMatch(/0 copied, 1 already there/)
+      expect(again.code).toBe(0)
+      expect(
+        JSON.stringify(await sql(`SELECT * FROM "${schema}".api_keys WHERE id = $1`, [id])),
+      ).not.toContain(key.slice(-49))
+      const store = postgresKeyStore(url, { listen: false })
+      try {
+        const caller = await apiKeyVerifier({ store }).verify({
+          transport: 'http',
+          method: 'GET',
+          route: '/orders',
+          header: (name: string) => (name === 'authorization' ? [`Bearer ${key}`] : []),
+        })
+        expect(caller?.id).toBe('copied')
+      } finally {
+        await store.close()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 

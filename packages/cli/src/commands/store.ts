@@ -1,10 +1,14 @@
+import { type ApiKeyRecord, fileKeyStore, KeyStoreError } from '@callsign/api-key'
 import { type Command, type CommandIo, EXIT, UsageError } from '../command.js'
 import { isPostgresUrl, parse, shownStore, storePath } from '../keys/shared.js'
 
 const help = `Usage: callsign store migrate [--store <url>]
+       callsign store copy --from <file> --to <url>
 
 Subcommands:
   migrate   create or upgrade the PostgreSQL key store's tables (safe to run again)
+  copy      copy every record of a file store into a PostgreSQL store (hashes only, as stored);
+            a record already there unchanged is skipped, a different one is reported (exit 1)
 
 Options:
   --store <url>   postgres://user@host/db, optionally ?schema=<name> (default schema "callsign");
@@ -21,7 +25,7 @@ Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 export const storeCommand: Command = {
   name: 'store',
-  summary: 'Create or upgrade a PostgreSQL key store (migrate)',
+  summary: 'Create or upgrade a PostgreSQL key store (migrate), copy a file store into it (copy)',
   async run(argv: readonly string[], io: CommandIo) {
     const [name, ...rest] = argv
     if (
@@ -38,6 +42,7 @@ export const storeCommand: Command = {
       io.stderr.write(help)
       return EXIT.usage
     }
+    if (name === 'copy') return copy(rest, io)
     if (name !== 'migrate') throw new UsageError(`unknown subcommand "${name}"`)
     const { values } = parse(rest, { store: { type: 'string' } })
     if (values.store === undefined && !io.env.CALLSIGN_KEY_STORE) {
@@ -55,4 +60,44 @@ export const storeCommand: Command = {
     )
     return EXIT.ok
   },
+}
+
+/** `store copy`: the file's records, as stored (secret hashes, never keys), into the PostgreSQL store. */
+async function copy(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parse(argv, { from: { type: 'string' }, to: { type: 'string' } })
+  const from = values.from
+  const to = values.to
+  if (typeof from !== 'string' || from === '' || isPostgresUrl(from))
+    throw new UsageError('--from <file> is required')
+  if (typeof to !== 'string' || !isPostgresUrl(to)) throw new UsageError('--to <postgres://…> is required')
+  const source = fileKeyStore(from, { watch: false })
+  const { postgresKeyStore } = await import('@callsign/store-postgres')
+  const target = postgresKeyStore(to, { listen: false })
+  let copied = 0
+  let same = 0
+  const different: string[] = []
+  try {
+    for (const record of await source.list()) {
+      try {
+        await target.create(record)
+        copied++
+      } catch (error) {
+        if (!(error instanceof KeyStoreError && error.code === 'ERR_KEY_EXISTS')) throw error
+        const there = await target.find(record.id)
+        if (there !== undefined && comparable(there) === comparable(record)) same++
+        else different.push(record.id)
+      }
+    }
+  } finally {
+    await target.close()
+  }
+  io.stdout.write(`${shownStore(to)}: ${copied} copied, ${same} already there\n`)
+  if (different.length === 0) return EXIT.ok
+  io.stderr.write(`already there with different contents, left as they are: ${different.join(' ')}\n`)
+  return EXIT.failure
+}
+
+/** A record as text with its labels in name order (a database may keep them in another order). */
+function comparable(record: ApiKeyRecord): string {
+  return JSON.stringify({ ...record, labels: Object.fromEntries(Object.entries(record.labels).sort()) })
 }
