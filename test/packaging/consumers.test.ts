@@ -14,7 +14,19 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const fixtures = fileURLToPath(new URL('./consumers/', import.meta.url))
 const tarballs = join(root, 'tarballs')
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-const PACKAGES = ['core', 'api-key', 'jwt', 'mtls', 'express', 'fastify', 'grpc', 'client', 'issuer', 'cli']
+const PACKAGES = [
+  'core',
+  'api-key',
+  'store-postgres',
+  'jwt',
+  'mtls',
+  'express',
+  'fastify',
+  'grpc',
+  'client',
+  'issuer',
+  'cli',
+]
 
 interface Run {
   readonly code: number
@@ -94,7 +106,12 @@ beforeAll(async () => {
       '@grpc/grpc-js': '^1.12.0',
       ...typesNode,
     }),
-    createProject('cli', 'module', ['cli', 'core', 'api-key', 'jwt', 'mtls', 'issuer', 'fastify'], {}),
+    createProject(
+      'cli',
+      'module',
+      ['cli', 'core', 'api-key', 'store-postgres', 'jwt', 'mtls', 'issuer', 'fastify'],
+      {},
+    ),
   ])
 
   // Keys and tokens, with the CLI installed from its tarball.
