@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { createSecureContext } from 'node:tls'
 import { inspect } from 'node:util'
-import { ConfigError, watchFiles } from '@callsign/core'
+import { ConfigError } from '@callsign/core'
 import { type ClientTls, type SpiffeAuthorizer, tlsClientOptions } from '@callsign/mtls'
 import { Agent, buildConnector } from 'undici'
 import type { Credentials } from './credentials.js'
@@ -37,7 +35,7 @@ export interface MtlsAgentOptions {
   /**
    * Called when changed files do not form a usable certificate, key and CA (for instance between
    * the writes of a certificate and its key); the last good material stays in use. Default: a
-   * process warning (code `CALLSIGN_CERT_RELOAD`) naming the files.
+   * process warning (code `CALLSIGN_TLS_RELOAD`, as `@callsign/mtls`) naming the files.
    */
   readonly onError?: (error: ConfigError) => void
   /** TCP + TLS connect timeout in milliseconds. Default 10 000. */
@@ -59,12 +57,6 @@ export interface MtlsAgent extends Credentials {
   reload(): boolean
   /** Stops watching and closes the agent's connections once their requests finish. */
   close(): Promise<void>
-}
-
-interface Material {
-  readonly cert: Buffer
-  readonly key: Buffer
-  readonly ca: Buffer
 }
 
 /**
@@ -98,48 +90,33 @@ export function mtlsAgent(options: MtlsAgentOptions): MtlsAgent {
   if (!Number.isSafeInteger(timeout) || timeout < 1) {
     throw new ConfigError('mtlsAgent: "connectTimeoutMs" must be a positive integer')
   }
-  const files = { cert: options.cert, key: options.key, ca: options.ca as string }
   const onError =
     options.onError ??
     ((error: ConfigError) =>
       process.emitWarning(`${error.message}; keeping the last good certificate`, {
-        code: 'CALLSIGN_CERT_RELOAD',
+        code: 'CALLSIGN_TLS_RELOAD',
       }))
-  // With a serverId, @callsign/mtls reads the files and checks the server's SPIFFE ID and binding.
-  const spiffe = options.serverId === undefined ? undefined : spiffeTls(options)
-  const connectOptions = () => (spiffe ? spiffe.tls.options : load(files))
-
-  const build = (connect: object) => buildConnector({ ...connect, timeout, rejectUnauthorized: true })
-  let connector = build(connectOptions())
+  const build = () => buildConnector({ ...tls.options, timeout, rejectUnauthorized: true })
+  // @callsign/mtls reads, checks and watches the files, and checks the server's SPIFFE ID if asked.
+  const tls = clientTls(options, {
+    onReload: () => {
+      connector = build()
+      options.onReload?.()
+    },
+    onError,
+  })
+  let connector = build()
   const dispatcher = new Agent({ connect: (opts, callback) => connector(opts, callback) })
-
-  const reload = (): boolean => {
-    try {
-      if (spiffe && !spiffe.tls.reload()) throw spiffe.lastError()
-      connector = build(connectOptions())
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error
-      onError(error)
-      return false
-    }
-    options.onReload?.()
-    return true
-  }
-  const watched = [
-    files.cert,
-    files.key,
-    ...(options.trustDomains ? Object.values(options.trustDomains).map((domain) => domain.ca) : [files.ca]),
-  ]
-  const watcher = options.watch === false ? undefined : watchFiles(watched, reload)
+  const files = { cert: options.cert, key: options.key, ca: options.ca }
 
   return Object.freeze({
     kind: 'mtls' as const,
     dispatcher,
     authorization: async () => undefined,
     invalidate: () => {},
-    reload,
+    reload: () => tls.reload(),
     close: async () => {
-      watcher?.close()
+      tls.close()
       await dispatcher.close()
     },
     toJSON: () => ({ kind: 'mtls', ...files }),
@@ -147,46 +124,25 @@ export function mtlsAgent(options: MtlsAgentOptions): MtlsAgent {
   })
 }
 
-/** `tlsClientOptions` for a SPIFFE server ID, its errors named after this function. */
-function spiffeTls(options: MtlsAgentOptions): { tls: ClientTls; lastError(): ConfigError } {
+/** `tlsClientOptions` for the agent's files, its errors named after {@link mtlsAgent}. */
+function clientTls(
+  options: MtlsAgentOptions,
+  hooks: { onReload(): void; onError(error: ConfigError): void },
+): ClientTls {
   const rename = (error: ConfigError) =>
     new ConfigError(error.message.replace(/^tlsClientOptions:/, 'mtlsAgent:'), { cause: error })
-  let last = new ConfigError('mtlsAgent: the files could not be reloaded')
   try {
-    const tls = tlsClientOptions({
+    return tlsClientOptions({
       ...(options.trustDomains ? { trustDomains: options.trustDomains } : { ca: options.ca as string }),
       ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}),
+      ...(options.serverId !== undefined ? { serverId: options.serverId } : {}),
       cert: options.cert,
       key: options.key,
-      serverId: options.serverId as string | SpiffeAuthorizer,
-      watch: false,
-      onError: (error) => {
-        last = rename(error)
-      },
+      watch: options.watch !== false,
+      onReload: hooks.onReload,
+      onError: (error) => hooks.onError(rename(error)),
     })
-    return { tls, lastError: () => last }
   } catch (error) {
     throw error instanceof ConfigError ? rename(error) : error
   }
-}
-
-/** Reads the three files and checks that they make a TLS context (the key matches the certificate). */
-function load(files: { cert: string; key: string; ca: string }): Material {
-  const read = (name: 'cert' | 'key' | 'ca') => {
-    try {
-      return readFileSync(files[name])
-    } catch (cause) {
-      throw new ConfigError(`mtlsAgent: cannot read "${name}" file ${files[name]}`, { cause })
-    }
-  }
-  const material = { cert: read('cert'), key: read('key'), ca: read('ca') }
-  try {
-    createSecureContext(material)
-  } catch (cause) {
-    throw new ConfigError(
-      `mtlsAgent: "cert" ${files.cert}, "key" ${files.key} and "ca" ${files.ca} do not form a usable TLS identity (unparsable PEM, or a key that does not match the certificate)`,
-      { cause },
-    )
-  }
-  return material
 }

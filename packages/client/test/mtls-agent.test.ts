@@ -118,7 +118,9 @@ describe('mtlsAgent', () => {
   it('throws ConfigError at startup for a key that does not match the certificate', async () => {
     const files = await clientFiles('pair')
     await copyFile(pki.clientB.key, files.key)
-    expect(() => mtlsAgent(files)).toThrow(/do not form a usable TLS identity/)
+    expect(() => mtlsAgent(files)).toThrow(
+      `mtlsAgent: "key" ${files.key} does not match "cert" ${files.cert}`,
+    )
     await writeFile(files.cert, 'not a certificate')
     expect(() => mtlsAgent(files)).toThrow(ConfigError)
   })

@@ -52,9 +52,9 @@ export function loadTlsMaterial(
   try {
     matches = new X509Certificate(leaf).checkPrivateKey(createPrivateKey(key))
   } catch (cause) {
-    throw new ConfigError(`${where}: "cert" or "key" is unreadable`, { cause })
+    throw new ConfigError(`${where}: "cert" ${files.cert} or "key" ${files.key} is unreadable`, { cause })
   }
-  if (!matches) throw new ConfigError(`${where}: "key" does not match "cert"`)
+  if (!matches) throw new ConfigError(`${where}: "key" ${files.key} does not match "cert" ${files.cert}`)
   return { material: { ca: anchors.map((anchor) => anchor.pem), cert, key }, anchors, revoked }
 }
 
