@@ -1,4 +1,4 @@
-import { ConfigError } from '@callsign/core'
+import { ConfigError, isLoopbackHost } from '@callsign/core'
 import {
   CallCredentials,
   type ChannelCredentials,
@@ -11,7 +11,6 @@ import {
 import { ClientError } from './client-error.js'
 import type { Credentials } from './credentials.js'
 import { grpcTargetHosts } from './lib/grpc-target-hosts.js'
-import { isLoopbackHost } from './lib/is-loopback.js'
 
 /**
  * A TLS `channel`, or a loopback target for plaintext to a sidecar.

@@ -1,10 +1,9 @@
 import { inspect } from 'node:util'
-import { type Clock, ConfigError, isScope, systemClock } from '@callsign/core'
+import { type Clock, ConfigError, isLoopbackHost, isScope, systemClock } from '@callsign/core'
 import type { Dispatcher } from 'undici'
 import type { ClientError } from './client-error.js'
 import type { Credentials } from './credentials.js'
 import { isHeaderSafe } from './lib/header-safe.js'
-import { isLoopbackHost } from './lib/is-loopback.js'
 import { requestToken } from './lib/request-token.js'
 import type { PrivateKeyJwt } from './private-key-jwt.js'
 

@@ -31,6 +31,7 @@ export {
 } from './define-policy.js'
 export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRefusal } from './error-wire.js'
 export { fromNodeRequest } from './from-node-request.js'
+export { isLoopbackHost } from './is-loopback-host.js'
 export {
   type AuditSinkHealth,
   type JsonLinesAuditSink,

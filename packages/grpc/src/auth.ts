@@ -5,6 +5,7 @@ import {
   checkCoverage,
   type Decision,
   decideOrRefuse,
+  isLoopbackHost,
   resolveAdapterOptions,
 } from '@callsign/core'
 import {
@@ -18,7 +19,6 @@ import {
 import { fromGrpc } from './from-grpc.js'
 import { setCallState } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'
-import { isLoopbackAddress } from './lib/is-loopback-address.js'
 import { redactCredentials } from './redact-credentials.js'
 
 const WHERE = '@callsign/grpc'
@@ -94,7 +94,7 @@ export function auth(options: GrpcAuthOptions): ServerInterceptor {
 
   const decide = (call: ServerInterceptingCallInterface, path: string, metadata: Metadata) => {
     const request = fromGrpc(call, path, metadata)
-    if (request.tls === undefined && !(allowPlaintext && isLoopbackAddress(request.remoteAddress))) {
+    if (request.tls === undefined && !(allowPlaintext && isLocalPeer(request.remoteAddress))) {
       const reason = allowPlaintext ? 'plaintext_not_loopback' : 'plaintext_not_allowed'
       return {
         request,
@@ -142,4 +142,9 @@ function methodPaths(services: readonly ServiceDefinition[]): string[] {
     }
   }
   return paths
+}
+
+/** A loopback peer, or one with no address at all, which only a Unix domain socket has. */
+function isLocalPeer(address: string | undefined): boolean {
+  return address === undefined || address === '' || isLoopbackHost(address)
 }

@@ -103,8 +103,11 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
     await verifier.warmUp()
     clock.advance(45)
     await verifier.verifyToken(await token())
-    await vi.waitFor(() => expect(server.state.jwksRequests).toBe(2))
-    expect(verifier.health().issuers[0]).toMatchObject({ state: 'fresh', lastSuccessAgeSeconds: 0 })
+    // The server counts the request before the verifier has read the answer: wait for both.
+    await vi.waitFor(() => {
+      expect(server.state.jwksRequests).toBe(2)
+      expect(verifier.health().issuers[0]).toMatchObject({ state: 'fresh', lastSuccessAgeSeconds: 0 })
+    })
   })
 
   it('verifies without waiting while the keys are fresh, and goes through the fetch path once a refresh is due', async () => {

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { ConfigError, isScope } from '@callsign/core'
+import { ConfigError, isLoopbackHost, isScope } from '@callsign/core'
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import type { IssuerClient } from '../create-issuer.js'
 import type { AssertionClient } from './assertion-clients.js'
 
 const CLIENT_ID = /^[\x21-\x7e]{1,256}$/
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/
 const fail = (message: string): never => {
   throw new ConfigError(`createIssuer: ${message}`)
 }
@@ -79,7 +78,7 @@ function jwksUrl(value: string, where: string): URL {
   } catch {
     url = undefined
   }
-  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname)))) {
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
     return fail(`${where}: "jwksUri" must be an https: URL (http: on loopback only)`)
   }
   return url

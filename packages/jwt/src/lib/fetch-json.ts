@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '@callsign/core'
 /** Why a fetch of a JWKS or discovery document failed: a short code for the health snapshot. */
 export class FetchFailure extends Error {
   override readonly name = 'FetchFailure'
@@ -61,7 +62,7 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
   }
 }
 
-/** True for an https URL, or an http URL on loopback (127.0.0.0/8, ::1, localhost). No credentials. */
+/** True for an https URL, or an http URL on loopback (core's `isLoopbackHost`). No credentials. */
 export function isSecureUrl(value: string): boolean {
   let url: URL
   try {
@@ -72,6 +73,5 @@ export function isSecureUrl(value: string): boolean {
   if (url.username !== '' || url.password !== '') return false
   if (url.protocol === 'https:') return true
   if (url.protocol !== 'http:') return false
-  const host = url.hostname
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  return isLoopbackHost(url.hostname)
 }
