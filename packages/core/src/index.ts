@@ -18,6 +18,7 @@ export {
 export type { AuthRequest, TlsPeer, Transport } from './auth-request.js'
 export { bearerToken, bearerValue, singleAuthorization } from './authorization.js'
 export type { Caller, CredentialKind } from './caller.js'
+export { certificateThumbprint } from './certificate-thumbprint.js'
 export { type Clock, systemClock } from './clock.js'
 export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'
 export { decideOrRefuse } from './decide-or-refuse.js'

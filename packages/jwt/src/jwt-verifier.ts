@@ -5,6 +5,7 @@ import {
   type Caller,
   type Clock,
   ConfigError,
+  certificateThumbprint,
   type TlsPeer,
   type Verifier,
 } from '@callsign/core'
@@ -153,7 +154,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     if (digest === undefined) {
       const leaf = tls.peerCertificateChain()[0]
       if (!leaf) throw invalid('certificate_binding')
-      digest = createHash('sha256').update(leaf).digest('base64url')
+      digest = certificateThumbprint(leaf)
       certificateDigests.set(tls.connection, digest)
     }
     if (digest !== x5t) throw invalid('certificate_binding')

@@ -1,6 +1,7 @@
-import { createHash, X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { certificateThumbprint } from '@callsign/mtls'
 import type { ReviewedCredential } from './review-access.js'
 
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
@@ -19,7 +20,7 @@ export function readCertificates(dir: string): ReviewedCredential[] {
       else if (/\.(crt|pem)$/.test(name)) {
         for (const pem of readFileSync(path, 'utf8').match(PEM) ?? []) {
           const cert = new X509Certificate(pem)
-          const id = createHash('sha256').update(cert.raw).digest('base64url')
+          const id = certificateThumbprint(cert.raw)
           if (seen.has(id)) continue
           seen.set(id, {
             id,
