@@ -39,7 +39,7 @@ export function parseToken(token: string, maxBytes: number): ParsedToken | null 
   }
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
-  const header = decodeHeader(token.slice(0, first))
+  const header = decodeJson(token.slice(0, first))
   const payload = decodeJson(token.slice(first + 1, second))
   const signature = decodeSegment(token.slice(second + 1))
   return { header, payload, signingInput: Buffer.from(token.slice(0, second), 'latin1'), signature }
@@ -65,20 +65,6 @@ function decodeSegment(segment: string): Buffer {
     if ((sextet(segment.charCodeAt(segment.length - 1)) & unused) !== 0) throw invalid('malformed')
   }
   return Buffer.from(segment, 'base64url')
-}
-
-/** Decoded headers by their segment: the tokens of one issuer and key all share one header. */
-const HEADERS = new Map<string, Readonly<Record<string, unknown>>>()
-const MAX_HEADERS = 64
-
-function decodeHeader(segment: string): Readonly<Record<string, unknown>> {
-  let header = HEADERS.get(segment)
-  if (header === undefined) {
-    header = Object.freeze(decodeJson(segment))
-    if (HEADERS.size >= MAX_HEADERS) HEADERS.clear() // a flood of distinct headers only costs a decode each
-    HEADERS.set(segment, header)
-  }
-  return header
 }
 
 function decodeJson(segment: string): Record<string, unknown> {
