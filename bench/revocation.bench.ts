@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
-import { createPipeline, definePolicy, tlsPeerFromSocket } from '@callsign/core'
+import { createPipeline, definePolicy } from '@callsign/core'
+import { tlsPeerFromSocket } from '@callsign/core/adapter'
 import {
   createDevCa,
   createRevocationList,

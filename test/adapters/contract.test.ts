@@ -1,4 +1,4 @@
-import { GRPC_STATUS, HTTP_STATUS } from '@callsign/core'
+import { GRPC_STATUS, HTTP_STATUS } from '@callsign/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevCerts } from './support/dev-certs.js'
 import { expressHarness, fastifyHarness, grpcHarness, type Harness } from './support/harnesses.js'

@@ -1,4 +1,5 @@
-import { type AuditEvent, GRPC_STATUS, HTTP_STATUS } from '@callsign/core'
+import type { AuditEvent } from '@callsign/core'
+import { GRPC_STATUS, HTTP_STATUS } from '@callsign/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expressHarness, fastifyHarness, grpcHarness, type Harness } from './support/harnesses.js'
 import { type RealCredentials, realCredentials } from './support/real-credentials.js'

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiKeyVerifier, createApiKey, type FileKeyStore, fileKeyStore } from '@callsign/api-key'
 import { apiKeyCredentials, fileSecret, withCredentials } from '@callsign/client'
-import { type AuthRequest, createPipeline, definePolicy, httpRefusal } from '@callsign/core'
+import { type AuthRequest, createPipeline, definePolicy } from '@callsign/core'
+import { httpRefusal } from '@callsign/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /**

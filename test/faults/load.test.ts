@@ -1,4 +1,5 @@
-import { type AuthErrorCode, HTTP_STATUS } from '@callsign/core'
+import type { AuthErrorCode } from '@callsign/core'
+import { HTTP_STATUS } from '@callsign/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ext,

@@ -11,7 +11,7 @@ import {
 } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileKeyStore, parseApiKey } from '@callsign/api-key'
-import { writeFileAtomic } from '@callsign/core'
+import { writeFileAtomic } from '@callsign/core/adapter'
 import { createRevocationList } from '@callsign/mtls'
 import { mustCallsign } from './lib/callsign.js'
 

@@ -2,14 +2,13 @@ import {
   type AuditReason,
   AuthError,
   type AuthRequest,
-  bearerValue,
   type Caller,
   type Clock,
   ConfigError,
-  singleAuthorization,
   systemClock,
   type Verifier,
 } from '@callsign/core'
+import { bearerValue, singleAuthorization } from '@callsign/core/adapter'
 import { LRUCache } from 'lru-cache'
 import type { KeyStore } from './api-key-record.js'
 import { checkEntry, checkState, type KeyEntry, sameKey, toEntry } from './lib/key-entry.js'

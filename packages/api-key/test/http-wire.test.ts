@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type AuditEvent, type AuthRequest, createPipeline, definePolicy, httpRefusal } from '@callsign/core'
+import { type AuditEvent, type AuthRequest, createPipeline, definePolicy } from '@callsign/core'
+import { httpRefusal } from '@callsign/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiKeyVerifier, createApiKey, type FileKeyStore, fileKeyStore } from '../src/index.js'
 import { tempDir } from './support.js'

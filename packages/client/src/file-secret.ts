@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { inspect } from 'node:util'
-import { ConfigError, watchFiles } from '@callsign/core'
+import { ConfigError } from '@callsign/core'
+import { watchFiles } from '@callsign/core/adapter'
 import type { SecretSource } from './secret-source.js'
 
 /**

@@ -1,4 +1,5 @@
-import { ConfigError, isLoopbackHost } from '@callsign/core'
+import { ConfigError } from '@callsign/core'
+import { isLoopbackHost } from '@callsign/core/adapter'
 import {
   CallCredentials,
   type ChannelCredentials,

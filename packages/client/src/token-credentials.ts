@@ -1,5 +1,6 @@
 import { inspect } from 'node:util'
-import { type Clock, ConfigError, isLoopbackHost, isScope, systemClock } from '@callsign/core'
+import { type Clock, ConfigError, isScope, systemClock } from '@callsign/core'
+import { isLoopbackHost } from '@callsign/core/adapter'
 import type { Dispatcher } from 'undici'
 import type { ClientError } from './client-error.js'
 import type { Credentials } from './credentials.js'

@@ -12,7 +12,8 @@ import {
   tokenCredentials,
   withCredentials,
 } from '@callsign/client'
-import { AuthError, ConfigError, httpRefusal } from '@callsign/core'
+import { AuthError, ConfigError } from '@callsign/core'
+import { httpRefusal } from '@callsign/core/adapter'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { manualClock } from './support/manual-clock.js'
 import { startTokenEndpoint, type TokenEndpoint } from './support/token-endpoint.js'

@@ -1,11 +1,3 @@
-export {
-  type AdapterOptions,
-  type CoverageOptions,
-  type CoverageReport,
-  checkCoverage,
-  type ResolvedAdapterOptions,
-  resolveAdapterOptions,
-} from './adapter-options.js'
 export { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
 export { AUDIT_REASONS, type AuditReason, type BuiltInReason } from './audit-reason.js'
 export {
@@ -16,12 +8,9 @@ export {
   isAuthError,
 } from './auth-error.js'
 export type { AuthRequest, TlsPeer, Transport } from './auth-request.js'
-export { bearerToken, bearerValue, singleAuthorization } from './authorization.js'
 export type { Caller, CredentialKind } from './caller.js'
-export { certificateThumbprint } from './certificate-thumbprint.js'
 export { type Clock, systemClock } from './clock.js'
 export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'
-export { decideOrRefuse } from './decide-or-refuse.js'
 export {
   type Coverage,
   definePolicy,
@@ -30,9 +19,6 @@ export {
   type Requirement,
   type RouteRule,
 } from './define-policy.js'
-export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRefusal } from './error-wire.js'
-export { fromNodeRequest } from './from-node-request.js'
-export { isLoopbackHost } from './is-loopback-host.js'
 export {
   type AuditSinkHealth,
   type JsonLinesAuditSink,
@@ -45,9 +31,5 @@ export {
   type WatchPolicyOptions,
   watchPolicyFile,
 } from './policy-file.js'
-export { rawHeader } from './raw-header.js'
-export { isScope, requiredScopes } from './scope.js'
-export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
+export { isScope } from './scope.js'
 export type { Verifier } from './verifier.js'
-export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'
-export { writeFileAtomic } from './write-file-atomic.js'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { type AuthRequest, bearerToken, bearerValue, isAuthError, singleAuthorization } from '../src/index.js'
+import { bearerToken, bearerValue, singleAuthorization } from '../src/adapter.js'
+import { type AuthRequest, isAuthError } from '../src/index.js'
 
 const request = (...authorization: string[]): AuthRequest => ({
   transport: 'http',

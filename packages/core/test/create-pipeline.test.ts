@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { GRPC_STATUS, httpRefusal } from '../src/adapter.js'
 import {
   type AuditEvent,
   AuthError,
@@ -8,8 +9,6 @@ import {
   createPipeline,
   type Decision,
   definePolicy,
-  GRPC_STATUS,
-  httpRefusal,
   type Verifier,
 } from '../src/index.js'
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { decideOrRefuse } from '../src/adapter.js'
 import {
   type AuthRequest,
   type Caller,
   createPipeline,
-  decideOrRefuse,
   definePolicy,
   type Pipeline,
   type Verifier,

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '@callsign/core'
+import { isLoopbackHost } from '@callsign/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 describe('isLoopbackHost', () => {

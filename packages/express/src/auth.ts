@@ -1,14 +1,10 @@
+import { AuthError, ConfigError, type Decision, type Pipeline, type Policy } from '@callsign/core'
 import {
   type AdapterOptions,
-  AuthError,
-  ConfigError,
   checkCoverage,
-  type Decision,
   decideOrRefuse,
-  type Pipeline,
-  type Policy,
   resolveAdapterOptions,
-} from '@callsign/core'
+} from '@callsign/core/adapter'
 import type { Application, NextFunction, Request, Response } from 'express'
 import parseUrl from 'parseurl'
 import { fromExpress } from './from-express.js'

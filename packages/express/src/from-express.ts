@@ -1,4 +1,5 @@
-import { type AuthRequest, fromNodeRequest } from '@callsign/core'
+import type { AuthRequest } from '@callsign/core'
+import { fromNodeRequest } from '@callsign/core/adapter'
 import type { Request } from 'express'
 
 /**

@@ -1,4 +1,5 @@
-import { AuthError, requiredScopes } from '@callsign/core'
+import { AuthError } from '@callsign/core'
+import { requiredScopes } from '@callsign/core/adapter'
 import type { NextFunction, Request, Response } from 'express'
 import { fromExpress } from './from-express.js'
 import { stateOf } from './lib/request-state.js'

@@ -1,11 +1,10 @@
+import type { Caller, Decision } from '@callsign/core'
 import {
   type AdapterOptions,
-  type Caller,
   checkCoverage,
-  type Decision,
   decideOrRefuse,
   resolveAdapterOptions,
-} from '@callsign/core'
+} from '@callsign/core/adapter'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { fromFastify } from './from-fastify.js'

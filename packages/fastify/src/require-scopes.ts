@@ -1,4 +1,5 @@
-import { AuthError, requiredScopes } from '@callsign/core'
+import { AuthError } from '@callsign/core'
+import { requiredScopes } from '@callsign/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fromFastify } from './from-fastify.js'
 import { STATE, type WithState } from './lib/request-state.js'

@@ -1,13 +1,11 @@
+import { AuthError, ConfigError, type Decision } from '@callsign/core'
 import {
   type AdapterOptions,
-  AuthError,
-  ConfigError,
   checkCoverage,
-  type Decision,
   decideOrRefuse,
   isLoopbackHost,
   resolveAdapterOptions,
-} from '@callsign/core'
+} from '@callsign/core/adapter'
 import {
   type Metadata,
   ServerInterceptingCall,

@@ -1,5 +1,6 @@
 import { TLSSocket } from 'node:tls'
-import { type AuthRequest, rawHeader, type TlsPeer, tlsPeerFromSocket } from '@callsign/core'
+import type { AuthRequest, TlsPeer } from '@callsign/core'
+import { rawHeader, tlsPeerFromSocket } from '@callsign/core/adapter'
 import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js'
 import { transportOf } from './lib/grpc-transport.js'
 

@@ -1,4 +1,4 @@
-export type { CoverageOptions, CoverageReport } from '@callsign/core'
+export type { CoverageOptions, CoverageReport } from '@callsign/core/adapter'
 export { auth, type GrpcAuthOptions } from './auth.js'
 export { getCaller } from './get-caller.js'
 export { redactCredentials } from './redact-credentials.js'

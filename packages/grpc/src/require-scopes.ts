@@ -1,4 +1,5 @@
-import { AuthError, ConfigError, requiredScopes } from '@callsign/core'
+import { AuthError, ConfigError } from '@callsign/core'
+import { requiredScopes } from '@callsign/core/adapter'
 import type { Metadata, StatusObject, UntypedHandleCall } from '@grpc/grpc-js'
 import { callStateOf } from './lib/call-state.js'
 import { grpcRefusal } from './lib/grpc-refusal.js'

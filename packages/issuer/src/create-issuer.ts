@@ -9,9 +9,9 @@ import {
   type Caller,
   type Clock,
   definePolicy,
-  fromNodeRequest,
   type Verifier,
 } from '@callsign/core'
+import { fromNodeRequest } from '@callsign/core/adapter'
 import { auth } from '@callsign/fastify'
 import { mintToken } from '@callsign/jwt'
 import type { ServerTls } from '@callsign/mtls'

@@ -1,14 +1,13 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import {
   type AuthRequest,
-  bearerToken,
   type Caller,
   type Clock,
   ConfigError,
-  certificateThumbprint,
   type TlsPeer,
   type Verifier,
 } from '@callsign/core'
+import { bearerToken, certificateThumbprint } from '@callsign/core/adapter'
 import type { JWK } from 'jose'
 import { verifySignature } from './lib/algorithms.js'
 import { checkClaims } from './lib/claims.js'

@@ -1,5 +1,6 @@
 import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
-import { createPipeline, definePolicy, httpRefusal } from '@callsign/core'
+import { createPipeline, definePolicy } from '@callsign/core'
+import { httpRefusal } from '@callsign/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { jwtVerifier } from '../src/index.js'
 import { es256Pair, manualClock, requestWith, signRaw } from './support.js'

@@ -1,4 +1,5 @@
-import { type AuthErrorCode, GRPC_STATUS, HTTP_STATUS } from '@callsign/core'
+import type { AuthErrorCode } from '@callsign/core'
+import { GRPC_STATUS, HTTP_STATUS } from '@callsign/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SecurityCredentials, securityCredentials } from './credentials.js'
 import { type AdapterName, type RawRequest, TARGETS, type Target } from './targets.js'

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
-import { type AuthError, httpRefusal } from '@callsign/core'
+import type { AuthError } from '@callsign/core'
+import { httpRefusal } from '@callsign/core/adapter'
 
 /** Writes a refusal: status, `WWW-Authenticate` challenge, small problem+json body. */
 export function sendRefusal(res: ServerResponse, error: AuthError, realm: string): void {

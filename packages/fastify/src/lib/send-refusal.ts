@@ -1,4 +1,5 @@
-import { type AuthError, httpRefusal } from '@callsign/core'
+import type { AuthError } from '@callsign/core'
+import { httpRefusal } from '@callsign/core/adapter'
 import type { FastifyReply } from 'fastify'
 
 /** Sends a refusal: status, `WWW-Authenticate` challenge, small problem+json body. */

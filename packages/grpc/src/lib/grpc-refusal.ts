@@ -1,4 +1,5 @@
-import { type AuthError, GRPC_ERROR_CODE_KEY, GRPC_STATUS } from '@callsign/core'
+import type { AuthError } from '@callsign/core'
+import { GRPC_ERROR_CODE_KEY, GRPC_STATUS } from '@callsign/core/adapter'
 import { Metadata, type StatusObject } from '@grpc/grpc-js'
 
 /** The gRPC status for a refusal: 16 or 7, the code in trailing metadata, prose details only. */

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { type Clock, ConfigError, watchFiles } from '@callsign/core'
+import { type Clock, ConfigError } from '@callsign/core'
+import { watchFiles } from '@callsign/core/adapter'
 import { type KeyDir, readKeyDir, type SigningKey } from '@callsign/jwt'
 import type { JWK } from 'jose'
 

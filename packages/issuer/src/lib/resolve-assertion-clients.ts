@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { ConfigError, isLoopbackHost, isScope } from '@callsign/core'
+import { ConfigError, isScope } from '@callsign/core'
+import { isLoopbackHost } from '@callsign/core/adapter'
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import type { IssuerClient } from '../create-issuer.js'
 import type { AssertionClient } from './assertion-clients.js'

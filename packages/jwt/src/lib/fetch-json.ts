@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '@callsign/core'
+import { isLoopbackHost } from '@callsign/core/adapter'
 /** Why a fetch of a JWKS or discovery document failed: a short code for the health snapshot. */
 export class FetchFailure extends Error {
   override readonly name = 'FetchFailure'

@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigError, writeFileAtomic } from '@callsign/core'
+import { ConfigError } from '@callsign/core'
+import { writeFileAtomic } from '@callsign/core/adapter'
 import type { JWK } from 'jose'
 import {
   SIGNING_ALGORITHMS,

@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { ConfigError, type FileWatcher, type WatchFilesOptions, watchFiles } from '@callsign/core'
+import { ConfigError } from '@callsign/core'
+import { type FileWatcher, type WatchFilesOptions, watchFiles } from '@callsign/core/adapter'
 import {
   checkTrustFiles,
   type LoadedTrust,

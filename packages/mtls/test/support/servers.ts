@@ -1,7 +1,8 @@
 import { type Agent, createServer, request as httpsRequest, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket, TlsOptions } from 'node:tls'
-import { type AuditEvent, createPipeline, definePolicy, httpRefusal, type Verifier } from '@callsign/core'
+import { type AuditEvent, createPipeline, definePolicy, type Verifier } from '@callsign/core'
+import { httpRefusal } from '@callsign/core/adapter'
 import { type ChainReads, tlsPeerOf } from './tls-peer.js'
 
 export interface TestServer {

@@ -1,0 +1,24 @@
+/**
+ * `@callsign/core/adapter`: the kit for packages built on the core (framework adapters, verifiers,
+ * key stores), not for applications, which need only `@callsign/core`. What a new adapter
+ * implements with it: see "Writing an adapter" in the core README.
+ */
+export {
+  type AdapterOptions,
+  type CoverageOptions,
+  type CoverageReport,
+  checkCoverage,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+} from './adapter-options.js'
+export { bearerToken, bearerValue, singleAuthorization } from './authorization.js'
+export { certificateThumbprint } from './certificate-thumbprint.js'
+export { decideOrRefuse } from './decide-or-refuse.js'
+export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRefusal } from './error-wire.js'
+export { fromNodeRequest } from './from-node-request.js'
+export { isLoopbackHost } from './is-loopback-host.js'
+export { rawHeader } from './raw-header.js'
+export { requiredScopes } from './scope.js'
+export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
+export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'
+export { writeFileAtomic } from './write-file-atomic.js'
