@@ -29,7 +29,8 @@ export interface CachedToken {
  * remembers a hash of each tail seen once, in a fixed table of at least four slots per entry. A
  * token used once then costs no insert and holds no memory, and a stream of one-shot tokens evicts
  * none of the tokens in use; a token used again pays one more verification, once. A hash collision
- * only caches a token a use early.
+ * only caches a token a use early. Kept for that defence, not for speed: callers that mint a token
+ * per request cannot evict the tokens other callers reuse.
  */
 const TAIL = 32
 
