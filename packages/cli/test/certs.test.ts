@@ -110,10 +110,14 @@ describe('callsign certs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       ['certs', 'init', '--help'],
       ['certs', 'issue', '--help'],
       ['certs', 'inspect', '--help'],
+      ['certs', 'revoke', '--help'],
+      ['certs', 'list', '--help'],
     ]) {
       const result = await runCli(args)
       expect(result.code, args.join(' ')).toBe(0)
       expect(result.stdout).toContain('callsign certs issue <service>')
+      expect(result.stdout).toContain('callsign certs revoke <service|serial>')
+      expect(result.stdout).toContain('callsign certs list [--dir certs-dev] [--json]')
     }
   })
 })
