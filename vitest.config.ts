@@ -34,6 +34,7 @@ const adapterSuites = [
   'test/adapters/contract.test.ts',
   'test/adapters/trust-boundary.test.ts',
   'test/adapters/framework-versions.test.ts',
+  'test/mtls-revocation.test.ts',
 ]
 
 export default defineConfig({

@@ -39,18 +39,19 @@ export async function run(): Promise<string> {
       ipAddresses: ['127.0.0.1'],
     })
     mkdirSync(join(dir, 'ca'))
+    mkdirSync(join(dir, 'crl'))
     mkdirSync(join(dir, 'orders'))
     mkdirSync(join(dir, 'billing'))
     writeFileSync(join(dir, 'ca', 'ca.crt'), ca.cert)
     writeFileSync(join(dir, 'ca', 'ca.key'), ca.key, { mode: 0o600 })
-    writeFileSync(join(dir, 'ca', 'ca.crl'), createRevocationList({ ca, revoked: [] }))
+    writeFileSync(join(dir, 'crl', 'ca.crl'), createRevocationList({ ca, revoked: [] }))
     writeFileSync(join(dir, 'orders', 'tls.crt'), server.cert)
     writeFileSync(join(dir, 'orders', 'tls.key'), server.key)
     const serverTls = tlsServerOptions({
       ca: join(dir, 'ca', 'ca.crt'),
       cert: join(dir, 'orders', 'tls.crt'),
       key: join(dir, 'orders', 'tls.key'),
-      crl: join(dir, 'ca', 'ca.crl'),
+      crl: join(dir, 'crl', 'ca.crl'),
       clientCertificate: 'request',
     })
     const pipeline = createPipeline({
@@ -113,7 +114,7 @@ export async function run(): Promise<string> {
       if (Number.isNaN(exited)) await new Promise((resolve) => cli.on('exit', resolve))
       fromSpawn.push(refused - spawned)
       fromExit.push(refused - exited)
-      fromWrite.push(refusedAt - statSync(join(dir, 'ca', 'ca.crl')).mtimeMs)
+      fromWrite.push(refusedAt - statSync(join(dir, 'crl', 'ca.crl')).mtimeMs)
       agent.destroy()
     }
     serverTls.close()

@@ -29,7 +29,8 @@ import { grpcRoutes, httpRoutes } from './adapters/support/harnesses.js'
 // Fastify), an HTTP/2 session (Fastify on node:http2) and a gRPC channel, each opened under a
 // client certificate from CA X, are refused on their next request or call once X leaves the
 // bundle or the certificate's serial is on X's CRL, after tlsServerOptions reloads. HTTP servers
-// are attached (their sockets are closed at the reload); gRPC is refused call by call.
+// are attached (their sockets are closed at the reload); gRPC's next call is refused, and its
+// HTTP/2 session then ended by the server. The 'lowest frameworks' project runs it on grpc-js 1.12.
 // Certificates: X is a Callsign dev CA, Y an openssl CA; the client's leaf is made by openssl.
 
 const BILLING = 'spiffe://mesh.local/ns/prod/sa/billing'
@@ -222,6 +223,36 @@ const Orders = (
   ) as unknown as { contract: { v1: { Orders: grpc.ServiceClientConstructor } } }
 ).contract.v1.Orders
 
+/**
+ * Resolves once the channel, having been READY (its first call connected it), is READY no longer:
+ * the server ended its HTTP/2 session. No deadline: a session never ended fails on the test's timeout.
+ */
+async function leftReady(channel: ReturnType<grpc.Client['getChannel']>): Promise<grpc.connectivityState> {
+  const { READY, SHUTDOWN } = grpc.connectivityState
+  let ready = false
+  for (;;) {
+    const state = channel.getConnectivityState(false)
+    if (state === READY) ready = true
+    else if (ready || state === SHUTDOWN) return state
+    await new Promise((resolve) => channel.watchConnectivityState(state, Number.POSITIVE_INFINITY, resolve))
+  }
+}
+
+/**
+ * The certificate provider (rotation without a new server); on grpc-js 1.12 fixed credentials of the
+ * current material instead: 1.12 creates its HTTP/2 server before the provider's first update, so
+ * that server never asks for a client certificate (every call is then refused, 16 no_credential).
+ * The trust changes of these tests reach gRPC through the verifier either way.
+ */
+function grpcServerCredentials(serverTls: ServerTls): grpc.ServerCredentials {
+  if (process.env.CALLSIGN_FRAMEWORKS !== 'lowest') {
+    const provider = serverTls.certificateProvider()
+    return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true)
+  }
+  const { ca, cert, key } = serverTls.material()
+  return grpc.ServerCredentials.createSsl(Buffer.concat(ca), [{ private_key: key, cert_chain: cert }], true)
+}
+
 async function grpcTarget(serverTls: ServerTls): Promise<Target> {
   const audit: AuditEvent[] = []
   const interceptor = grpcAuth({
@@ -233,8 +264,7 @@ async function grpcTarget(serverTls: ServerTls): Promise<Target> {
   const server = new grpc.Server({ interceptors: [interceptor] })
   const ok = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(null, { caller: 'x' })
   server.addService(Orders.service, { Get: ok, Create: ok, Health: ok, Unmapped: ok })
-  const provider = serverTls.certificateProvider()
-  const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true)
+  const credentials = grpcServerCredentials(serverTls)
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
   )
@@ -250,7 +280,7 @@ async function grpcTarget(serverTls: ServerTls): Promise<Target> {
       new Promise<number | 'failed'>((resolve) =>
         stub.Get({ id: '42' }, (error) => resolve(error ? error.code : 0)),
       )
-    return { call, closed: new Promise(() => {}), close: () => stub.close() }
+    return { call, closed: leftReady(stub.getChannel()), close: () => stub.close() }
   }
   return {
     audit,
@@ -300,7 +330,8 @@ async function start(name: TargetName) {
 /**
  * After the change, the open connection is refused on its next request or call: HTTP sees its
  * socket closed (a new connection cannot present the certificate any more), gRPC gets status 16
- * with the reason in the audit event.
+ * with the reason in the audit event, then sees the server end its HTTP/2 session (the channel
+ * leaves READY), and its next call, on a new connection, is refused too.
  */
 async function expectRefusedOnOpenConnection(
   name: TargetName,
@@ -311,7 +342,9 @@ async function expectRefusedOnOpenConnection(
   if (name === 'grpc') {
     expect(await connection.call()).toBe(REFUSED.grpc)
     expect(target.audit.at(-1)).toMatchObject({ decision: 'deny', code: 'ERR_INVALID_CREDENTIAL', reason })
-    expect(await connection.call()).toBe(REFUSED.grpc)
+    expect(await connection.closed).not.toBe(grpc.connectivityState.SHUTDOWN)
+    // a new connection: refused by the handshake (CA dropped) or the verifier (16, serial revoked)
+    expect(await connection.call()).not.toBe(OK.grpc)
   } else {
     await connection.closed
     expect(await connection.call()).not.toBe(OK[name])

@@ -28,7 +28,7 @@ export function serviceConfig(service: string) {
       ca: process.env.TLS_CA ?? join(tlsDir, 'ca.crt'),
     },
     /** The development CA's revocation list (`callsign certs revoke` writes it); `TLS_CRL=""`: none. */
-    crl: process.env.TLS_CRL === '' ? undefined : (process.env.TLS_CRL ?? join(certs, 'ca', 'ca.crl')),
+    crl: process.env.TLS_CRL === '' ? undefined : (process.env.TLS_CRL ?? join(certs, 'crl', 'ca.crl')),
     issuerUrl: process.env.ISSUER_URL ?? 'https://127.0.0.1:7400',
     ordersUrl: process.env.ORDERS_URL ?? 'http://127.0.0.1:7402',
     billingUrl: process.env.BILLING_URL ?? 'https://127.0.0.1:7403',

@@ -101,9 +101,10 @@ export async function provision(
     await mustCallsign(['certs', 'init', '--trust-domain', 'mesh.local', '--dir', paths.certs])
     say(`created the development CA in ${paths.certs}/ca`)
   }
-  const crl = join(paths.certs, 'ca', 'ca.crl')
+  const crl = join(paths.certs, 'crl', 'ca.crl')
   if (!existsSync(crl)) {
-    // a CA made before `certs init` wrote its (empty) revocation list
+    // a CA made before `certs init` wrote its (empty) revocation list, apart from the CA's key
+    mkdirSync(dirname(crl), { recursive: true, mode: 0o755 })
     const ca = {
       cert: readFileSync(join(paths.certs, 'ca', 'ca.crt')),
       key: readFileSync(join(paths.certs, 'ca', 'ca.key')),

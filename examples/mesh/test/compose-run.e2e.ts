@@ -14,8 +14,8 @@ import { keyFile, meshPaths } from '../src/provision.js'
 // `pnpm test:compose`: the mesh run for real in docker compose (a Docker engine and `docker compose`
 // or `docker-compose` must be there). It provisions into a temporary folder, builds the image
 // (scripts/build-image-offline.sh: no registry is needed), brings the mesh up, tours it through
-// the published gateway, reissues a certificate and revokes a key with the CLI while it runs,
-// runs the intruder, and tears everything down.
+// the published gateway, reissues a certificate, revokes a key and a certificate with the CLI
+// while it runs, runs the intruder, and tears everything down.
 
 const PROJECT = 'callsign-mesh-test'
 const composeFile = join(meshDir, 'docker-compose.yml')
@@ -199,6 +199,20 @@ describe('the mesh in docker compose', () => {
       (r) => r.status === 401,
     )
     expect(refused.body.code).toBe('ERR_INVALID_CREDENTIAL')
+    expect(await startedAt()).toEqual(before)
+  })
+
+  it("refuses a certificate revoked with the CLI while it runs (billing mounts the CA's list alone), without a restart", async () => {
+    const placeOrder = () => call('/shop/orders', 'storefront', { sku: 'sku-1' })
+    expect((await placeOrder()).status).toBe(201)
+    await cli('certs', 'revoke', 'orders', '--dir', paths.certs)
+    await eventually(
+      "billing refusing orders' revoked certificate",
+      placeOrder,
+      (r) => r.status === 502 && (r.body.billing as { status?: number } | undefined)?.status === 401,
+    )
+    await cli('certs', 'issue', 'orders', '--dir', paths.certs, '--namespace', 'shop')
+    await eventually('orders served again under its new certificate', placeOrder, (r) => r.status === 201)
     expect(await startedAt()).toEqual(before)
   })
 

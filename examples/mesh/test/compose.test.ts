@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadPolicyFile } from '@callsign/core'
@@ -119,6 +119,13 @@ describe('examples/mesh/docker-compose.yml', () => {
       expect(statSync(local(file)).isDirectory(), `${secret}: ${file}`).toBe(true)
       expect(existsSync(join(local(file), 'ca.key')), secret).toBe(false)
     }
+  })
+
+  it("gives billing the CA's revocation list, from a folder that holds nothing else", () => {
+    expect(compose.services.billing?.environment?.TLS_CRL).toBe('/run/secrets/ca_crl/ca.crl')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation
+    expect(compose.secrets.ca_crl?.file).toBe('${MESH_CERTS:-../../certs-dev}/crl')
+    expect(readdirSync(join(certs, 'crl'))).toEqual(['ca.crl'])
   })
 
   it('never passes a secret in an environment variable', () => {

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { certificateThumbprint, createDevCa, issueServiceCertificate } from '@callsign/mtls'
@@ -110,10 +110,14 @@ describe('callsign certs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       ['certs', 'init', '--help'],
       ['certs', 'issue', '--help'],
       ['certs', 'inspect', '--help'],
+      ['certs', 'revoke', '--help'],
+      ['certs', 'list', '--help'],
     ]) {
       const result = await runCli(args)
       expect(result.code, args.join(' ')).toBe(0)
       expect(result.stdout).toContain('callsign certs issue <service>')
+      expect(result.stdout).toContain('callsign certs revoke <service|serial>')
+      expect(result.stdout).toContain('callsign certs list [--dir certs-dev] [--json]')
     }
   })
 })
@@ -135,13 +139,16 @@ describe('callsign certs revoke and list', () => {
     )
     const crl = spawnSync(
       'openssl',
-      ['crl', '-in', join(out, 'ca', 'ca.crl'), '-CAfile', join(out, 'ca', 'ca.crt'), '-noout', '-text'],
+      ['crl', '-in', join(out, 'crl', 'ca.crl'), '-CAfile', join(out, 'ca', 'ca.crt'), '-noout', '-text'],
       { encoding: 'utf8' },
     )
     expect(crl.stderr).toContain('verify OK')
     // openssl pads a serial to whole bytes (a leading 0); ours carry no leading zeros
     expect(crl.stdout).toMatch(new RegExp(`Serial Number: 0?${serial('billing')}\\n`))
     expect(crl.stdout).toMatch(/X509v3 CRL Number:\s+2/) // init wrote number 1, empty
+    // the list's folder holds nothing else, the CA's key least of all: a service may mount it alone
+    expect(readdirSync(join(out, 'crl'))).toEqual(['ca.crl'])
+    expect(readdirSync(join(out, 'ca')).sort()).toEqual(['ca.crt', 'ca.key'])
 
     const listed = await runCli(['certs', 'list', '--dir', out, '--json'])
     expect(listed.code).toBe(0)
@@ -176,5 +183,16 @@ describe('callsign certs revoke and list', () => {
     expect(table.stdout).toMatch(/^SERVICE\s+SERIAL\s+SPIFFE ID\s+NOT AFTER\s+REVOKED$/m)
     expect(table.stdout).toMatch(/^-\s+A1B2C\s+-\s+-\s+\d{4}-/m)
     expect((await runCli(['certs', 'revoke', 'no-such-service', '--dir', out])).code).toBe(2)
+  }, 120_000)
+
+  it('refuses to revoke or list while the list is still in its old place beside the CA key', async () => {
+    const out = join(dir, 'revoke-old-place')
+    expect((await runCli(['certs', 'init', '--dir', out])).code).toBe(0)
+    await rename(join(out, 'crl', 'ca.crl'), join(out, 'ca', 'ca.crl'))
+    for (const args of [['revoke', '0A1B'], ['list']]) {
+      const result = await runCli(['certs', ...args, '--dir', out])
+      expect(result.code, args[0]).toBe(1)
+      expect(result.stderr).toContain(`move it to ${join(out, 'crl', 'ca.crl')}`)
+    }
   }, 120_000)
 })

@@ -27,4 +27,11 @@ export interface TlsPeer {
   peerCertificateChain(): readonly Uint8Array[]
   /** An object that lives exactly as long as the connection, for per-connection caching. */
   readonly connection: object
+  /**
+   * Ends the connection gracefully: what is being answered on it is still written, nothing new is
+   * accepted, and the client must connect (and present its certificate) again. A verifier calls it
+   * when it refuses the connection's certificate for good. Optional: a connection without it stays
+   * open, and each of its requests is refused.
+   */
+  close?(): void
 }

@@ -32,6 +32,10 @@ class SocketTlsPeer implements TlsPeer {
     }
     return chain
   }
+  /** Ends an HTTP/1.1 connection once its response is written (an HTTP/2 session's socket throws). */
+  close(): void {
+    this.#socket.end()
+  }
 }
 
 const peers = new WeakMap<TLSSocket, TlsPeer>()

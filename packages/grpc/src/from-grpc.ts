@@ -1,8 +1,9 @@
 import { TLSSocket } from 'node:tls'
 import type { AuthRequest, TlsPeer } from '@callsign/core'
-import { rawHeader, tlsPeerFromSocket } from '@callsign/core/adapter'
+import { rawHeader } from '@callsign/core/adapter'
 import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js'
 import { transportOf } from './lib/grpc-transport.js'
+import { sessionTlsPeer } from './lib/session-tls-peer.js'
 
 function authContextPeer(call: ServerInterceptingCallInterface): TlsPeer | undefined {
   const context = call.getAuthContext?.()
@@ -35,10 +36,12 @@ class GrpcAuthRequest implements AuthRequest {
   ) {
     this.#call = call
     this.#metadata = metadata
-    const { socket, rawHeaders } = transportOf(call)
+    const { socket, session, rawHeaders } = transportOf(call)
     this.#rawHeaders = rawHeaders
     this.#remoteAddress = socket?.remoteAddress
-    const tls = socket instanceof TLSSocket ? tlsPeerFromSocket(socket) : authContextPeer(call)
+    // grpc-js's auth context, when the walk found no session: a peer that cannot be closed
+    const tls =
+      socket instanceof TLSSocket && session ? sessionTlsPeer(socket, session) : authContextPeer(call)
     if (tls) (this as { tls?: TlsPeer }).tls = tls
   }
   get remoteAddress(): string | undefined {

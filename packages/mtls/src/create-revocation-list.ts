@@ -41,7 +41,7 @@ const ALGORITHMS: Readonly<
  *
  * @example
  * const crl = createRevocationList({ ca, revoked: [{ serial: '5A0F…', revokedAt: new Date() }], number: 2 })
- * writeFileSync('certs-dev/ca/ca.crl', crl)
+ * writeFileSync('certs-dev/crl/ca.crl', crl)
  */
 export function createRevocationList(options: CreateRevocationListOptions): string {
   const where = 'createRevocationList'

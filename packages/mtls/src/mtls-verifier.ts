@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto'
-import { Socket } from 'node:net'
 import {
   type AuditReason,
   AuthError,
@@ -248,7 +247,7 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     }
     verdicts.set(tls.connection, verdict)
     // a refused certificate refuses every request of its connection: end it once this one is answered
-    if (verdict.result instanceof AuthError) closeSoon(tls.connection)
+    if (verdict.result instanceof AuthError) closeSoon(tls)
     return verdict
   }
 
@@ -370,16 +369,18 @@ function compileTrust(
 
 /**
  * Ends a connection whose certificate is refused, once the refusal has been written (a client that
- * reloads a new certificate then connects again instead of reusing it). A socket the verifier may
- * not touch (an HTTP/2 session's) is left to the server; its requests and calls keep being refused.
+ * reloads a new certificate then connects again instead of reusing it): `TlsPeer.close`, which ends
+ * an HTTP/1.1 socket or, from the gRPC adapter, the call's HTTP/2 session. A connection that cannot
+ * be closed (no `close`, or an HTTP/2 session's socket, which Node forbids ending from outside the
+ * session) stays open, and each of its requests and calls keeps being refused.
  */
-function closeSoon(connection: object): void {
-  if (!(connection instanceof Socket)) return
+function closeSoon(tls: TlsPeer): void {
+  if (typeof tls.close !== 'function') return
   setImmediate(() => {
     try {
-      connection.end()
+      tls.close?.()
     } catch {
-      // an HTTP/2 session's socket: HTTP/2 forbids ending it from outside the session
+      // ERR_HTTP2_NO_SOCKET_MANIPULATION: the server's HTTP/2 session owns its socket
     }
   })
 }

@@ -1,5 +1,11 @@
 import { constants, X509Certificate } from 'node:crypto'
-import type { SecureContextOptions, Server, TLSSocket, TlsOptions } from 'node:tls'
+import {
+  createSecureContext,
+  type SecureContextOptions,
+  type Server,
+  type TLSSocket,
+  type TlsOptions,
+} from 'node:tls'
 import { ConfigError } from '@callsign/core'
 import { subjectAltNames } from './lib/certificate-facts.js'
 import type { Anchor, TrustFiles } from './lib/load-trust.js'
@@ -29,7 +35,17 @@ export interface TlsServerOptionsInput extends TrustFiles, Pick<TlsFiles, 'cert'
    * that holds old and new CA together is the other way to rotate).
    */
   readonly previousCaTtlMs?: number
+  /**
+   * Any other secure-context option of Node's (`ciphers`, `maxVersion`, `sigalgs`, `ecdhCurve`,
+   * Node's own `crl` checked by the handshake …): part of `options`, and kept by every reload of an
+   * attached server. Not `ca`, `cert`, `key`, `pfx`, `passphrase` or `minVersion`, which are set
+   * from the options above.
+   */
+  readonly secureContext?: SecureContextOptions
 }
+
+/** Secure-context options set from tlsServerOptions' own: refused in `secureContext`. */
+const OWNED = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'minVersion'] as const
 
 /** The shape of grpc-js's `experimental.CertificateProvider` (no grpc-js import needed). */
 export interface GrpcCertificateProvider {
@@ -50,12 +66,12 @@ export interface ServerTls {
   /** The current material, CAs of a rotation overlap included (for `ServerCredentials.createSsl`). */
   material(): TlsMaterial
   /**
-   * Hot reload into a running server (`server.setSecureContext`), keeping every other option in
-   * `createdWith` (pass the options the server was created with: ciphers, a `crl` of your own …).
-   * When the trust changes (a CA dropped, a serial revoked), the server's open connections whose
-   * client certificate it no longer accepts are closed. Returns a function that stops it.
+   * Hot reload into a server created with {@link ServerTls.options} (`server.setSecureContext` with
+   * those same options: the `secureContext` extras are kept). When the trust changes (a CA dropped,
+   * a serial revoked), the server's open connections whose client certificate it no longer accepts
+   * are closed. Returns a function that stops it.
    */
-  attach(server: Server, createdWith?: SecureContextOptions): () => void
+  attach(server: Server): () => void
   /**
    * A certificate provider for grpc-js's `experimental.createCertificateProviderServerCredentials`,
    * the one way to rotate a grpc-js server's certificates without a new server.
@@ -94,8 +110,18 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
   if (!Number.isSafeInteger(ttl) || ttl < 0) {
     throw new ConfigError(`${where}: "previousCaTtlMs" must be a whole number of milliseconds, 0 or more`)
   }
+  const extras = input.secureContext ?? {}
+  if (typeof extras !== 'object' || extras === null || Array.isArray(extras)) {
+    throw new ConfigError(`${where}: "secureContext" must be an object of Node secure-context options`)
+  }
+  const owned = OWNED.find((name) => name in extras)
+  if (owned !== undefined) {
+    throw new ConfigError(
+      `${where}: "secureContext.${owned}" is set by tlsServerOptions itself; leave it out`,
+    )
+  }
 
-  const servers = new Map<Server, SecureContextOptions>()
+  const servers = new Set<Server>()
   /** Client connections of the attached servers, to close the ones a new trust refuses. */
   const sockets = new Set<TLSSocket>()
   const caListeners = new Set<(update: { caCertificate: Buffer } | null) => void>()
@@ -116,13 +142,14 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
     ...files.current().material,
     ca: state.anchors.map((anchor) => anchor.pem),
   })
-  const context = (m: TlsMaterial, createdWith: SecureContextOptions = {}): SecureContextOptions => ({
-    ...createdWith,
+  /** The one secure context of the server, at creation and at every reload alike. */
+  const context = (m: TlsMaterial): SecureContextOptions => ({
+    ...extras,
     ca: [...m.ca],
     cert: m.cert,
     key: m.key,
     minVersion,
-    secureOptions: (createdWith.secureOptions ?? 0) | constants.SSL_OP_NO_RENEGOTIATION,
+    secureOptions: (extras.secureOptions ?? 0) | constants.SSL_OP_NO_RENEGOTIATION,
   })
   const closeRefused = () => {
     for (const socket of sockets) {
@@ -133,7 +160,7 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
   const push = () => {
     state = { generation: state.generation + 1, anchors: anchors(), revoked: files.current().revoked }
     const m = material()
-    for (const [server, createdWith] of servers) server.setSecureContext(context(m, createdWith))
+    for (const server of servers) server.setSecureContext(context(m))
     closeRefused()
     const caCertificate = Buffer.concat(m.ca)
     for (const listener of caListeners) listener({ caCertificate })
@@ -178,6 +205,12 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
         ? [input.trustDomain]
         : undefined,
   }
+  try {
+    createSecureContext(context(material())) // an invalid option (say, unknown ciphers) fails now
+  } catch (cause) {
+    files.close()
+    throw new ConfigError(`${where}: "secureContext" is not valid for the certificate and key`, { cause })
+  }
   const track = (socket: TLSSocket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
@@ -192,9 +225,15 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
       }
     },
     material,
-    attach(server, createdWith = {}) {
-      servers.set(server, createdWith)
-      server.setSecureContext(context(material(), createdWith))
+    attach(server: Server, ...rest: unknown[]) {
+      if (rest.length > 0) {
+        // what a server was created with cannot be read back: every option comes from here
+        throw new ConfigError(
+          `${where}: attach(server) takes no options; give Node secure-context options to tlsServerOptions({ secureContext }) and create the server with serverTls.options`,
+        )
+      }
+      servers.add(server)
+      server.setSecureContext(context(material()))
       server.on('secureConnection', track)
       return () => {
         servers.delete(server)

@@ -164,32 +164,59 @@ describe('createRevocationList and readRevocationList', () => {
   })
 })
 
-describe('attach(server, createdWith)', () => {
-  it('keeps the options the server was created with across reloads (here maxVersion TLSv1.2)', async () => {
-    const serverTls = tlsServerOptions({ ...files('empty.pem'), clientCertificate: 'require' })
-    const createdWith = { ...serverTls.options, maxVersion: 'TLSv1.2' as const }
-    const server = createServer(createdWith, (_req, res) => res.end('{}'))
-    serverTls.attach(server, createdWith)
+describe('tlsServerOptions({ secureContext }) and attach(server)', () => {
+  it("keeps Node's own crl and maxVersion, given at creation, across reloads of an attached server", async () => {
+    const serverTls = tlsServerOptions({
+      ...files('empty.pem'),
+      clientCertificate: 'require',
+      secureContext: { maxVersion: 'TLSv1.2', crl: opensslCrl(dir, ca, [revoked.cert]).pem },
+    })
+    const server = createServer(serverTls.options, (_req, res) => res.end('{}'))
+    serverTls.attach(server)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const protocol = () =>
-      new Promise<string | null>((resolve, reject) => {
-        const socket = connect(
-          { host: '127.0.0.1', port: (server.address() as AddressInfo).port, ca: ca.cert, ...kept },
-          () => {
-            resolve(socket.getProtocol())
-            socket.destroy()
-          },
-        )
-        socket.on('error', reject)
+    /** The negotiated protocol, or 'refused' when the handshake refuses the client. */
+    const handshake = (client: { cert: string; key: string }) =>
+      new Promise<string | null>((resolve) => {
+        const { port } = server.address() as AddressInfo
+        const socket = connect({ host: '127.0.0.1', port, ca: ca.cert, ...client }, () => {
+          resolve(socket.getProtocol())
+          socket.destroy()
+        })
+        socket.on('error', () => resolve('refused'))
       })
     try {
-      expect(await protocol()).toBe('TLSv1.2')
+      expect(await handshake(kept)).toBe('TLSv1.2')
+      expect(await handshake(revoked)).toBe('refused')
       expect(serverTls.reload()).toBe(true)
-      expect(await protocol()).toBe('TLSv1.2')
+      expect(await handshake(kept)).toBe('TLSv1.2')
+      expect(await handshake(revoked)).toBe('refused')
     } finally {
       serverTls.close()
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('refuses options it sets itself, invalid ones, and options passed to attach, with ConfigError', () => {
+    expect(() => tlsServerOptions({ ...files('empty.pem'), secureContext: { minVersion: 'TLSv1' } })).toThrow(
+      /"secureContext.minVersion" is set by tlsServerOptions/,
+    )
+    expect(() => tlsServerOptions({ ...files('empty.pem'), secureContext: { ca: ca.cert } })).toThrow(
+      ConfigError,
+    )
+    expect(() =>
+      tlsServerOptions({ ...files('empty.pem'), secureContext: { ciphers: 'NO-SUCH-CIPHER' } }),
+    ).toThrow(/"secureContext" is not valid/)
+    expect(() => tlsServerOptions({ ...files('empty.pem'), secureContext: 'x' as never })).toThrow(
+      ConfigError,
+    )
+    const serverTls = tlsServerOptions(files('empty.pem'))
+    const server = createServer(serverTls.options)
+    try {
+      const attach = serverTls.attach as (...args: unknown[]) => unknown
+      expect(() => attach(server, { maxVersion: 'TLSv1.2' })).toThrow(/attach\(server\) takes no options/)
+    } finally {
+      serverTls.close()
     }
   })
 })

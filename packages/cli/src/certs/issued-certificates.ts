@@ -4,7 +4,15 @@ import { join } from 'node:path'
 import { ConfigError } from '@callsign/core'
 import { type RevokedCertificate, readRevocationList } from '@callsign/mtls'
 
-/** The development CA of a certs folder: `<dir>/ca/ca.crt`, `ca.key` and its CRL `ca.crl`. */
+/**
+ * Where the development CA's revocation list lives: `<dir>/crl/ca.crl`, a folder without the CA's
+ * key, so a service (a container) can mount it alone.
+ */
+export function devCrlPath(dir: string): string {
+  return join(dir, 'crl', 'ca.crl')
+}
+
+/** The development CA of a certs folder: `<dir>/ca/ca.crt`, `ca.key`, and its CRL (`devCrlPath`). */
 export interface DevCaFiles {
   readonly cert: string
   readonly key: string
@@ -54,8 +62,17 @@ export function readDevCa(dir: string, dirOption: string): DevCaFiles {
       },
     )
   }
-  const crlPath = join(caDir, 'ca.crl')
-  if (!existsSync(crlPath)) return { cert, key, crlPath, revoked: [], crlNumber: 0 }
+  const crlPath = devCrlPath(dir)
+  if (!existsSync(crlPath)) {
+    // a list that earlier versions kept beside the key: its revocations must not be lost silently
+    const old = join(caDir, 'ca.crl')
+    if (existsSync(old)) {
+      throw new ConfigError(
+        `${old} is the revocation list's old place, beside the CA's key; move it to ${crlPath} (and point servers' crl there)`,
+      )
+    }
+    return { cert, key, crlPath, revoked: [], crlNumber: 0 }
+  }
   const list = readRevocationList(readFileSync(crlPath), cert)
   return { cert, key, crlPath, revoked: list.revoked, crlNumber: list.number ?? 0 }
 }

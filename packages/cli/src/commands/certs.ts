@@ -1,12 +1,13 @@
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '@callsign/core'
 import { writeFileAtomic } from '@callsign/core/adapter'
 import { createDevCa, createRevocationList, issueServiceCertificate, parseSpiffeId } from '@callsign/mtls'
 import { describeCertificate, formatDescription } from '../certs/describe-certificate.js'
 import {
+  devCrlPath,
   issuedBy,
   issuedCertificates,
   normalSerial,
@@ -23,7 +24,8 @@ const HELP = `Usage:
   callsign certs revoke <service|serial> [--dir certs-dev]
   callsign certs list [--dir certs-dev] [--json]
 
-init      creates a development CA for a SPIFFE trust domain: <dir>/ca/ca.crt and ca.key (0600).
+init      creates a development CA for a SPIFFE trust domain: <dir>/ca/ca.crt and ca.key (0600),
+          and its empty revocation list <dir>/crl/ca.crl (a folder without the key).
 issue     issues a service certificate from that CA, in the layout of a Kubernetes TLS secret:
           <dir>/<service>/tls.crt, tls.key (0600) and ca.crt. The SPIFFE ID is
           spiffe://<trust domain>/ns/<namespace>/sa/<service> unless --spiffe-id is given; the DNS
@@ -33,9 +35,9 @@ issue     issues a service certificate from that CA, in the layout of a Kubernet
 inspect   prints a certificate (or each one of a bundle): subject, validity, SPIFFE ID, SANs, key
           usages and the RFC 8705 thumbprint (x5t#S256, the mTLS caller's credentialId).
 revoke    revokes the certificate of <dir>/<service>/tls.crt (or a serial number, hex) by adding
-          it to the CA's revocation list <dir>/ca/ca.crl, written atomically with the next CRL
-          number. A server started with tlsServerOptions({ crl: '<dir>/ca/ca.crl' }) refuses it at
-          its next reload, on connections already open too.
+          it to the CA's revocation list <dir>/crl/ca.crl, written atomically with the next CRL
+          number. A server started with tlsServerOptions({ crl: '<dir>/crl/ca.crl' }) refuses it at
+          its next reload, on connections already open too. <dir>/crl holds no key: mount it alone.
 list      lists the certificates of <dir>: service, serial, SPIFFE ID, notAfter, revoked (and the
           revoked serials no file holds any more).
 
@@ -110,10 +112,13 @@ async function init(argv: readonly string[], io: CommandIo): Promise<number> {
   mkdirSync(caDir, { recursive: true, mode: 0o700 })
   await writeFileAtomic(join(caDir, 'ca.key'), ca.key)
   await writeFileAtomic(join(caDir, 'ca.crt'), ca.cert, { mode: 0o644 })
-  // an empty revocation list of this CA (a replaced CA's list would be signed by the old key)
-  await writeFileAtomic(join(caDir, 'ca.crl'), createRevocationList({ ca, revoked: [] }), { mode: 0o644 })
+  // an empty revocation list of this CA (a replaced CA's list would be signed by the old key), in a
+  // folder of its own: services mount it without the CA's key
+  const crlPath = devCrlPath(dir)
+  mkdirSync(dirname(crlPath), { recursive: true, mode: 0o755 })
+  await writeFileAtomic(crlPath, createRevocationList({ ca, revoked: [] }), { mode: 0o644 })
   io.stdout.write(
-    `Created the development CA of trust domain ${ca.trustDomain}\n  ${join(caDir, 'ca.crt')}\n  ${join(caDir, 'ca.key')} (0600)\n  ${join(caDir, 'ca.crl')} (revocation list)\n  valid until ${ca.notAfter.toISOString()}\n`,
+    `Created the development CA of trust domain ${ca.trustDomain}\n  ${join(caDir, 'ca.crt')}\n  ${join(caDir, 'ca.key')} (0600)\n  ${crlPath} (revocation list)\n  valid until ${ca.notAfter.toISOString()}\n`,
   )
   return EXIT.ok
 }
@@ -250,6 +255,7 @@ async function revoke(argv: readonly string[], io: CommandIo): Promise<number> {
     revoked: [...ca.revoked, { serial, revokedAt: new Date() }],
     number,
   })
+  mkdirSync(dirname(ca.crlPath), { recursive: true, mode: 0o755 })
   await writeFileAtomic(ca.crlPath, crl, { mode: 0o644 })
   io.stdout.write(
     `Revoked ${label}, serial ${serial}\n  ${ca.crlPath} (CRL number ${number}, ${ca.revoked.length + 1} revoked)\n  servers reading it with tlsServerOptions({ crl }) refuse it at their next reload, open connections included\n`,

@@ -1,3 +1,4 @@
+import type { ServerHttp2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 
 /*
@@ -12,7 +13,9 @@ import type { Socket } from 'node:net'
  *      headers before grpc-js builds the Metadata, so a repeated one is visible nowhere else.
  * It walks grpc-js's call objects (`nextCall`, then `stream`, private fields) to the Node stream and
  * then uses Node's own API: `stream.session`, `session.socket`, `session.server` and that server's
- * 'stream' event, whose fourth argument is the raw header list. The server is watched from the
+ * 'stream' event, whose fourth argument is the raw header list. The session is also how a refused
+ * certificate's connection is ended (`session.close()`: grpc-js has no public way to end one
+ * connection of a server). The server is watched from the
  * first call Callsign sees on it, so that call's own raw headers were gone before it could look:
  * for it, and wherever the walk finds nothing, the call is decided on grpc-js's Metadata alone.
  * test/adapters/grpc-versions.test.ts runs the adapter against the lowest and the highest grpc-js
@@ -20,7 +23,7 @@ import type { Socket } from 'node:net'
  */
 
 interface NodeStream {
-  readonly session?: { readonly socket?: unknown; readonly server?: unknown }
+  readonly session?: ServerHttp2Session
 }
 
 /** The raw header lists of the streams of every watched server, until the stream is collected. */
@@ -50,6 +53,8 @@ function watch(server: unknown): void {
 /** What lies under one call: its socket and, once its server is watched, its raw header list. */
 export interface CallTransport {
   readonly socket: Socket | undefined
+  /** The call's HTTP/2 session (Node's), the socket's owner. */
+  readonly session: ServerHttp2Session | undefined
   /** `[name, value, name, value, …]` as received, or undefined when not known for this call. */
   readonly rawHeaders: readonly string[] | undefined
 }
@@ -60,6 +65,7 @@ export function transportOf(call: unknown): CallTransport {
   if (session?.server) watch(session.server)
   return {
     socket: session?.socket as Socket | undefined,
+    session,
     rawHeaders: stream ? rawHeaders.get(stream) : undefined,
   }
 }
