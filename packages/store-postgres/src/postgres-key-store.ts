@@ -34,6 +34,11 @@ export interface PostgresKeyStoreOptions {
 
 /** A {@link KeyStore} on PostgreSQL. */
 export interface PostgresKeyStore extends KeyStore {
+  /**
+   * True when a key with this id exists, as far as the store has heard (the ids are read when it
+   * starts listening and kept up to date by notifications): a verifier spends no lookup budget on it.
+   */
+  knows(id: string): boolean
   onChange(listener: (changedIds?: readonly string[]) => void): () => void
   rotate(
     id: string,
@@ -42,7 +47,7 @@ export interface PostgresKeyStore extends KeyStore {
   ): Promise<ApiKeyRecord>
   /** True until the store listens for changes, and whenever that connection is lost. */
   isStale(): boolean
-  /** Resolves once the store listens for changes (it keeps trying until then), or when it is closed. */
+  /** Resolves once the store listens for changes and has read the key ids (it keeps trying until then), or when it is closed. */
   ready(): Promise<void>
   /** Stops listening and closes every connection. */
   close(): Promise<void>
@@ -106,6 +111,16 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   const readyPromise = new Promise<void>((resolve) => {
     whenReady = resolve
   })
+  /** Every key id in the table, as far as this store has heard: loaded when it listens, then kept by notifications. */
+  const ids = new Set<string>()
+  const loadIds = async () => {
+    try {
+      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${names.keys}`)
+      for (const row of rows) ids.add(row.id)
+    } catch {
+      // unknown ids spend the verifier's lookup budget until the next successful load
+    }
+  }
   const listener =
     options.listen === false
       ? deaf()
@@ -117,10 +132,13 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
           heartbeatMs,
           minRetryMs,
           maxRetryMs,
-          onId: (id) => notify([id]),
+          onId: (id) => {
+            ids.add(id)
+            notify([id])
+          },
           onListening: () => {
-            whenReady()
             notify() // what changed while not listening is unknown
+            void loadIds().then(whenReady)
           },
           onLost: (cause) => onError(storeFailure(cause)),
         })
@@ -168,18 +186,20 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
     async find(id) {
       if (typeof id !== 'string' || !/^[0-9A-Za-z]{12}$/.test(id)) return undefined
       const { rows } = await query(`SELECT record FROM ${names.keys} WHERE id = $1`, [id])
-      return rows.length === 0 ? undefined : checkKeyRecord(rows[0].record)
+      if (rows.length === 0) return undefined
+      ids.add(id)
+      return checkKeyRecord(rows[0].record)
     },
+    knows: (id) => ids.has(id),
     async list() {
       const { rows } = await query(`SELECT record FROM ${names.keys} ORDER BY record->>'createdAt', id`, [])
       return rows.map((row) => checkKeyRecord(row.record))
     },
     async create(input) {
       const record = checkKeyRecord(input)
-      return transaction(async (client) => {
-        await writeRecord(client, names, record, 'INSERT')
-        return record
-      })
+      await transaction((client) => writeRecord(client, names, record, 'INSERT'))
+      ids.add(record.id)
+      return record
     },
     update(id, change) {
       return transaction(async (client) => {
@@ -197,6 +217,9 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
           throw new KeyStoreError('ERR_INVALID_KEY_RECORD', 'an update cannot change a key id')
         await writeRecord(client, names, created, 'INSERT')
         return write(client, record)
+      }).then((record) => {
+        ids.add(created.id)
+        return record
       })
     },
     revoke(id) {
