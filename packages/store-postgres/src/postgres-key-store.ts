@@ -1,4 +1,10 @@
-import { type ApiKeyRecord, checkKeyRecord, type KeyStore, KeyStoreError } from '@callsign/api-key'
+import {
+  type ApiKeyRecord,
+  checkKeyRecord,
+  type KeyStore,
+  KeyStoreError,
+  type KeyStoreErrorCode,
+} from '@callsign/api-key'
 import { type Clock, ConfigError, systemClock } from '@callsign/core'
 import pg from 'pg'
 import { type ChangeListener, changeListener } from './lib/change-listener.js'
@@ -28,8 +34,29 @@ export interface PostgresKeyStoreOptions {
   readonly maxRetryMs?: number
   /** Told when the listening connection is lost (the store is stale until it is back). Default: a warning. */
   readonly onError?: (error: KeyStoreError) => void
-  /** Time source for `revokedAt`. */
+  /** Time source for `revokedAt` and the ages in `health()`. */
   readonly clock?: Clock
+}
+
+/** A snapshot of the store for a health endpoint (see {@link PostgresKeyStore.health}). */
+export interface PostgresKeyStoreHealth {
+  /**
+   * `listening`: notifications arrive and the last call answered; `stale`: not listening (reconnecting,
+   * or `listen: false`), cached keys follow the verifier's `maxStaleMs`; `failing`: the last lookup or
+   * write failed (keys not cached are refused) until one succeeds.
+   */
+  readonly state: 'listening' | 'stale' | 'failing'
+  readonly listening: boolean
+  /** Seconds since the store stopped listening (or was created, before it first listened); null while listening. */
+  readonly staleForSeconds: number | null
+  /** Seconds since the last lookup or write that succeeded; null before the first one. */
+  readonly lastSuccessAgeSeconds: number | null
+  /** Seconds since the last change notification arrived; null before the first one. */
+  readonly lastNotificationAgeSeconds: number | null
+  /** The code of the last failed lookup or write (`ERR_KEY_STORE_UNAVAILABLE`, `ERR_KEY_STORE_SCHEMA`); null after a success. */
+  readonly lastError: KeyStoreErrorCode | null
+  /** Key ids the store knows exist (no lookup budget is spent on them). */
+  readonly knownIds: number
 }
 
 /** A {@link KeyStore} on PostgreSQL. */
@@ -47,6 +74,8 @@ export interface PostgresKeyStore extends KeyStore {
   ): Promise<ApiKeyRecord>
   /** True until the store listens for changes, and whenever that connection is lost. */
   isStale(): boolean
+  /** A snapshot for a health endpoint: listening or stale, and the age of the last answer and notification. */
+  health(): PostgresKeyStoreHealth
   /** Resolves once the store listens for changes and has read the key ids (it keeps trying until then), or when it is closed. */
   ready(): Promise<void>
   /** Stops listening and closes every connection. */
@@ -111,6 +140,24 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   const readyPromise = new Promise<void>((resolve) => {
     whenReady = resolve
   })
+  // For health(): times in ms on the store's clock.
+  let staleSince: number | null = clock.now()
+  let lastSuccessAt: number | null = null
+  let lastNotificationAt: number | null = null
+  let lastError: KeyStoreErrorCode | null = null
+  const succeeded = <T>(result: T): T => {
+    lastSuccessAt = clock.now()
+    lastError = null
+    return result
+  }
+  const failed = (error: unknown): never => {
+    const failure = storeFailure(error)
+    if (failure.code === 'ERR_KEY_STORE_UNAVAILABLE' || failure.code === 'ERR_KEY_STORE_SCHEMA') {
+      lastError = failure.code
+    }
+    throw failure
+  }
+
   /** Every key id in the table, as far as this store has heard: loaded when it listens, then kept by notifications. */
   const ids = new Set<string>()
   const loadIds = async () => {
@@ -133,21 +180,26 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
           minRetryMs,
           maxRetryMs,
           onId: (id) => {
+            lastNotificationAt = clock.now()
             ids.add(id)
             notify([id])
           },
           onListening: () => {
+            staleSince = null
             notify() // what changed while not listening is unknown
             void loadIds().then(whenReady)
           },
-          onLost: (cause) => onError(storeFailure(cause)),
+          onLost: (cause) => {
+            staleSince ??= clock.now()
+            onError(storeFailure(cause))
+          },
         })
 
   const query = async (text: string, values: unknown[]): Promise<pg.QueryResult> => {
     try {
-      return await pool.query(text, values)
+      return succeeded(await pool.query(text, values))
     } catch (cause) {
-      throw storeFailure(cause)
+      return failed(cause)
     }
   }
 
@@ -157,18 +209,18 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
     try {
       client = await pool.connect()
     } catch (cause) {
-      throw storeFailure(cause)
+      return failed(cause)
     }
     try {
       await client.query('BEGIN')
       const result = await work(client)
       await client.query('COMMIT')
       client.release()
-      return result
+      return succeeded(result)
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
       client.release(error instanceof KeyStoreError ? undefined : (error as Error))
-      throw storeFailure(error)
+      return failed(error)
     }
   }
 
@@ -235,6 +287,20 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
       return () => listeners.delete(listener)
     },
     isStale: () => !listener.listening(),
+    health() {
+      const now = clock.now()
+      const age = (at: number | null) => (at === null ? null : Math.max(0, (now - at) / 1000))
+      const listening = listener.listening()
+      return {
+        state: lastError !== null ? 'failing' : listening ? 'listening' : 'stale',
+        listening,
+        staleForSeconds: listening ? null : age(staleSince ?? now),
+        lastSuccessAgeSeconds: age(lastSuccessAt),
+        lastNotificationAgeSeconds: age(lastNotificationAt),
+        lastError,
+        knownIds: ids.size,
+      }
+    },
     ready: () => (options.listen === false ? Promise.resolve() : readyPromise),
     async close() {
       whenReady()
