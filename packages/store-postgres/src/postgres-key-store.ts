@@ -5,9 +5,11 @@ import {
   KeyStoreError,
   type KeyStoreErrorCode,
 } from '@callsign/api-key'
-import { type Clock, ConfigError, systemClock } from '@callsign/core'
-import pg from 'pg'
+import { type Clock, systemClock } from '@callsign/core'
+import type pg from 'pg'
 import { type ChangeListener, changeListener } from './lib/change-listener.js'
+import { poolSizeOf, positive } from './lib/positive.js'
+import { queryPool } from './lib/query-pool.js'
 import { parseStoreUrl, type SchemaNames, schemaNames } from './lib/schema-names.js'
 import { storeFailure } from './lib/store-failure.js'
 
@@ -101,30 +103,22 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   const parsed = parseStoreUrl(url, where)
   const connectionString = parsed.connectionString
   const names = schemaNames(options.schema ?? parsed.schema, where)
-  const timeoutMs = positive(options.timeoutMs, 2000, 'timeoutMs')
-  const heartbeatMs = positive(options.heartbeatMs, 1000, 'heartbeatMs')
-  const minRetryMs = positive(options.minRetryMs, 100, 'minRetryMs')
-  const maxRetryMs = positive(options.maxRetryMs, 5000, 'maxRetryMs')
-  const poolSize = options.poolSize ?? 10
-  if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
-    throw new ConfigError(`${where}: "poolSize" must be a positive integer`)
-  }
+  const timeoutMs = positive(options.timeoutMs, 2000, `${where}: "timeoutMs"`)
+  const heartbeatMs = positive(options.heartbeatMs, 1000, `${where}: "heartbeatMs"`)
+  const minRetryMs = positive(options.minRetryMs, 100, `${where}: "minRetryMs"`)
+  const maxRetryMs = positive(options.maxRetryMs, 5000, `${where}: "maxRetryMs"`)
+  const poolSize = poolSizeOf(options.poolSize, where)
   const clock = options.clock ?? systemClock
   const onError =
     options.onError ??
     ((error: KeyStoreError) =>
       process.emitWarning(`${error.message}; reconnecting`, { code: 'CALLSIGN_KEY_STORE_LISTEN' }))
 
-  const pool = new pg.Pool({
-    connectionString,
+  const pool = queryPool(connectionString, {
     max: poolSize,
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-    statement_timeout: timeoutMs,
-    application_name: 'callsign-key-store',
-    allowExitOnIdle: true, // idle connections never keep a process alive
+    timeoutMs,
+    applicationName: 'callsign-key-store',
   })
-  pool.on('error', () => {}) // an idle connection that drops is replaced on the next call
 
   const listeners = new Set<(changedIds?: readonly string[]) => void>()
   const notify = (changed?: readonly string[]) => {
@@ -337,14 +331,6 @@ async function writeRecord(
 /** The listener of a store that does not listen. */
 function deaf(): ChangeListener {
   return { listening: () => false, close: async () => {} }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`postgresKeyStore: "${name}" must be a positive number`)
-  }
-  return value
 }
 
 function printable(id: string): string {
