@@ -50,6 +50,14 @@ export interface KeyStore {
    * answer, since a lookup costs nothing; a store where a lookup costs something leaves it out.
    */
   findLocal?(id: string): ApiKeyRecord | undefined
+  /**
+   * Optional, for a store that keeps the ids of its records in memory (the PostgreSQL store): true
+   * when a record with this id exists, as far as the store has heard. A verifier looks a known id up
+   * without spending its lookup budget, so valid callers are never refused for it however many keys
+   * are active; only ids the store does not know spend the budget. `false` may be wrong for a key
+   * created a moment ago (it then spends the budget, nothing worse).
+   */
+  knows?(id: string): boolean
   /** Adds a record; rejects when the id exists. */
   create(record: ApiKeyRecord): Promise<ApiKeyRecord>
   /** Replaces a record by the result of `change` (applied to the freshest copy; the id cannot change). */

@@ -26,7 +26,8 @@ export interface ApiKeyVerifierOptions {
   readonly cacheSize?: number
   /**
    * Store lookups (cache misses) allowed per second, so random key ids cannot flood a store where a
-   * lookup costs something. Not used for a store that answers from memory (`findLocal`, the file store). Default 100.
+   * lookup costs something. Not spent on a store that answers from memory (`findLocal`, the file
+   * store), nor on an id the store knows exists (`knows`, the PostgreSQL store). Default 100.
    */
   readonly lookupsPerSecond?: number
   /**
@@ -146,13 +147,15 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     cache.delete(id)
     return undefined
   }
+  const knows = store.knows?.bind(store)
   const bucket = tokenBucket(lookupsPerSecond, Math.max(1, Math.ceil(lookupsPerSecond)))
   const inFlight = new Map<string, Promise<Cached>>()
 
   const lookup = (id: string): Promise<Cached> => {
     const pending = inFlight.get(id)
     if (pending) return pending
-    if (!bucket.take()) return Promise.reject(invalid('lookup_rate_limited'))
+    // The budget is for ids nobody issued: a key the store knows is never refused for it.
+    if (!knows?.(id) && !bucket.take()) return Promise.reject(invalid('lookup_rate_limited'))
     const started = generation
     const promise = store.find(id).then(
       (record) => {

@@ -54,6 +54,7 @@ export const AUDIT_REASONS = {
   lifetime_too_long: 'the token lives longer than maxLifetime',
   replayed: 'the token jti was seen before (replay protection)',
   replay_cache_full: 'the replay cache is full, so the token cannot be checked',
+  replay_store_unavailable: 'the shared replay store did not answer, so the token cannot be checked',
   certificate_binding: 'the token is bound (cnf) to another certificate',
   token_too_large: 'the token is larger than allowed',
 
@@ -93,6 +94,7 @@ export const AUDIT_REASONS = {
   assertion_lifetime_too_long: 'issuer: the client assertion lives too long',
   assertion_replayed: 'issuer: the client assertion jti was seen before',
   assertion_cache_full: 'issuer: too many assertions to remember',
+  limiter_unavailable: 'issuer: the shared failed-authentication state did not answer',
   client_keys_unavailable: 'issuer: the client keys could not be fetched',
   not_a_form_body: 'issuer: the request body is not a form',
   malformed_body: 'issuer: the form cannot be read',

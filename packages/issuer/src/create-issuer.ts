@@ -22,7 +22,8 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify'
 import type { JWK } from 'jose'
-import { addressLimiter } from './lib/address-limiter.js'
+import type { FailureStore } from './failure-store.js'
+import { type AddressLimiter, addressLimiter } from './lib/address-limiter.js'
 import { ASSERTION_ALGORITHMS, assertionVerifier } from './lib/assertion-clients.js'
 import { clientAuthenticator } from './lib/authenticate-client.js'
 import { grantScopes } from './lib/grant-scopes.js'
@@ -71,6 +72,12 @@ export interface FailedAuthenticationOptions {
   readonly addressBurst?: number
   /** Addresses (and address + client id pairs) tracked at most, least recently failed forgotten first. Default 10 000. */
   readonly maxTracked?: number
+  /**
+   * Where failures are counted. Default: this process's memory (`maxTracked` applies). Give every
+   * issuer instance one shared store (`postgresFailureStore` from `@callsign/store-postgres`) so an
+   * address throttled by one is throttled by all.
+   */
+  readonly store?: FailureStore
 }
 
 /**
@@ -310,7 +317,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
             ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
           })
           clientId = claimed.clientId
-          const wait = limiter?.retryAfter(address, clientId) ?? 0
+          const wait = limiter === undefined ? 0 : await limitFor(limiter, address, clientId)
           if (wait > 0) {
             throw new OAuthError('invalid_client', {
               reason: 'rate_limited',
@@ -322,7 +329,15 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
           caller = await claimed.authenticate()
         } catch (error) {
           if (error instanceof OAuthError && error.error === 'invalid_client' && error.status === 401) {
-            limiter?.fail(address, clientId)
+            // The answer is a 401 either way; a store that cannot count is said, not thrown.
+            await limiter?.fail(address, clientId).catch((cause: unknown) => {
+              process.emitWarning(
+                `the failed-authentication store did not record a failure (${errorName(cause)})`,
+                {
+                  code: 'CALLSIGN_FAILURE_STORE',
+                },
+              )
+            })
           }
           throw error
         }
@@ -433,4 +448,23 @@ function bodyReason(code: string | undefined): AuditReason {
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'body_too_large'
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'not_a_form_body'
   return 'malformed_body'
+}
+
+/** The wait before this address may try again; a failure store that does not answer refuses the request (fail closed). */
+async function limitFor(
+  limiter: AddressLimiter,
+  address: string,
+  clientId: string | undefined,
+): Promise<number> {
+  try {
+    return await limiter.retryAfter(address, clientId)
+  } catch (cause) {
+    throw new OAuthError('temporarily_unavailable', { reason: 'limiter_unavailable', cause })
+  }
+}
+
+function errorName(cause: unknown): string {
+  return (cause as { code?: unknown } | null)?.code === undefined
+    ? 'error'
+    : String((cause as { code: unknown }).code)
 }

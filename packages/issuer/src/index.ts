@@ -5,3 +5,4 @@ export {
   type IssuerClient,
   type IssuerOptions,
 } from './create-issuer.js'
+export { type FailureRule, type FailureStore, memoryFailureStore } from './failure-store.js'

@@ -13,6 +13,7 @@ export {
   type JwtVerifierOptions,
   jwtVerifier,
   type KeySourceHealth,
+  type ReplayStore,
 } from './jwt-verifier.js'
 export { type MintKey, type MintTokenOptions, mintToken } from './mint-token.js'
 export { type KeyDir, readKeyDir } from './read-key-dir.js'

@@ -23,8 +23,10 @@ import { ReplayGuard } from './lib/replay-guard.js'
 import { normalizeTyp, resolveOptions } from './lib/resolve-options.js'
 import { staticKeySource } from './lib/static-key-source.js'
 import { TokenCache } from './lib/token-cache.js'
+import type { ReplayStore } from './replay-store.js'
 
 export type { KeySourceHealth } from './lib/key-source.js'
+export type { ReplayStore } from './replay-store.js'
 
 export interface JwtKeyCacheOptions {
   /** Seconds a fetched key set is fresh. Default 600. */
@@ -77,8 +79,11 @@ export interface JwtVerifierOptions {
   readonly keyCache?: JwtKeyCacheOptions
   /** Cache of verified tokens. Default { maxEntries: 10000 }; `false` turns it off. */
   readonly tokenCache?: false | { readonly maxEntries?: number }
-  /** Accept each `jti` once (one-time tokens). Default off; `true` is { maxEntries: 100000 }. */
-  readonly replayProtection?: boolean | { readonly maxEntries?: number }
+  /**
+   * Accept each `jti` once (one-time tokens). Default off; `true` is { maxEntries: 100000 } in this
+   * process; `{ store }` records uses in a {@link ReplayStore} shared by every replica.
+   */
+  readonly replayProtection?: boolean | { readonly maxEntries?: number } | { readonly store: ReplayStore }
   readonly clock?: Clock
 }
 
@@ -122,6 +127,25 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const { clock, rules } = config
   const tokenCache = config.tokenCacheEntries > 0 ? new TokenCache(config.tokenCacheEntries) : undefined
   const replay = config.replayEntries > 0 ? new ReplayGuard(config.replayEntries) : undefined
+  const replayStore = config.replayStore
+  const replayOn = replay !== undefined || replayStore !== undefined
+  /** Records a token's one use: at once in memory (throws on a replay), or a promise with a shared store. */
+  const useOnce = (key: string, untilMs: number): Promise<void> | undefined => {
+    if (replayStore === undefined) {
+      replay?.use(key, untilMs, clock.now())
+      return undefined
+    }
+    return Promise.resolve()
+      .then(() => replayStore.claim(key, untilMs, clock.now()))
+      .then(
+        (first) => {
+          if (first !== true) throw invalid('replayed')
+        },
+        (cause: unknown) => {
+          throw invalid('replay_store_unavailable', cause)
+        },
+      )
+  }
   const onRetired = (records: readonly KeyRecord[]) => tokenCache?.evict(records)
   const sources = buildSources(config, onRetired)
   const explainRefusal = refusalHints(rules.maxLifetime)
@@ -160,14 +184,16 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   }
 
   /** The caller of a token verified before, if it is in the token cache and still valid. */
-  const cachedCaller = (token: string, tls: TlsPeer | undefined): Caller | undefined => {
+  const cachedCaller = (token: string, tls: TlsPeer | undefined): Caller | Promise<Caller> | undefined => {
     if (tokenCache === undefined) return undefined
     const nowMs = clock.now()
     const cached = tokenCache.get(token, nowMs / 1000, rules.clockTolerance)
     if (cached === undefined) return undefined
     checkBinding(cached.x5t, tls)
-    if (replay && cached.replayKey)
-      replay.use(cached.replayKey, (cached.exp + rules.clockTolerance) * 1000, nowMs)
+    if (replayOn && cached.replayKey) {
+      const used = useOnce(cached.replayKey, (cached.exp + rules.clockTolerance) * 1000)
+      if (used) return used.then(() => cached.caller)
+    }
     return cached.caller
   }
 
@@ -213,7 +239,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     alg: string,
     record: KeyRecord,
     source: KeySource,
-  ): Caller => {
+  ): Caller | Promise<Caller> => {
     if (!verifySignature(alg, record.key, signingInput, signature)) throw invalid('bad_signature')
     let claims: ReturnType<typeof checkClaims>
     try {
@@ -224,10 +250,11 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     }
     checkBinding(claims.x5t, tls)
     let replayKey: string | undefined
-    if (replay) {
+    let used: Promise<void> | undefined
+    if (replayOn) {
       if (claims.jti === undefined) throw invalid('missing_claim')
       replayKey = `${payload.iss}\n${claims.jti}`
-      replay.use(replayKey, (claims.exp + rules.clockTolerance) * 1000, clock.now())
+      used = useOnce(replayKey, (claims.exp + rules.clockTolerance) * 1000)
     }
     const caller: Caller = Object.freeze({
       id: claims.subject,
@@ -248,7 +275,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       x5t: claims.x5t,
       replayKey,
     })
-    return caller
+    return used ? used.then(() => caller) : caller
   }
 
   const verifyToken = async (token: string, tls?: TlsPeer): Promise<Caller> => {

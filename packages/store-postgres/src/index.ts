@@ -1,6 +1,17 @@
 export { type MigrateOptions, type MigrateResult, migrate, SCHEMA_VERSION } from './migrate.js'
 export {
+  type FailureBucketRule,
+  type PostgresFailureStore,
+  postgresFailureStore,
+} from './postgres-failure-store.js'
+export {
   type PostgresKeyStore,
+  type PostgresKeyStoreHealth,
   type PostgresKeyStoreOptions,
   postgresKeyStore,
 } from './postgres-key-store.js'
+export {
+  type PostgresReplayStore,
+  type PostgresSharedStateOptions,
+  postgresReplayStore,
+} from './postgres-replay-store.js'

@@ -14,6 +14,20 @@ const MIGRATIONS: readonly ((names: SchemaNames) => string)[] = [
       updated_at timestamptz NOT NULL DEFAULT now()
     );
     CREATE INDEX ON ${n.keys} (owner);`,
+  (n) => `
+    CREATE TABLE ${n.replay} (
+      key_hash bytea PRIMARY KEY,
+      until_ms bigint NOT NULL
+    );
+    CREATE INDEX ON ${n.replay} (until_ms);
+    CREATE TABLE ${n.failures} (
+      rule text NOT NULL,
+      key text NOT NULL,
+      tokens double precision NOT NULL,
+      at_ms bigint NOT NULL,
+      PRIMARY KEY (rule, key)
+    );
+    CREATE INDEX ON ${n.failures} (at_ms);`,
 ]
 
 /** The schema version this release reads and writes. */

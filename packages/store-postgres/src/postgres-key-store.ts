@@ -1,7 +1,15 @@
-import { type ApiKeyRecord, checkKeyRecord, type KeyStore, KeyStoreError } from '@callsign/api-key'
-import { type Clock, ConfigError, systemClock } from '@callsign/core'
-import pg from 'pg'
+import {
+  type ApiKeyRecord,
+  checkKeyRecord,
+  type KeyStore,
+  KeyStoreError,
+  type KeyStoreErrorCode,
+} from '@callsign/api-key'
+import { type Clock, systemClock } from '@callsign/core'
+import type pg from 'pg'
 import { type ChangeListener, changeListener } from './lib/change-listener.js'
+import { poolSizeOf, positive } from './lib/positive.js'
+import { queryPool } from './lib/query-pool.js'
 import { parseStoreUrl, type SchemaNames, schemaNames } from './lib/schema-names.js'
 import { storeFailure } from './lib/store-failure.js'
 
@@ -28,12 +36,38 @@ export interface PostgresKeyStoreOptions {
   readonly maxRetryMs?: number
   /** Told when the listening connection is lost (the store is stale until it is back). Default: a warning. */
   readonly onError?: (error: KeyStoreError) => void
-  /** Time source for `revokedAt`. */
+  /** Time source for `revokedAt` and the ages in `health()`. */
   readonly clock?: Clock
+}
+
+/** A snapshot of the store for a health endpoint (see {@link PostgresKeyStore.health}). */
+export interface PostgresKeyStoreHealth {
+  /**
+   * `listening`: notifications arrive and the last call answered; `stale`: not listening (reconnecting,
+   * or `listen: false`), cached keys follow the verifier's `maxStaleMs`; `failing`: the last lookup or
+   * write failed (keys not cached are refused) until one succeeds.
+   */
+  readonly state: 'listening' | 'stale' | 'failing'
+  readonly listening: boolean
+  /** Seconds since the store stopped listening (or was created, before it first listened); null while listening. */
+  readonly staleForSeconds: number | null
+  /** Seconds since the last lookup or write that succeeded; null before the first one. */
+  readonly lastSuccessAgeSeconds: number | null
+  /** Seconds since the last change notification arrived; null before the first one. */
+  readonly lastNotificationAgeSeconds: number | null
+  /** The code of the last failed lookup or write (`ERR_KEY_STORE_UNAVAILABLE`, `ERR_KEY_STORE_SCHEMA`); null after a success. */
+  readonly lastError: KeyStoreErrorCode | null
+  /** Key ids the store knows exist (no lookup budget is spent on them). */
+  readonly knownIds: number
 }
 
 /** A {@link KeyStore} on PostgreSQL. */
 export interface PostgresKeyStore extends KeyStore {
+  /**
+   * True when a key with this id exists, as far as the store has heard (the ids are read when it
+   * starts listening and kept up to date by notifications): a verifier spends no lookup budget on it.
+   */
+  knows(id: string): boolean
   onChange(listener: (changedIds?: readonly string[]) => void): () => void
   rotate(
     id: string,
@@ -42,7 +76,9 @@ export interface PostgresKeyStore extends KeyStore {
   ): Promise<ApiKeyRecord>
   /** True until the store listens for changes, and whenever that connection is lost. */
   isStale(): boolean
-  /** Resolves once the store listens for changes (it keeps trying until then), or when it is closed. */
+  /** A snapshot for a health endpoint: listening or stale, and the age of the last answer and notification. */
+  health(): PostgresKeyStoreHealth
+  /** Resolves once the store listens for changes and has read the key ids (it keeps trying until then), or when it is closed. */
   ready(): Promise<void>
   /** Stops listening and closes every connection. */
   close(): Promise<void>
@@ -67,30 +103,22 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   const parsed = parseStoreUrl(url, where)
   const connectionString = parsed.connectionString
   const names = schemaNames(options.schema ?? parsed.schema, where)
-  const timeoutMs = positive(options.timeoutMs, 2000, 'timeoutMs')
-  const heartbeatMs = positive(options.heartbeatMs, 1000, 'heartbeatMs')
-  const minRetryMs = positive(options.minRetryMs, 100, 'minRetryMs')
-  const maxRetryMs = positive(options.maxRetryMs, 5000, 'maxRetryMs')
-  const poolSize = options.poolSize ?? 10
-  if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
-    throw new ConfigError(`${where}: "poolSize" must be a positive integer`)
-  }
+  const timeoutMs = positive(options.timeoutMs, 2000, `${where}: "timeoutMs"`)
+  const heartbeatMs = positive(options.heartbeatMs, 1000, `${where}: "heartbeatMs"`)
+  const minRetryMs = positive(options.minRetryMs, 100, `${where}: "minRetryMs"`)
+  const maxRetryMs = positive(options.maxRetryMs, 5000, `${where}: "maxRetryMs"`)
+  const poolSize = poolSizeOf(options.poolSize, where)
   const clock = options.clock ?? systemClock
   const onError =
     options.onError ??
     ((error: KeyStoreError) =>
       process.emitWarning(`${error.message}; reconnecting`, { code: 'CALLSIGN_KEY_STORE_LISTEN' }))
 
-  const pool = new pg.Pool({
-    connectionString,
+  const pool = queryPool(connectionString, {
     max: poolSize,
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-    statement_timeout: timeoutMs,
-    application_name: 'callsign-key-store',
-    allowExitOnIdle: true, // idle connections never keep a process alive
+    timeoutMs,
+    applicationName: 'callsign-key-store',
   })
-  pool.on('error', () => {}) // an idle connection that drops is replaced on the next call
 
   const listeners = new Set<(changedIds?: readonly string[]) => void>()
   const notify = (changed?: readonly string[]) => {
@@ -106,6 +134,34 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   const readyPromise = new Promise<void>((resolve) => {
     whenReady = resolve
   })
+  // For health(): times in ms on the store's clock.
+  let staleSince: number | null = clock.now()
+  let lastSuccessAt: number | null = null
+  let lastNotificationAt: number | null = null
+  let lastError: KeyStoreErrorCode | null = null
+  const succeeded = <T>(result: T): T => {
+    lastSuccessAt = clock.now()
+    lastError = null
+    return result
+  }
+  const failed = (error: unknown): never => {
+    const failure = storeFailure(error)
+    if (failure.code === 'ERR_KEY_STORE_UNAVAILABLE' || failure.code === 'ERR_KEY_STORE_SCHEMA') {
+      lastError = failure.code
+    }
+    throw failure
+  }
+
+  /** Every key id in the table, as far as this store has heard: loaded when it listens, then kept by notifications. */
+  const ids = new Set<string>()
+  const loadIds = async () => {
+    try {
+      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${names.keys}`)
+      for (const row of rows) ids.add(row.id)
+    } catch {
+      // unknown ids spend the verifier's lookup budget until the next successful load
+    }
+  }
   const listener =
     options.listen === false
       ? deaf()
@@ -117,19 +173,27 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
           heartbeatMs,
           minRetryMs,
           maxRetryMs,
-          onId: (id) => notify([id]),
-          onListening: () => {
-            whenReady()
-            notify() // what changed while not listening is unknown
+          onId: (id) => {
+            lastNotificationAt = clock.now()
+            ids.add(id)
+            notify([id])
           },
-          onLost: (cause) => onError(storeFailure(cause)),
+          onListening: () => {
+            staleSince = null
+            notify() // what changed while not listening is unknown
+            void loadIds().then(whenReady)
+          },
+          onLost: (cause) => {
+            staleSince ??= clock.now()
+            onError(storeFailure(cause))
+          },
         })
 
   const query = async (text: string, values: unknown[]): Promise<pg.QueryResult> => {
     try {
-      return await pool.query(text, values)
+      return succeeded(await pool.query(text, values))
     } catch (cause) {
-      throw storeFailure(cause)
+      return failed(cause)
     }
   }
 
@@ -139,18 +203,18 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
     try {
       client = await pool.connect()
     } catch (cause) {
-      throw storeFailure(cause)
+      return failed(cause)
     }
     try {
       await client.query('BEGIN')
       const result = await work(client)
       await client.query('COMMIT')
       client.release()
-      return result
+      return succeeded(result)
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
       client.release(error instanceof KeyStoreError ? undefined : (error as Error))
-      throw storeFailure(error)
+      return failed(error)
     }
   }
 
@@ -168,18 +232,20 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
     async find(id) {
       if (typeof id !== 'string' || !/^[0-9A-Za-z]{12}$/.test(id)) return undefined
       const { rows } = await query(`SELECT record FROM ${names.keys} WHERE id = $1`, [id])
-      return rows.length === 0 ? undefined : checkKeyRecord(rows[0].record)
+      if (rows.length === 0) return undefined
+      ids.add(id)
+      return checkKeyRecord(rows[0].record)
     },
+    knows: (id) => ids.has(id),
     async list() {
       const { rows } = await query(`SELECT record FROM ${names.keys} ORDER BY record->>'createdAt', id`, [])
       return rows.map((row) => checkKeyRecord(row.record))
     },
     async create(input) {
       const record = checkKeyRecord(input)
-      return transaction(async (client) => {
-        await writeRecord(client, names, record, 'INSERT')
-        return record
-      })
+      await transaction((client) => writeRecord(client, names, record, 'INSERT'))
+      ids.add(record.id)
+      return record
     },
     update(id, change) {
       return transaction(async (client) => {
@@ -197,6 +263,9 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
           throw new KeyStoreError('ERR_INVALID_KEY_RECORD', 'an update cannot change a key id')
         await writeRecord(client, names, created, 'INSERT')
         return write(client, record)
+      }).then((record) => {
+        ids.add(created.id)
+        return record
       })
     },
     revoke(id) {
@@ -212,6 +281,20 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
       return () => listeners.delete(listener)
     },
     isStale: () => !listener.listening(),
+    health() {
+      const now = clock.now()
+      const age = (at: number | null) => (at === null ? null : Math.max(0, (now - at) / 1000))
+      const listening = listener.listening()
+      return {
+        state: lastError !== null ? 'failing' : listening ? 'listening' : 'stale',
+        listening,
+        staleForSeconds: listening ? null : age(staleSince ?? now),
+        lastSuccessAgeSeconds: age(lastSuccessAt),
+        lastNotificationAgeSeconds: age(lastNotificationAt),
+        lastError,
+        knownIds: ids.size,
+      }
+    },
     ready: () => (options.listen === false ? Promise.resolve() : readyPromise),
     async close() {
       whenReady()
@@ -248,14 +331,6 @@ async function writeRecord(
 /** The listener of a store that does not listen. */
 function deaf(): ChangeListener {
   return { listening: () => false, close: async () => {} }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`postgresKeyStore: "${name}" must be a positive number`)
-  }
-  return value
 }
 
 function printable(id: string): string {

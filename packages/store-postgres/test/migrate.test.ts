@@ -26,20 +26,39 @@ describe.skipIf(!postgres)('migrate', () => {
   it('creates the schema and its tables on an empty database, then does nothing when re-run', async () => {
     const name = schema()
     expect(await tables(name)).toEqual([])
-    expect(await migrate(DATABASE_URL, { schema: name })).toEqual({ applied: [1], version: SCHEMA_VERSION })
-    expect(await tables(name)).toEqual(['api_keys', 'schema_migrations'])
+    expect(await migrate(DATABASE_URL, { schema: name })).toEqual({
+      applied: [1, 2],
+      version: SCHEMA_VERSION,
+    })
+    expect(await tables(name)).toEqual(['api_keys', 'auth_failures', 'jwt_replay', 'schema_migrations'])
     await sql(
       `INSERT INTO "${name}".api_keys (id, owner, state, record) VALUES ('AAAAAAAAAAAA', 'x', 'active', '{}')`,
     )
     expect(await migrate(DATABASE_URL, { schema: name })).toEqual({ applied: [], version: SCHEMA_VERSION })
     expect(await sql(`SELECT id FROM "${name}".api_keys`)).toEqual([{ id: 'AAAAAAAAAAAA' }])
-    expect(await sql(`SELECT version FROM "${name}".schema_migrations`)).toEqual([{ version: 1 }])
+    expect(await sql(`SELECT version FROM "${name}".schema_migrations ORDER BY version`)).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ])
+  })
+
+  it('applies only the missing version to a version-1 schema, keeping its keys', async () => {
+    const name = schema()
+    await migrate(DATABASE_URL, { schema: name })
+    await sql(`DROP TABLE "${name}".jwt_replay, "${name}".auth_failures`)
+    await sql(`DELETE FROM "${name}".schema_migrations WHERE version = 2`)
+    await sql(
+      `INSERT INTO "${name}".api_keys (id, owner, state, record) VALUES ('AAAAAAAAAAAA', 'x', 'active', '{}')`,
+    )
+    expect(await migrate(DATABASE_URL, { schema: name })).toEqual({ applied: [2], version: SCHEMA_VERSION })
+    expect(await tables(name)).toEqual(['api_keys', 'auth_failures', 'jwt_replay', 'schema_migrations'])
+    expect(await sql(`SELECT id FROM "${name}".api_keys`)).toEqual([{ id: 'AAAAAAAAAAAA' }])
   })
 
   it('lets concurrent runs wait for each other: exactly one applies each version', async () => {
     const name = schema()
     const results = await Promise.all([1, 2, 3, 4].map(() => migrate(DATABASE_URL, { schema: name })))
-    expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, 0, 1])
+    expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, 0, SCHEMA_VERSION])
   })
 
   it('refuses a database newer than this release with ERR_KEY_STORE_SCHEMA', async () => {

@@ -61,17 +61,20 @@ describe.skipIf(!postgres)('the PostgreSQL store in an outage', () => {
     await replica.ready()
     const events: (readonly string[] | undefined)[] = []
     replica.onChange((ids) => events.push(ids))
+    expect(replica.health()).toMatchObject({ state: 'listening', listening: true, staleForSeconds: null })
     expect((await terminateListener()).length).toBeGreaterThan(0)
     await eventually(() => events.includes(undefined) && !replica.isStale())
     const { record } = await newKey(writer, 'after')
     await eventually(() => events.some((ids) => ids?.includes(record.id)))
+    expect(replica.health()).toMatchObject({ state: 'listening', listening: true, lastError: null })
+    expect(replica.health().lastNotificationAgeSeconds).not.toBeNull()
   })
 
   it('while not listening, re-reads a cached key older than maxStaleMs, so a revocation it missed is refused', async () => {
-    const replica = store({ minRetryMs: 60_000 }) // stays deaf for this test
+    const clock = clockAt(Date.now())
+    const replica = store({ minRetryMs: 60_000, clock }) // stays deaf for this test
     const writer = store()
     await replica.ready()
-    const clock = clockAt(Date.now())
     const verifier = apiKeyVerifier({ store: replica, clock, maxStaleMs: 3000 })
     const seen = new Set<string>()
     replica.onChange((ids) => {
@@ -86,10 +89,17 @@ describe.skipIf(!postgres)('the PostgreSQL store in an outage', () => {
 
     await terminateListener()
     await eventually(() => replica.isStale())
+    expect(replica.health()).toMatchObject({
+      state: 'stale',
+      listening: false,
+      staleForSeconds: 0,
+      lastError: null,
+    })
     await writer.revoke(leaked.record.id) // announced, but this replica is not listening
     // Within the bound the cached record is still trusted: the documented trade-off.
     expect(await outcome(verifier, leaked.key)).toBe('leaked')
     clock.advance(3001)
+    expect(replica.health().staleForSeconds).toBe(3.001)
     expect(await outcome(verifier, leaked.key)).toBe('refused: revoked')
     expect(await outcome(verifier, fine.key)).toBe('fine')
   })
@@ -115,8 +125,11 @@ describe.skipIf(!postgres)('the PostgreSQL store in an outage', () => {
     await expect(slow.find(record.id)).rejects.toMatchObject({ code: 'ERR_KEY_STORE_UNAVAILABLE' })
     expect(await outcome(verifier, key)).toBe('refused: store_unavailable')
     expect(Date.now() - started).toBeLessThan(2900) // well before the lock is released
+    expect(slow.health()).toMatchObject({ state: 'failing', lastError: 'ERR_KEY_STORE_UNAVAILABLE' })
     await held
     expect(await outcome(verifier, key)).toBe('slow')
+    expect(slow.health()).toMatchObject({ lastError: null })
+    expect(slow.health().state).not.toBe('failing')
   })
 
   it('refuses while the database refuses connections, never crashes, and recovers by itself when it returns', async () => {
@@ -137,6 +150,11 @@ describe.skipIf(!postgres)('the PostgreSQL store in an outage', () => {
     await expect(behind.find(uncached.record.id)).rejects.toMatchObject({ code: 'ERR_KEY_STORE_UNAVAILABLE' })
     await expect(behind.revoke(cached.record.id)).rejects.toMatchObject({ code: 'ERR_KEY_STORE_UNAVAILABLE' })
     expect(await outcome(verifier, uncached.key)).toBe('refused: store_unavailable')
+    expect(behind.health()).toMatchObject({
+      state: 'failing',
+      listening: false,
+      lastError: 'ERR_KEY_STORE_UNAVAILABLE',
+    })
     clock.advance(1001)
     expect(await outcome(verifier, cached.key)).toBe('refused: store_unavailable')
 
@@ -144,6 +162,7 @@ describe.skipIf(!postgres)('the PostgreSQL store in an outage', () => {
     await eventually(() => !behind.isStale())
     expect(await outcome(verifier, uncached.key)).toBe('uncached')
     expect(await outcome(verifier, cached.key)).toBe('cached')
+    expect(behind.health()).toMatchObject({ state: 'listening', listening: true, lastError: null })
     await proxy.stop()
   })
 })

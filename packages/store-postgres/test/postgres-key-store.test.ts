@@ -44,6 +44,11 @@ describe.skipIf(!postgres)('postgresKeyStore', () => {
     try {
       await oneShot.ready()
       expect(oneShot.isStale()).toBe(true)
+      expect(oneShot.health()).toMatchObject({
+        state: 'stale',
+        listening: false,
+        lastSuccessAgeSeconds: null,
+      })
       expect((await oneShot.list()).length).toBeGreaterThan(0)
       const listening = await sql(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [
         `callsign-key-store-listen ${schema}`,

@@ -56,7 +56,7 @@ export const storeCommand: Command = {
     io.stdout.write(
       result.applied.length === 0
         ? `${shownStore(where)}: already at schema version ${result.version}\n`
-        : `${shownStore(where)}: applied version ${result.applied.join(', ')}; now at schema version ${result.version}\n`,
+        : `${shownStore(where)}: applied version${result.applied.length > 1 ? 's' : ''} ${result.applied.join(', ')}; now at schema version ${result.version}\n`,
     )
     return EXIT.ok
   },

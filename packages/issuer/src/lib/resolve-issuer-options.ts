@@ -3,6 +3,7 @@ import type { KeyStore } from '@callsign/api-key'
 import { type AuditEvent, type Clock, ConfigError, isScope, systemClock, type Verifier } from '@callsign/core'
 import { mtlsVerifier, parseSpiffeId, type ServerTls } from '@callsign/mtls'
 import type { IssuerClient, IssuerOptions } from '../create-issuer.js'
+import { type FailureStore, memoryFailureStore } from '../failure-store.js'
 import type { AssertionClient } from './assertion-clients.js'
 import { hasKeys, resolveAssertionClients } from './resolve-assertion-clients.js'
 
@@ -32,7 +33,7 @@ export interface ResolvedIssuerOptions {
         readonly burst: number
         readonly perMinute: number
         readonly addressBurst: number
-        readonly maxTracked: number
+        readonly store: FailureStore
       }
     | false
   readonly onKeysError: (error: Error) => void
@@ -257,7 +258,11 @@ function checkLimit(value: IssuerOptions['failedAuthentication']): ResolvedIssue
   if (!Number.isSafeInteger(addressBurst) || addressBurst < burst) {
     fail('"failedAuthentication.addressBurst" must be an integer no smaller than "burst"')
   }
-  return { burst, perMinute, addressBurst, maxTracked }
+  const store = value?.store ?? memoryFailureStore({ maxTracked })
+  if (typeof store?.retryAfter !== 'function' || typeof store.fail !== 'function') {
+    fail('"failedAuthentication.store" must be a FailureStore (retryAfter and fail)')
+  }
+  return { burst, perMinute, addressBurst, store }
 }
 
 function isServerTls(value: IssuerOptions['https']): value is ServerTls {

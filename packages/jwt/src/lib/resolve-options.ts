@@ -1,6 +1,7 @@
 import { KeyObject } from 'node:crypto'
 import { type Clock, ConfigError, systemClock } from '@callsign/core'
 import type { JwtVerifierOptions } from '../jwt-verifier.js'
+import type { ReplayStore } from '../replay-store.js'
 import {
   DEFAULT_ALGORITHMS,
   DEFAULT_HMAC_ALGORITHMS,
@@ -26,6 +27,8 @@ export interface ResolvedOptions {
   readonly cache: KeyCacheSettings
   readonly tokenCacheEntries: number
   readonly replayEntries: number
+  /** A shared replay store, instead of the in-memory one. */
+  readonly replayStore: ReplayStore | undefined
   readonly clock: Clock
 }
 
@@ -227,13 +230,17 @@ export function resolveOptions(options: JwtVerifierOptions): ResolvedOptions {
     typeof replay !== 'boolean' &&
     (typeof replay !== 'object' || replay === null)
   ) {
-    fail('"replayProtection" must be a boolean or { maxEntries }')
+    fail('"replayProtection" must be a boolean, { maxEntries } or { store }')
+  }
+  const replayStore = typeof replay === 'object' && 'store' in replay ? replay.store : undefined
+  if (replayStore !== undefined && typeof replayStore?.claim !== 'function') {
+    fail('"replayProtection.store" must be a ReplayStore (a claim method)')
   }
   const replayEntries =
-    replay === undefined || replay === false
+    replay === undefined || replay === false || replayStore !== undefined
       ? 0
       : count(
-          replay === true ? undefined : replay.maxEntries,
+          replay === true ? undefined : (replay as { maxEntries?: number }).maxEntries,
           'replayProtection.maxEntries',
           100_000,
           1,
@@ -259,6 +266,7 @@ export function resolveOptions(options: JwtVerifierOptions): ResolvedOptions {
     cache,
     tokenCacheEntries,
     replayEntries,
+    replayStore,
     clock,
   }
 }

@@ -5,11 +5,15 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,39}$/
 /** The default schema that holds the key store's tables. */
 export const DEFAULT_SCHEMA = 'callsign'
 
-/** The quoted names of the store's tables and its notification channel, in one schema. */
+/** The quoted names of the stores' tables and its notification channel, in one schema. */
 export interface SchemaNames {
   readonly schema: string
   readonly keys: string
   readonly migrations: string
+  /** One-time JWT ids (hashed) and until when they are held: the shared replay store. */
+  readonly replay: string
+  /** The issuer's failed-authentication buckets: the shared failure store. */
+  readonly failures: string
   /** The `LISTEN`/`NOTIFY` channel: each notification's payload is one key id. */
   readonly channel: string
 }
@@ -23,6 +27,8 @@ export function schemaNames(schema: string | undefined, where: string): SchemaNa
     schema: `"${name}"`,
     keys: `"${name}".api_keys`,
     migrations: `"${name}".schema_migrations`,
+    replay: `"${name}".jwt_replay`,
+    failures: `"${name}".auth_failures`,
     channel: `"${name}_api_keys"`,
   }
 }

@@ -9,15 +9,15 @@ const MISSING = new Set(['3F000', '42P01'])
  * `ERR_KEY_STORE_UNAVAILABLE`. The driver's error goes into `cause`; the message names neither the
  * connection string nor any value.
  */
-export function storeFailure(cause: unknown): KeyStoreError {
+export function storeFailure(cause: unknown, what = 'key store'): KeyStoreError {
   if (cause instanceof KeyStoreError) return cause
   const code = (cause as { code?: unknown } | null)?.code
   if (typeof code === 'string' && MISSING.has(code)) {
     return new KeyStoreError(
       'ERR_KEY_STORE_SCHEMA',
-      'the PostgreSQL key store has no tables: run `callsign store migrate --store <url>` first',
+      `the PostgreSQL ${what} has no tables: run \`callsign store migrate --store <url>\` first`,
       { cause },
     )
   }
-  return new KeyStoreError('ERR_KEY_STORE_UNAVAILABLE', 'the PostgreSQL key store did not answer', { cause })
+  return new KeyStoreError('ERR_KEY_STORE_UNAVAILABLE', `the PostgreSQL ${what} did not answer`, { cause })
 }

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto'
+import { poolSizeOf, positive } from './lib/positive.js'
+import { queryPool } from './lib/query-pool.js'
+import { parseStoreUrl, schemaNames } from './lib/schema-names.js'
+import { storeFailure } from './lib/store-failure.js'
+
+export interface PostgresSharedStateOptions {
+  /** The schema `migrate` created the tables in. Default: the URL's `?schema=`, else `callsign`. */
+  readonly schema?: string
+  /** The longest one call may take, connecting included; past it the call rejects. Default 2 000 ms. */
+  readonly timeoutMs?: number
+  /** Connections kept. Default 10. */
+  readonly poolSize?: number
+}
+
+/** A JWT replay store on PostgreSQL (a `ReplayStore` for `jwtVerifier`'s `replayProtection`). */
+export interface PostgresReplayStore {
+  claim(key: string, untilMs: number, nowMs: number): Promise<boolean>
+  close(): Promise<void>
+}
+
+/** Expired entries are deleted after this many claims. */
+const PRUNE_EVERY = 1000
+
+/**
+ * The one use of each token id, in one PostgreSQL table every replica shares: a token replayed to
+ * any replica is refused there (`replayed`). A claim is one `INSERT … ON CONFLICT` statement, so two
+ * replicas given the same token at the same moment cannot both accept it. Keys are stored as their
+ * SHA-256 with the time they expire; expired ones are taken over, and deleted now and then. A claim
+ * that fails or takes longer than `timeoutMs` rejects, and the verifier refuses the token
+ * (`replay_store_unavailable`).
+ *
+ * @example
+ * const replay = postgresReplayStore(process.env.CALLSIGN_STATE_URL)
+ * const jwt = jwtVerifier({ issuer, audience: 'orders', jwksUri, replayProtection: { store: replay } })
+ */
+export function postgresReplayStore(
+  url: string,
+  options: PostgresSharedStateOptions = {},
+): PostgresReplayStore {
+  const where = 'postgresReplayStore'
+  const parsed = parseStoreUrl(url, where)
+  const names = schemaNames(options.schema ?? parsed.schema, where)
+  const timeoutMs = positive(options.timeoutMs, 2000, `${where}: "timeoutMs"`)
+  const pool = queryPool(parsed.connectionString, {
+    max: poolSizeOf(options.poolSize, where),
+    timeoutMs,
+    applicationName: 'callsign-replay-store',
+  })
+  let claims = 0
+  return {
+    async claim(key, untilMs, nowMs) {
+      const hash = createHash('sha256').update(key).digest()
+      const now = Math.floor(nowMs)
+      try {
+        const { rowCount } = await pool.query(
+          `INSERT INTO ${names.replay} AS r (key_hash, until_ms) VALUES ($1, $2)
+           ON CONFLICT (key_hash) DO UPDATE SET until_ms = EXCLUDED.until_ms WHERE r.until_ms <= $3`,
+          [hash, Math.ceil(untilMs), now],
+        )
+        if (++claims % PRUNE_EVERY === 0) {
+          pool.query(`DELETE FROM ${names.replay} WHERE until_ms <= $1`, [now]).catch(() => {})
+        }
+        return rowCount === 1
+      } catch (cause) {
+        throw storeFailure(cause, 'replay store')
+      }
+    },
+    async close() {
+      await pool.end().catch(() => {})
+    },
+  }
+}
