@@ -8,7 +8,7 @@ import {
   systemClock,
   type Verifier,
 } from '@callsign/core'
-import { bearerValue, singleAuthorization } from '@callsign/core/adapter'
+import { bearerValue, refusal, singleAuthorization } from '@callsign/core/adapter'
 import { LRUCache } from 'lru-cache'
 import type { KeyStore } from './api-key-record.js'
 import { checkEntry, checkState, type KeyEntry, sameKey, toEntry } from './lib/key-entry.js'
@@ -46,16 +46,9 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/
 const UNKNOWN = Object.freeze({ unknown: true as const })
 type Cached = KeyEntry | typeof UNKNOWN
 
-/** A refusal: 401 (or 400 for an ambiguous request), the reason for the audit event only. */
-function refusal(
-  code: 'ERR_INVALID_CREDENTIAL' | 'ERR_AMBIGUOUS_REQUEST',
-  reason: AuditReason,
-  cause?: unknown,
-): AuthError {
-  return new AuthError(code, cause === undefined ? { reason } : { reason, cause })
-}
-
-const invalid = (reason: AuditReason, cause?: unknown) => refusal('ERR_INVALID_CREDENTIAL', reason, cause)
+/** A bad key of ours: 401, the reason for the audit event only. */
+const invalid = (reason: AuditReason, cause?: unknown) =>
+  refusal('ERR_INVALID_CREDENTIAL', cause === undefined ? { reason } : { reason, cause })
 
 /**
  * The API key verifier. Reads `Authorization: Bearer <key>` (and, when configured, one named header),
@@ -169,9 +162,9 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
   const extract = (req: AuthRequest): string | null => {
     const value = singleAuthorization(req)
     const named = header === undefined ? NONE : req.header(header)
-    if (named.length > 1) throw refusal('ERR_AMBIGUOUS_REQUEST', 'duplicate_credential_header')
+    if (named.length > 1) throw refusal('ERR_AMBIGUOUS_REQUEST', { reason: 'duplicate_credential_header' })
     if (named.length === 1) {
-      if (value !== undefined) throw refusal('ERR_AMBIGUOUS_REQUEST', 'several_credentials')
+      if (value !== undefined) throw refusal('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
       return named[0]!
     }
     if (value === undefined) return null

@@ -18,6 +18,7 @@ export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRe
 export { fromNodeRequest } from './from-node-request.js'
 export { isLoopbackHost } from './is-loopback-host.js'
 export { rawHeader } from './raw-header.js'
+export { refusal } from './refusal.js'
 export { requiredScopes } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'
