@@ -3,9 +3,9 @@ import { AuthError, type AuthErrorCode, type AuthErrorOptions } from './auth-err
 /**
  * An {@link AuthError} for an expected refusal, built without a stack trace: the reason says all a
  * stack would, and capturing one is most of the cost of refusing garbage. Measured with
- * `pnpm bench api-key` (2026-11-30, same run): refusing a key with a broken checksum cost 0.75× a
- * bare SHA-256 without the stack and 3.8× with it, so a flood of garbage would cost more to refuse
- * than valid keys cost to accept. The verifiers refuse through this; anything else may use `new AuthError`.
+ * `pnpm bench api-key` (2026-11-30, a loaded machine): refusing a key with a broken checksum cost
+ * 1.8× a bare SHA-256 with this and 3.8× with a stack, so garbage would cost far more to refuse than
+ * a valid key costs to accept. The verifiers refuse through this; anything else may use `new AuthError`.
  */
 export function refusal(code: AuthErrorCode, options: AuthErrorOptions): AuthError {
   const limit = Error.stackTraceLimit
