@@ -83,6 +83,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   let records = initial?.records ?? new Map<string, ApiKeyRecord>()
   /** The identity of the file last read (good or not), so that an unchanged file is not read again. */
   let seen = initial?.identity ?? 'missing'
+  /** The identity of the file that `records` came from: a write finding the file still so uses them as they are. */
+  let recordsFrom = seen
   const listeners = new Set<(changedIds?: readonly string[]) => void>()
   // Loads are numbered when they start; one that finishes after a later one was adopted is stale.
   let loads = 0
@@ -97,6 +99,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     if (load < adopted) return false
     adopted = load
     seen = identity
+    recordsFrom = identity
     records = next
     if (changed.length === 0) return true
     for (const listener of listeners) {
@@ -176,9 +179,14 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     const run = async () => {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 })
       return withFileLock(`${file}.lock`, lockOptions, async (lock) => {
-        const { records: fresh, identity } = await loadFresh(file)
+        // Under the lock, the file as it is now: the records in memory when they came from this very
+        // file (the usual case, and a CLI write's: it parsed the file when it opened the store), else
+        // read and parsed again. Either way one parse per write.
+        const now = await fileIdentity(file).catch(() => undefined)
+        const { records: fresh, identity } =
+          now === recordsFrom ? { records: new Map(records), identity: now } : await loadFresh(file)
         const result = change(fresh)
-        await replaceStoreFile(file, serializeStore(fresh.values()), async () => {
+        const written = await replaceStoreFile(file, serializeStore(fresh.values()), async () => {
           // The last checks before the rename: the lock is still ours, and nobody wrote the file
           // since it was read (a writer that ignored the lock): a stale view never overwrites.
           await lock.verify()
@@ -194,7 +202,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         })
         await removeStaleTemporaryFiles(file)
         await removeLockDebris(`${file}.lock`)
-        adopt(++loads, fresh, await fileIdentity(file), changedIds(records, fresh))
+        adopt(++loads, fresh, identityOf(written), changedIds(records, fresh))
         return result
       })
     }

@@ -190,6 +190,36 @@ describe('fileKeyStore', () => {
     await expect(store.create(record)).rejects.toMatchObject({ code: 'ERR_KEY_EXISTS' })
   })
 
+  it('parses the file once per write: not again under the lock when it is the file it loaded, again when another writer changed it', async () => {
+    const path = tmp.file('keys.json')
+    await writeBulkStore(path, 50)
+    const parse = vi.spyOn(JSON, 'parse')
+    // The store's text, not the (small) lock files the write also reads.
+    const storeParses = () => parse.mock.calls.filter(([text]) => String(text).includes('"keys"')).length
+    try {
+      const store = open(path, { watch: false }) // a CLI write opens the store like this
+      expect(storeParses()).toBe(1)
+      parse.mockClear()
+      const { record } = await createApiKey(store, { owner: 'one', scopes: ['a:b'] })
+      await store.revoke(bulkId(1))
+      expect(storeParses()).toBe(0)
+      await open(path, { watch: false }).revoke(bulkId(2)) // another writer
+      parse.mockClear()
+      await store.revoke(bulkId(3))
+      expect(storeParses()).toBe(1)
+      const file = JSON.parse(await readFile(path, 'utf8')) as { keys: { id: string; state: string }[] }
+      expect(file.keys).toHaveLength(51)
+      expect(file.keys.find((k) => k.id === record.id)?.state).toBe('active')
+      expect(file.keys.filter((k) => k.state === 'revoked').map((k) => k.id)).toEqual([
+        bulkId(1),
+        bulkId(2),
+        bulkId(3),
+      ])
+    } finally {
+      parse.mockRestore()
+    }
+  })
+
   it('refuses a create beyond maxKeys with ERR_KEY_STORE_FULL naming the database-backed store, and still revokes', async () => {
     const path = tmp.file('keys.json')
     await writeBulkStore(path, 10)
