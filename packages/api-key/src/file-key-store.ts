@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer'
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
@@ -10,6 +11,9 @@ import { errorCode, removeLockDebris, withFileLock } from './lib/file-lock.js'
 import { parseStoreInSlices } from './lib/parse-store-in-slices.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { parseStoreText, serializeStore } from './lib/store-file-format.js'
+
+/** The largest store file that can be read: the longest string Node.js can make (about 512 MiB). */
+const MAX_STORE_FILE_BYTES = constants.MAX_STRING_LENGTH
 
 export interface FileKeyStoreOptions {
   /** Reload when the file changes (another process wrote it). Default `true`. */
@@ -186,7 +190,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         const { records: fresh, identity } =
           now === recordsFrom ? { records: new Map(records), identity: now } : await loadFresh(file)
         const result = change(fresh)
-        const written = await replaceStoreFile(file, serializeStore(fresh.values()), async () => {
+        const text = serialize(file, fresh)
+        const written = await replaceStoreFile(file, text, async () => {
           // The last checks before the rename: the lock is still ours, and nobody wrote the file
           // since it was read (a writer that ignored the lock): a stale view never overwrites.
           await lock.verify()
@@ -235,7 +240,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
             'ERR_KEY_STORE_FULL',
             `the key store ${file} holds ${fresh.size} keys, the most this file store takes (maxKeys); ` +
               'nothing was written. Revoking keys still works; for more keys use a ' +
-              'database-backed store (the PostgreSQL store) instead of a file',
+              'database-backed store (the PostgreSQL store, @callsign/store-postgres) instead of a file',
           )
         }
         fresh.set(record.id, record)
@@ -285,12 +290,15 @@ function loadSync(
   try {
     const fd = openSync(file, 'r')
     try {
-      identity = identityOf(fstatSync(fd))
+      const stats = fstatSync(fd)
+      if (stats.size > MAX_STORE_FILE_BYTES) throw new ConfigError(tooLarge(file, stats.size))
+      identity = identityOf(stats)
       text = readFileSync(fd, 'utf8')
     } finally {
       closeSync(fd)
     }
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause
     if (errorCode(cause) === 'ENOENT' && missingIsEmpty) return undefined
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
@@ -299,11 +307,16 @@ function loadSync(
   return { records: parsed, identity }
 }
 
-/** The file's text and its identity, from one open: the identity is that of the file read. */
-async function readWithIdentity(file: string): Promise<{ text: string; identity: string }> {
+/**
+ * The file's bytes and its identity, from one open: the identity is that of the file read. A file
+ * too large to read as text is a `ConfigError` saying so, before anything is read.
+ */
+async function readWithIdentity(file: string): Promise<{ bytes: Buffer; identity: string }> {
   const handle = await open(file, 'r')
   try {
-    return { identity: identityOf(await handle.stat()), text: await handle.readFile('utf8') }
+    const stats = await handle.stat()
+    if (stats.size > MAX_STORE_FILE_BYTES) throw new ConfigError(tooLarge(file, stats.size))
+    return { identity: identityOf(stats), bytes: await handle.readFile() }
   } finally {
     await handle.close()
   }
@@ -311,17 +324,43 @@ async function readWithIdentity(file: string): Promise<{ text: string; identity:
 
 /** The watcher's read: asynchronous, parsed in slices; a `ConfigError` for a missing or bad file. */
 async function loadInSlices(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
-  let text: string
+  let bytes: Buffer
   let identity: string
   try {
-    ;({ text, identity } = await readWithIdentity(file))
+    ;({ bytes, identity } = await readWithIdentity(file))
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause
     if (errorCode(cause) === 'ENOENT') throw new ConfigError(`key store ${file} is missing`, { cause })
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
-  const parsed = await parseStoreInSlices(text)
+  const parsed = await parseStoreInSlices(bytes)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
   return { records: parsed, identity }
+}
+
+/** Why a store file of `size` bytes cannot be read, and what to use instead. */
+function tooLarge(file: string, size: number): string {
+  return (
+    `key store ${file} is ${size} bytes, more than a file store can read (${MAX_STORE_FILE_BYTES} bytes, ` +
+    'the longest string Node.js makes). The file store is meant for up to 100 000 keys (its maxKeys ' +
+    'option); for more, use the PostgreSQL store (@callsign/store-postgres)'
+  )
+}
+
+/** The store file's text for these records; too much text for one string is `ERR_KEY_STORE_FULL`. */
+function serialize(file: string, records: Map<string, ApiKeyRecord>): string {
+  try {
+    return serializeStore(records.values())
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause
+    throw new KeyStoreError(
+      'ERR_KEY_STORE_FULL',
+      `the key store ${file} would be too large to write as one file; nothing was written. The file ` +
+        'store is meant for up to 100 000 keys (its maxKeys option); for more, use the PostgreSQL ' +
+        'store (@callsign/store-postgres)',
+      { cause },
+    )
+  }
 }
 
 function currentIdentity(file: string): string {
@@ -334,15 +373,16 @@ function currentIdentity(file: string): string {
 
 /** The records as the file holds them now, and the file's identity when read (`missing` if absent). */
 async function loadFresh(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
-  let text: string
+  let bytes: Buffer
   let identity: string
   try {
-    ;({ text, identity } = await readWithIdentity(file))
+    ;({ bytes, identity } = await readWithIdentity(file))
   } catch (cause) {
+    if (cause instanceof ConfigError) throw new KeyStoreError('ERR_KEY_STORE_FULL', cause.message, { cause })
     if (errorCode(cause) === 'ENOENT') return { records: new Map(), identity: 'missing' }
     throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot read the key store ${file}`, { cause })
   }
-  const parsed = parseStoreText(text)
+  const parsed = parseStoreText(bytes.toString('utf8'))
   if (typeof parsed === 'string') {
     throw new KeyStoreError('ERR_KEY_STORE_IO', `key store ${file} ${parsed}; not overwriting it`)
   }

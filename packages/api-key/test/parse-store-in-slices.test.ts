@@ -23,12 +23,18 @@ async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turn
 }
 
 describe('parseStoreInSlices', () => {
-  it('gives exactly what parseStoreText gives, for the store layout and for any labels (property)', async () => {
+  it('gives exactly what parseStoreText gives, for the store layout and for any labels, multi-byte characters included (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9._-]{0,8}$/), fc.string({ maxLength: 12 })), {
-          maxLength: 6,
-        }),
+        fc.array(
+          fc.dictionary(
+            fc.stringMatching(/^[a-z][a-z0-9._-]{0,8}$/),
+            fc.string({ maxLength: 12, unit: 'binary' }),
+          ),
+          {
+            maxLength: 6,
+          },
+        ),
         async (labelSets) => {
           const records: ApiKeyRecord[] = labelSets.map((labels, i) => ({
             ...activeRecord(bulkId(i), HASH),
@@ -36,8 +42,8 @@ describe('parseStoreInSlices', () => {
           }))
           const text = serializeStore(records)
           const expected = parseStoreText(text)
-          expect(await parseStoreInSlices(text)).toEqual(expected)
-          expect(await parseStoreInSlices(text.replace(/\n\s*/g, ''))).toEqual(expected) // compact, by hand
+          expect(await parseStoreInSlices(Buffer.from(text))).toEqual(expected)
+          expect(await parseStoreInSlices(Buffer.from(text.replace(/\n\s*/g, '')))).toEqual(expected) // compact, by hand
         },
       ),
       { numRuns: 100 },
@@ -54,12 +60,12 @@ describe('parseStoreInSlices', () => {
     const text = damage(serializeStore(bulkRecords(3)))
     const expected = parseStoreText(text)
     expect(typeof expected).toBe('string')
-    expect(await parseStoreInSlices(text)).toBe(expected)
+    expect(await parseStoreInSlices(Buffer.from(text))).toBe(expected)
   })
 
   it('gives the event loop turns while it parses a large store', async () => {
     const text = serializeStore(bulkRecords(5000))
-    const { result, turns } = await turnsDuring(() => parseStoreInSlices(text, 0))
+    const { result, turns } = await turnsDuring(() => parseStoreInSlices(Buffer.from(text), 0))
     expect((result as Map<string, ApiKeyRecord>).size).toBe(5000)
     expect(turns).toBeGreaterThan(100)
   })
