@@ -42,7 +42,7 @@ export interface FileKeyStoreOptions {
 /** A {@link KeyStore} backed by one JSON file. */
 export interface FileKeyStore extends KeyStore {
   readonly path: string
-  findLocal(id: string): ApiKeyRecord | undefined
+  findLocal(id: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined>
   onChange(listener: (changedIds?: readonly string[]) => void): () => void
   /** Re-reads the file now; false (and the last good records kept) when it is unreadable or invalid. */
   reload(): boolean
@@ -134,16 +134,20 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
 
   /**
    * The watcher's reload: the file read asynchronously, parsed and compared a slice at a time, so a
-   * large store never holds up requests for long. One at a time; a change during it runs it again.
+   * large store never holds up requests for long. One at a time; a call during it runs it again
+   * once it is done, and gets the promise of both.
    */
-  let reloading = false
+  let reloading: Promise<void> | undefined
   let again = false
-  const reloadInBackground = async (): Promise<void> => {
+  const reloadInBackground = (): Promise<void> => {
     if (reloading) {
       again = true
-      return
+      return reloading
     }
-    reloading = true
+    reloading = backgroundLoads()
+    return reloading
+  }
+  const backgroundLoads = async (): Promise<void> => {
     try {
       do {
         again = false
@@ -163,16 +167,18 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         if (adopt(load, loaded.records, loaded.identity, changed)) options.onReload?.()
       } while (again)
     } finally {
-      reloading = false
+      reloading = undefined
     }
   }
 
-  /** The record in memory; for an id not there, the file is read again first if it changed on disk. */
-  const findLocal = (id: string): ApiKeyRecord | undefined => {
+  /**
+   * The record in memory, at once. For an id not there when the file changed on disk since it was
+   * read (a key just created by another process), a promise: the background reload, then the record.
+   */
+  const findLocal = (id: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined> => {
     const record = records.get(id)
     if (record !== undefined || currentIdentity(file) === seen) return record
-    reload()
-    return records.get(id)
+    return reloadInBackground().then(() => records.get(id))
   }
   const watcher =
     options.watch === false ? undefined : watchFiles([file], () => void reloadInBackground().catch(() => {}))
