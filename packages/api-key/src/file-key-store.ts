@@ -8,9 +8,9 @@ import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
 import { changedIds, changedIdsInSlices } from './lib/changed-ids.js'
 import { errorCode, removeLockDebris, withFileLock } from './lib/file-lock.js'
-import { parseStoreInSlices } from './lib/parse-store-in-slices.js'
+import { type ParsedStore, parseStoreBytes, parseStoreInSlices } from './lib/parse-store-in-slices.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
-import { parseStoreText, serializeStore } from './lib/store-file-format.js'
+import { serializeStore } from './lib/store-file-format.js'
 
 /** The largest store file that can be read: the longest string Node.js can make (about 512 MiB). */
 const MAX_STORE_FILE_BYTES = constants.MAX_STRING_LENGTH
@@ -89,6 +89,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   let seen = initial?.identity ?? 'missing'
   /** The identity of the file that `records` came from: a write finding the file still so uses them as they are. */
   let recordsFrom = seen
+  /** The file last parsed, whose unchanged records the next reload takes as they are. */
+  let lastParsed = initial?.parsed
   const listeners = new Set<(changedIds?: readonly string[]) => void>()
   // Loads are numbered when they start; one that finishes after a later one was adopted is stale.
   let loads = 0
@@ -119,8 +121,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   const reload = (): boolean => {
     const load = ++loads
     try {
-      const next = loadSync(file, false)
+      const next = loadSync(file, false, lastParsed)
       if (next === undefined) throw new ConfigError(`key store ${file} is missing`)
+      lastParsed = next.parsed
       adopt(load, next.records, next.identity, changedIds(records, next.records))
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
@@ -154,7 +157,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         const load = ++loads
         let loaded: Awaited<ReturnType<typeof loadInSlices>>
         try {
-          loaded = await loadInSlices(file)
+          loaded = await loadInSlices(file, lastParsed)
+          lastParsed = loaded.parsed
         } catch (error) {
           if (!(error instanceof ConfigError)) throw error
           if (load > adopted) {
@@ -194,7 +198,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         // read and parsed again. Either way one parse per write.
         const now = await fileIdentity(file).catch(() => undefined)
         const { records: fresh, identity } =
-          now === recordsFrom ? { records: new Map(records), identity: now } : await loadFresh(file)
+          now === recordsFrom
+            ? { records: new Map(records), identity: now }
+            : await loadFresh(file, lastParsed)
         const result = change(fresh)
         const text = serialize(file, fresh)
         const written = await replaceStoreFile(file, text, async () => {
@@ -290,8 +296,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
 function loadSync(
   file: string,
   missingIsEmpty: boolean,
-): { records: Map<string, ApiKeyRecord>; identity: string } | undefined {
-  let text: string
+  previous?: ParsedStore,
+): { records: Map<string, ApiKeyRecord>; identity: string; parsed: ParsedStore } | undefined {
+  let bytes: Buffer
   let identity: string
   try {
     const fd = openSync(file, 'r')
@@ -299,7 +306,7 @@ function loadSync(
       const stats = fstatSync(fd)
       if (stats.size > MAX_STORE_FILE_BYTES) throw new ConfigError(tooLarge(file, stats.size))
       identity = identityOf(stats)
-      text = readFileSync(fd, 'utf8')
+      bytes = readFileSync(fd)
     } finally {
       closeSync(fd)
     }
@@ -308,9 +315,9 @@ function loadSync(
     if (errorCode(cause) === 'ENOENT' && missingIsEmpty) return undefined
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
-  const parsed = parseStoreText(text)
+  const parsed = parseStoreBytes(bytes, previous)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
-  return { records: parsed, identity }
+  return { records: parsed.records, identity, parsed }
 }
 
 /**
@@ -329,7 +336,10 @@ async function readWithIdentity(file: string): Promise<{ bytes: Buffer; identity
 }
 
 /** The watcher's read: asynchronous, parsed in slices; a `ConfigError` for a missing or bad file. */
-async function loadInSlices(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
+async function loadInSlices(
+  file: string,
+  previous: ParsedStore | undefined,
+): Promise<{ records: Map<string, ApiKeyRecord>; identity: string; parsed: ParsedStore }> {
   let bytes: Buffer
   let identity: string
   try {
@@ -339,9 +349,9 @@ async function loadInSlices(file: string): Promise<{ records: Map<string, ApiKey
     if (errorCode(cause) === 'ENOENT') throw new ConfigError(`key store ${file} is missing`, { cause })
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
-  const parsed = await parseStoreInSlices(bytes)
+  const parsed = await parseStoreInSlices(bytes, previous)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
-  return { records: parsed, identity }
+  return { records: parsed.records, identity, parsed }
 }
 
 /** Why a store file of `size` bytes cannot be read, and what to use instead. */
@@ -378,7 +388,10 @@ function currentIdentity(file: string): string {
 }
 
 /** The records as the file holds them now, and the file's identity when read (`missing` if absent). */
-async function loadFresh(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
+async function loadFresh(
+  file: string,
+  previous: ParsedStore | undefined,
+): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
   let bytes: Buffer
   let identity: string
   try {
@@ -388,11 +401,11 @@ async function loadFresh(file: string): Promise<{ records: Map<string, ApiKeyRec
     if (errorCode(cause) === 'ENOENT') return { records: new Map(), identity: 'missing' }
     throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot read the key store ${file}`, { cause })
   }
-  const parsed = parseStoreText(bytes.toString('utf8'))
+  const parsed = parseStoreBytes(bytes, previous)
   if (typeof parsed === 'string') {
     throw new KeyStoreError('ERR_KEY_STORE_IO', `key store ${file} ${parsed}; not overwriting it`)
   }
-  return { records: parsed, identity }
+  return { records: parsed.records, identity }
 }
 
 async function fileIdentity(file: string): Promise<string> {

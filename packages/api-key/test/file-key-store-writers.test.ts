@@ -196,8 +196,7 @@ describe('fileKeyStore writers in separate processes', () => {
     await held.waitFor('inside')
     const waiting = startWorker(['create', path, 'waiting'], { store: impatient })
     await vi.waitFor(
-      async () =>
-        expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.sock'))).toHaveLength(2),
+      async () => expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.sock'))).toHaveLength(2),
       { timeout: 30_000 }, // the waiting process must start first: slow on a loaded machine
     )
     waiting.child.kill('SIGKILL')
