@@ -185,7 +185,11 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     return reloadInBackground().then(() => records.get(id))
   }
   const watcher =
-    options.watch === false ? undefined : watchFiles([file], () => void reloadInBackground().catch(() => {}))
+    options.watch === false
+      ? undefined
+      : // 10 ms after the first event: a check that finds the file unchanged costs one stat, and a
+        // write is one rename, so there is no burst to wait out; a revocation is seen sooner.
+        watchFiles([file], () => void reloadInBackground().catch(() => {}), { debounceMs: 10 })
 
   // One write at a time in this process; the lock file orders writers across processes.
   let queue: Promise<unknown> = Promise.resolve()
