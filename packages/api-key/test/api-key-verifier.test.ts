@@ -13,7 +13,7 @@ import {
 } from '../src/index.js'
 import { checksumOf } from '../src/lib/key-format.js'
 import { activeRecord, writeBulkKeys, writeBulkStore } from './support/bulk-store.js'
-import { manualClock, request, tempDir } from './support.js'
+import { manualClock, request, tempDir, turnsDuring } from './support.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -295,18 +295,12 @@ describe('apiKeyVerifier', () => {
       const verifier = apiKeyVerifier({ store: service })
       const generated = generateApiKey()
       await fileKeyStore(path, { watch: false }).create(activeRecord(generated.id, generated.secretHash))
-      let turns = 0
-      let running = true
-      const spin = () => {
-        if (!running) return
-        turns++
-        setImmediate(spin)
-      }
-      setImmediate(spin)
-      const answer = verifier.verify(bearer(generated.key))
-      expect(answer).toBeInstanceOf(Promise) // not a synchronous read of the whole file
-      expect(await answer).toMatchObject({ credentialId: generated.id })
-      running = false
+      const { result, turns } = await turnsDuring(async () => {
+        const answer = verifier.verify(bearer(generated.key))
+        expect(answer).toBeInstanceOf(Promise) // not a synchronous read of the whole file
+        return answer
+      })
+      expect(result).toMatchObject({ credentialId: generated.id })
       expect(turns).toBeGreaterThan(0)
       // from memory from now on, synchronously
       expect(verifier.verify(bearer(generated.key))).toMatchObject({ credentialId: generated.id })

@@ -4,26 +4,12 @@ import type { ApiKeyRecord } from '../src/index.js'
 import { type ParsedStore, parseStoreBytes, parseStoreInSlices } from '../src/lib/parse-store-in-slices.js'
 import { parseStoreText, serializeStore } from '../src/lib/store-file-format.js'
 import { activeRecord, bulkId, bulkRecords } from './support/bulk-store.js'
+import { turnsDuring } from './support.js'
 
 const HASH = `sha256:${'ab'.repeat(32)}`
 
 /** The records of a parse, or its message. */
 const recordsOf = (parsed: ParsedStore | string) => (typeof parsed === 'string' ? parsed : parsed.records)
-
-/** Counts the event loop turns taken while `work` runs. */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0
-  let running = true
-  const spin = () => {
-    if (!running) return
-    turns++
-    setImmediate(spin)
-  }
-  setImmediate(spin)
-  const result = await work()
-  running = false
-  return { result, turns }
-}
 
 describe('parseStoreInSlices', () => {
   it('gives exactly what parseStoreText gives, for the store layout and for any labels, multi-byte characters included (property)', async () => {
