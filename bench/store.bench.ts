@@ -41,7 +41,7 @@ function percentile(sorted: readonly number[], p: number): number {
  * another store object (another writer) revokes the key. Measured from the moment the revoke
  * returned to the first refusal the service gives.
  */
-async function revocationLatency(dir: string): Promise<number[]> {
+async function revocationLatency(dir: string): Promise<{ latencies: number[]; notified: number[] }> {
   const path = join(dir, 'keys.json')
   await writeBulkStore(path, 1000)
   const service = fileKeyStore(path)
@@ -49,6 +49,11 @@ async function revocationLatency(dir: string): Promise<number[]> {
   const sink = jsonLinesAuditSink(join(dir, 'audit.jsonl'))
   const writer = fileKeyStore(path, { watch: false })
   const latencies: number[] = []
+  const notified: number[] = []
+  let notifiedAt: number | undefined
+  service.onChange(() => {
+    notifiedAt = performance.now()
+  })
   let verified = 0
   for (let round = 0; round < REVOCATIONS; round++) {
     const generated = generateApiKey()
@@ -70,14 +75,16 @@ async function revocationLatency(dir: string): Promise<number[]> {
       }
     })()
     await sleep(20 + (round % 7) * 3)
+    notifiedAt = undefined
     await writer.revoke(generated.id)
     revokedAt = performance.now()
     await load
     latencies.push((refusedAt as number) - revokedAt)
+    notified.push((notifiedAt ?? Number.NaN) - revokedAt)
   }
   service.close()
   await sink.close()
-  return latencies.sort((a, b) => a - b)
+  return { latencies: latencies.sort((a, b) => a - b), notified: notified.sort((a, b) => a - b) }
 }
 
 /**
@@ -90,7 +97,7 @@ async function reloadCost(dir: string, size: number) {
   await writeBulkStore(path, size)
   const service = fileKeyStore(path)
   const writer = fileKeyStore(path, { watch: false })
-  const results: { reloadMs: number; blockMs: number }[] = []
+  const results: { reloadMs: number; blockMs: number; cpuMs: number }[] = []
   for (let round = 0; round < 3; round++) {
     let changedAt: number | undefined
     const off = service.onChange(() => {
@@ -100,14 +107,21 @@ async function reloadCost(dir: string, size: number) {
     const start = performance.now()
     let last = start
     let block = 0
+    // The process's CPU time per turn too: on a loaded machine a turn's wall time includes the time
+    // the process waited for a core, its CPU time does not (it includes the GC's helper threads).
+    let cpu = process.cpuUsage()
+    let cpuBlock = 0
     while (changedAt === undefined) {
       await nextTurn()
       const now = performance.now()
       block = Math.max(block, now - last)
       last = now
+      const used = process.cpuUsage(cpu)
+      cpuBlock = Math.max(cpuBlock, (used.user + used.system) / 1000)
+      cpu = process.cpuUsage()
     }
     off()
-    results.push({ reloadMs: changedAt - start, blockMs: block })
+    results.push({ reloadMs: changedAt - start, blockMs: block, cpuMs: cpuBlock })
   }
   const text = readFileSync(path, 'utf8')
   const parseStart = performance.now()
@@ -120,6 +134,7 @@ async function reloadCost(dir: string, size: number) {
     size,
     reloadMs: median(results.map((r) => r.reloadMs)),
     blockMs: median(results.map((r) => r.blockMs)),
+    cpuMs: median(results.map((r) => r.cpuMs)),
     parseMs,
   }
 }
@@ -127,7 +142,7 @@ async function reloadCost(dir: string, size: number) {
 export async function run(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'callsign-bench-store-'))
   try {
-    const latencies = await revocationLatency(dir)
+    const { latencies, notified } = await revocationLatency(dir)
     const reloads = []
     for (const size of [1000, 10_000, 100_000]) reloads.push(await reloadCost(dir, size))
     return [
@@ -135,21 +150,24 @@ export async function run(): Promise<string> {
       '',
       `A service verifies one key in a loop and writes an audit line per decision into the store's own folder;`,
       `another writer revokes the key. ${REVOCATIONS} revocations, 1 000 keys in the store, times from the revoke's`,
-      'return to the first refusal:',
+      'return (a negative time: the service had the change before the writer, in the same process, returned):',
       '',
-      '| p50 ms | p99 ms | max ms | target p99 |',
-      '|---:|---:|---:|---:|',
-      `| ${percentile(latencies, 50).toFixed(1)} | ${percentile(latencies, 99).toFixed(1)} | ${latencies.at(-1)!.toFixed(1)} | < 100 |`,
+      '| from the revoke to | p50 ms | p99 ms | max ms | target p99 |',
+      '|---|---:|---:|---:|---:|',
+      `| the first refusal | ${percentile(latencies, 50).toFixed(1)} | ${percentile(latencies, 99).toFixed(1)} | ${latencies.at(-1)!.toFixed(1)} | < 100 |`,
+      `| the service's change notification (watcher and reload) | ${percentile(notified, 50).toFixed(1)} | ${percentile(notified, 99).toFixed(1)} | ${notified.at(-1)!.toFixed(1)} | |`,
       '',
-      'A reload after one revoke by another writer (median of 3): from the revoke to the change notification,',
-      'and the longest event-loop turn meanwhile, beside one blocking `JSON.parse` of the same file (the old',
-      "reload's floor: it also validated every record synchronously).",
+      'A reload after one revoke by another writer (median of 3): from the revoke to the change notification (negative',
+      'as above),',
+      'and the longest event-loop turn meanwhile (wall time, and the most CPU time the process used in one turn),',
+      "beside one blocking `JSON.parse` of the same file (the old reload's floor: it also validated every record",
+      'synchronously).',
       '',
-      '| keys | reload ms | longest turn ms | JSON.parse ms (baseline) | longest turn × baseline |',
-      '|---:|---:|---:|---:|---:|',
+      '| keys | reload ms | longest turn ms | most CPU ms in a turn | JSON.parse ms (baseline) | longest turn × baseline |',
+      '|---:|---:|---:|---:|---:|---:|',
       ...reloads.map(
         (r) =>
-          `| ${r.size.toLocaleString('en')} | ${r.reloadMs.toFixed(1)} | ${r.blockMs.toFixed(1)} | ${r.parseMs.toFixed(1)} | ${(r.blockMs / r.parseMs).toFixed(2)} |`,
+          `| ${r.size.toLocaleString('en')} | ${r.reloadMs.toFixed(1)} | ${r.blockMs.toFixed(1)} | ${r.cpuMs.toFixed(1)} | ${r.parseMs.toFixed(1)} | ${(r.blockMs / r.parseMs).toFixed(2)} |`,
       ),
     ].join('\n')
   } finally {

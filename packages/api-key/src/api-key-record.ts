@@ -46,10 +46,12 @@ export interface KeyStore {
   find(id: string): Promise<ApiKeyRecord | undefined>
   /**
    * Optional, for a store that holds every record in memory (the file store): the record at once,
-   * synchronously. A verifier then looks keys up without a lookup budget and caches no "unknown"
-   * answer, since a lookup costs nothing; a store where a lookup costs something leaves it out.
+   * synchronously, or a promise when the store must first read its source again (an id it does not
+   * hold, after the source changed: the file store's background reload). A verifier then looks keys
+   * up without a lookup budget and caches no "unknown" answer, since a lookup costs nothing; a
+   * store where a lookup costs something leaves it out.
    */
-  findLocal?(id: string): ApiKeyRecord | undefined
+  findLocal?(id: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined>
   /**
    * Optional, for a store that keeps the ids of its records in memory (the PostgreSQL store): true
    * when a record with this id exists, as far as the store has heard. A verifier looks a known id up

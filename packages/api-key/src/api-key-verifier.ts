@@ -144,12 +144,21 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
 
   /** A store that holds its records in memory answers at once, with no lookup budget to spend. */
   const findLocal = store.findLocal?.bind(store)
-  const lookupLocal = (id: string): Cached => {
+  const lookupLocal = (id: string): Cached | Promise<Cached> => {
     let record: ReturnType<NonNullable<typeof findLocal>>
     try {
       record = (findLocal as NonNullable<typeof findLocal>)(id)
     } catch (cause) {
       throw invalid('store_unavailable', cause)
+    }
+    if (record instanceof Promise) {
+      // The store reads its file again first (it changed): not cached, the next use finds it in memory.
+      return record.then(
+        (found) => (found === undefined ? UNKNOWN : toEntry(found)),
+        (cause: unknown) => {
+          throw invalid('store_unavailable', cause)
+        },
+      )
     }
     if (record === undefined) return UNKNOWN // not cached: a key created a moment later is found at once
     const entry = toEntry(record)
@@ -212,7 +221,11 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
       if (!decoded.ok) throw invalid(decoded.reason === 'checksum' ? 'checksum' : 'malformed')
       const entry = cached(decoded.id)
       if (entry !== undefined) return accept(entry, key, decoded.secret)
-      if (findLocal !== undefined) return accept(lookupLocal(decoded.id), key, decoded.secret)
+      if (findLocal !== undefined) {
+        const found = lookupLocal(decoded.id)
+        if (found instanceof Promise) return found.then((entry) => accept(entry, key, decoded.secret))
+        return accept(found, key, decoded.secret)
+      }
       return lookup(decoded.id).then((found) => accept(found, key, decoded.secret))
     },
   }

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer'
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
@@ -8,9 +9,12 @@ import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
 import { changedIds, changedIdsInSlices } from './lib/changed-ids.js'
 import { errorCode, removeLockDebris, withFileLock } from './lib/file-lock.js'
-import { parseStoreInSlices } from './lib/parse-store-in-slices.js'
+import { type ParsedStore, parseStoreBytes, parseStoreInSlices } from './lib/parse-store-in-slices.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
-import { parseStoreText, serializeStore } from './lib/store-file-format.js'
+import { serializeStore } from './lib/store-file-format.js'
+
+/** The largest store file that can be read: the longest string Node.js can make (about 512 MiB). */
+const MAX_STORE_FILE_BYTES = constants.MAX_STRING_LENGTH
 
 export interface FileKeyStoreOptions {
   /** Reload when the file changes (another process wrote it). Default `true`. */
@@ -39,7 +43,7 @@ export interface FileKeyStoreOptions {
 /** A {@link KeyStore} backed by one JSON file. */
 export interface FileKeyStore extends KeyStore {
   readonly path: string
-  findLocal(id: string): ApiKeyRecord | undefined
+  findLocal(id: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined>
   onChange(listener: (changedIds?: readonly string[]) => void): () => void
   /** Re-reads the file now; false (and the last good records kept) when it is unreadable or invalid. */
   reload(): boolean
@@ -84,6 +88,10 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   let records = initial?.records ?? new Map<string, ApiKeyRecord>()
   /** The identity of the file last read (good or not), so that an unchanged file is not read again. */
   let seen = initial?.identity ?? 'missing'
+  /** The identity of the file that `records` came from: a write finding the file still so uses them as they are. */
+  let recordsFrom = seen
+  /** The file last parsed, whose unchanged records the next reload takes as they are. */
+  let lastParsed = initial?.parsed
   const listeners = new Set<(changedIds?: readonly string[]) => void>()
   // Loads are numbered when they start; one that finishes after a later one was adopted is stale.
   let loads = 0
@@ -98,6 +106,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     if (load < adopted) return false
     adopted = load
     seen = identity
+    recordsFrom = identity
     records = next
     if (changed.length === 0) return true
     for (const listener of listeners) {
@@ -113,8 +122,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   const reload = (): boolean => {
     const load = ++loads
     try {
-      const next = loadSync(file, false)
+      const next = loadSync(file, false, lastParsed)
       if (next === undefined) throw new ConfigError(`key store ${file} is missing`)
+      lastParsed = next.parsed
       adopt(load, next.records, next.identity, changedIds(records, next.records))
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
@@ -128,23 +138,28 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
 
   /**
    * The watcher's reload: the file read asynchronously, parsed and compared a slice at a time, so a
-   * large store never holds up requests for long. One at a time; a change during it runs it again.
+   * large store never holds up requests for long. One at a time; a call during it runs it again
+   * once it is done, and gets the promise of both.
    */
-  let reloading = false
+  let reloading: Promise<void> | undefined
   let again = false
-  const reloadInBackground = async (): Promise<void> => {
+  const reloadInBackground = (): Promise<void> => {
     if (reloading) {
       again = true
-      return
+      return reloading
     }
-    reloading = true
+    reloading = backgroundLoads()
+    return reloading
+  }
+  const backgroundLoads = async (): Promise<void> => {
     try {
       do {
         again = false
         const load = ++loads
         let loaded: Awaited<ReturnType<typeof loadInSlices>>
         try {
-          loaded = await loadInSlices(file)
+          loaded = await loadInSlices(file, lastParsed)
+          lastParsed = loaded.parsed
         } catch (error) {
           if (!(error instanceof ConfigError)) throw error
           if (load > adopted) {
@@ -157,19 +172,25 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         if (adopt(load, loaded.records, loaded.identity, changed)) options.onReload?.()
       } while (again)
     } finally {
-      reloading = false
+      reloading = undefined
     }
   }
 
-  /** The record in memory; for an id not there, the file is read again first if it changed on disk. */
-  const findLocal = (id: string): ApiKeyRecord | undefined => {
+  /**
+   * The record in memory, at once. For an id not there when the file changed on disk since it was
+   * read (a key just created by another process), a promise: the background reload, then the record.
+   */
+  const findLocal = (id: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined> => {
     const record = records.get(id)
     if (record !== undefined || currentIdentity(file) === seen) return record
-    reload()
-    return records.get(id)
+    return reloadInBackground().then(() => records.get(id))
   }
   const watcher =
-    options.watch === false ? undefined : watchFiles([file], () => void reloadInBackground().catch(() => {}))
+    options.watch === false
+      ? undefined
+      : // 10 ms after the first event: a check that finds the file unchanged costs one stat, and a
+        // write is one rename, so there is no burst to wait out; a revocation is seen sooner.
+        watchFiles([file], () => void reloadInBackground().catch(() => {}), { debounceMs: 10 })
 
   // One write at a time in this process; the lock file orders writers across processes.
   let queue: Promise<unknown> = Promise.resolve()
@@ -177,9 +198,17 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     const run = async () => {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 })
       return withFileLock(`${file}.lock`, lockOptions, async (lock) => {
-        const { records: fresh, identity } = await loadFresh(file)
+        // Under the lock, the file as it is now: the records in memory when they came from this very
+        // file (the usual case, and a CLI write's: it parsed the file when it opened the store), else
+        // read and parsed again. Either way one parse per write.
+        const now = await fileIdentity(file).catch(() => undefined)
+        const { records: fresh, identity } =
+          now === recordsFrom
+            ? { records: new Map(records), identity: now }
+            : await loadFresh(file, lastParsed)
         const result = change(fresh)
-        await replaceStoreFile(file, serializeStore(fresh.values()), async () => {
+        const text = serialize(file, fresh)
+        const written = await replaceStoreFile(file, text, async () => {
           // The last checks before the rename: the lock is still ours, and nobody wrote the file
           // since it was read (a writer that ignored the lock): a stale view never overwrites.
           await lock.verify()
@@ -195,7 +224,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         })
         await removeStaleTemporaryFiles(file)
         await removeLockDebris(`${file}.lock`)
-        adopt(++loads, fresh, await fileIdentity(file), changedIds(records, fresh))
+        adopt(++loads, fresh, identityOf(written), changedIds(records, fresh))
         return result
       })
     }
@@ -228,7 +257,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
             'ERR_KEY_STORE_FULL',
             `the key store ${file} holds ${fresh.size} keys, the most this file store takes (maxKeys); ` +
               'nothing was written. Revoking keys still works; for more keys use a ' +
-              'database-backed store (the PostgreSQL store) instead of a file',
+              'database-backed store (the PostgreSQL store, @callsign/store-postgres) instead of a file',
           )
         }
         fresh.set(record.id, record)
@@ -272,49 +301,87 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
 function loadSync(
   file: string,
   missingIsEmpty: boolean,
-): { records: Map<string, ApiKeyRecord>; identity: string } | undefined {
-  let text: string
+  previous?: ParsedStore,
+): { records: Map<string, ApiKeyRecord>; identity: string; parsed: ParsedStore } | undefined {
+  let bytes: Buffer
   let identity: string
   try {
     const fd = openSync(file, 'r')
     try {
-      identity = identityOf(fstatSync(fd))
-      text = readFileSync(fd, 'utf8')
+      const stats = fstatSync(fd)
+      if (stats.size > MAX_STORE_FILE_BYTES) throw new ConfigError(tooLarge(file, stats.size))
+      identity = identityOf(stats)
+      bytes = readFileSync(fd)
     } finally {
       closeSync(fd)
     }
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause
     if (errorCode(cause) === 'ENOENT' && missingIsEmpty) return undefined
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
-  const parsed = parseStoreText(text)
+  const parsed = parseStoreBytes(bytes, previous)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
-  return { records: parsed, identity }
+  return { records: parsed.records, identity, parsed }
 }
 
-/** The file's text and its identity, from one open: the identity is that of the file read. */
-async function readWithIdentity(file: string): Promise<{ text: string; identity: string }> {
+/**
+ * The file's bytes and its identity, from one open: the identity is that of the file read. A file
+ * too large to read as text is a `ConfigError` saying so, before anything is read.
+ */
+async function readWithIdentity(file: string): Promise<{ bytes: Buffer; identity: string }> {
   const handle = await open(file, 'r')
   try {
-    return { identity: identityOf(await handle.stat()), text: await handle.readFile('utf8') }
+    const stats = await handle.stat()
+    if (stats.size > MAX_STORE_FILE_BYTES) throw new ConfigError(tooLarge(file, stats.size))
+    return { identity: identityOf(stats), bytes: await handle.readFile() }
   } finally {
     await handle.close()
   }
 }
 
 /** The watcher's read: asynchronous, parsed in slices; a `ConfigError` for a missing or bad file. */
-async function loadInSlices(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
-  let text: string
+async function loadInSlices(
+  file: string,
+  previous: ParsedStore | undefined,
+): Promise<{ records: Map<string, ApiKeyRecord>; identity: string; parsed: ParsedStore }> {
+  let bytes: Buffer
   let identity: string
   try {
-    ;({ text, identity } = await readWithIdentity(file))
+    ;({ bytes, identity } = await readWithIdentity(file))
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause
     if (errorCode(cause) === 'ENOENT') throw new ConfigError(`key store ${file} is missing`, { cause })
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
-  const parsed = await parseStoreInSlices(text)
+  const parsed = await parseStoreInSlices(bytes, previous)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
-  return { records: parsed, identity }
+  return { records: parsed.records, identity, parsed }
+}
+
+/** Why a store file of `size` bytes cannot be read, and what to use instead. */
+function tooLarge(file: string, size: number): string {
+  return (
+    `key store ${file} is ${size} bytes, more than a file store can read (${MAX_STORE_FILE_BYTES} bytes, ` +
+    'the longest string Node.js makes). The file store is meant for up to 100 000 keys (its maxKeys ' +
+    'option); for more, use the PostgreSQL store (@callsign/store-postgres)'
+  )
+}
+
+/** The store file's text for these records; too much text for one string is `ERR_KEY_STORE_FULL`. */
+function serialize(file: string, records: Map<string, ApiKeyRecord>): string {
+  try {
+    return serializeStore(records.values())
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause
+    throw new KeyStoreError(
+      'ERR_KEY_STORE_FULL',
+      `the key store ${file} would be too large to write as one file; nothing was written. The file ` +
+        'store is meant for up to 100 000 keys (its maxKeys option); for more, use the PostgreSQL ' +
+        'store (@callsign/store-postgres)',
+      { cause },
+    )
+  }
 }
 
 function currentIdentity(file: string): string {
@@ -326,20 +393,24 @@ function currentIdentity(file: string): string {
 }
 
 /** The records as the file holds them now, and the file's identity when read (`missing` if absent). */
-async function loadFresh(file: string): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
-  let text: string
+async function loadFresh(
+  file: string,
+  previous: ParsedStore | undefined,
+): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
+  let bytes: Buffer
   let identity: string
   try {
-    ;({ text, identity } = await readWithIdentity(file))
+    ;({ bytes, identity } = await readWithIdentity(file))
   } catch (cause) {
+    if (cause instanceof ConfigError) throw new KeyStoreError('ERR_KEY_STORE_FULL', cause.message, { cause })
     if (errorCode(cause) === 'ENOENT') return { records: new Map(), identity: 'missing' }
     throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot read the key store ${file}`, { cause })
   }
-  const parsed = parseStoreText(text)
+  const parsed = parseStoreBytes(bytes, previous)
   if (typeof parsed === 'string') {
     throw new KeyStoreError('ERR_KEY_STORE_IO', `key store ${file} ${parsed}; not overwriting it`)
   }
-  return { records: parsed, identity }
+  return { records: parsed.records, identity }
 }
 
 async function fileIdentity(file: string): Promise<string> {

@@ -12,8 +12,8 @@ import {
   verifyApiKey,
 } from '../src/index.js'
 import { checksumOf } from '../src/lib/key-format.js'
-import { activeRecord, writeBulkKeys } from './support/bulk-store.js'
-import { manualClock, request, tempDir } from './support.js'
+import { activeRecord, writeBulkKeys, writeBulkStore } from './support/bulk-store.js'
+import { manualClock, request, tempDir, turnsDuring } from './support.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -287,6 +287,25 @@ describe('apiKeyVerifier', () => {
       expect(await verifier.verify(bearer(generated.key))).toMatchObject({ credentialId: generated.id })
       service.close()
     })
+
+    it('reads a store that changed on disk in the background for an id it does not hold: the event loop turns meanwhile', async () => {
+      const path = tmp.file('keys.json')
+      await writeBulkStore(path, 2000)
+      const service = fileKeyStore(path, { watch: false })
+      const verifier = apiKeyVerifier({ store: service })
+      const generated = generateApiKey()
+      await fileKeyStore(path, { watch: false }).create(activeRecord(generated.id, generated.secretHash))
+      const { result, turns } = await turnsDuring(async () => {
+        const answer = verifier.verify(bearer(generated.key))
+        expect(answer).toBeInstanceOf(Promise) // not a synchronous read of the whole file
+        return answer
+      })
+      expect(result).toMatchObject({ credentialId: generated.id })
+      expect(turns).toBeGreaterThan(0)
+      // from memory from now on, synchronously
+      expect(verifier.verify(bearer(generated.key))).toMatchObject({ credentialId: generated.id })
+      service.close()
+    })
   })
 
   describe('bad input: 400 or 401, never a secret echoed back', () => {
@@ -393,7 +412,7 @@ function countingStore(inner: KeyStore, { local = false } = {}): KeyStore & { fi
     },
     ...(local && inner.findLocal
       ? {
-          findLocal(id: string): ApiKeyRecord | undefined {
+          findLocal(id: string) {
             counted.finds++
             return inner.findLocal!(id)
           },

@@ -195,8 +195,9 @@ describe('fileKeyStore writers in separate processes', () => {
     const held = startWorker(['hold', path, bulkId(0), '600000'])
     await held.waitFor('inside')
     const waiting = startWorker(['create', path, 'waiting'], { store: impatient })
-    await vi.waitFor(async () =>
-      expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.sock'))).toHaveLength(2),
+    await vi.waitFor(
+      async () => expect((await readdir(tmp.dir)).filter((name) => name.endsWith('.sock'))).toHaveLength(2),
+      { timeout: 30_000 }, // the waiting process must start first: slow on a loaded machine
     )
     waiting.child.kill('SIGKILL')
     held.child.kill('SIGKILL')

@@ -1,5 +1,6 @@
+import { constants } from 'node:buffer'
 import { appendFileSync } from 'node:fs'
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -188,6 +189,63 @@ describe('fileKeyStore', () => {
       code: 'ERR_INVALID_KEY_RECORD',
     })
     await expect(store.create(record)).rejects.toMatchObject({ code: 'ERR_KEY_EXISTS' })
+  })
+
+  it('parses the file once per write: not again under the lock when it is the file it loaded; when another writer changed it, only the records that changed', async () => {
+    const path = tmp.file('keys.json')
+    await writeBulkStore(path, 50)
+    const parse = vi.spyOn(JSON, 'parse')
+    // Records of the store's text, not the (small) lock files the write also reads.
+    const recordParses = () =>
+      parse.mock.calls.filter(([text]) => String(text).includes('"secretHash"')).length
+    try {
+      const store = open(path, { watch: false }) // a CLI write opens the store like this
+      expect(recordParses()).toBe(50)
+      parse.mockClear()
+      const { record } = await createApiKey(store, { owner: 'one', scopes: ['a:b'] })
+      await store.revoke(bulkId(1))
+      expect(recordParses()).toBe(0)
+      await open(path, { watch: false }).revoke(bulkId(2)) // another writer
+      parse.mockClear()
+      await store.revoke(bulkId(3))
+      // read again, and only what changed since this store parsed the file: two revokes and a create
+      expect(recordParses()).toBe(3)
+      const file = JSON.parse(await readFile(path, 'utf8')) as { keys: { id: string; state: string }[] }
+      expect(file.keys).toHaveLength(51)
+      expect(file.keys.find((k) => k.id === record.id)?.state).toBe('active')
+      expect(file.keys.filter((k) => k.state === 'revoked').map((k) => k.id)).toEqual([
+        bulkId(1),
+        bulkId(2),
+        bulkId(3),
+      ])
+    } finally {
+      parse.mockRestore()
+    }
+  })
+
+  it('refuses a store file too large to read as one string, naming maxKeys and @callsign/store-postgres: at startup, on a write and on a reload', async () => {
+    const path = tmp.file('keys.json')
+    await writeBulkStore(path, 3)
+    const errors: ConfigError[] = []
+    const watching = open(path, { onError: (error) => errors.push(error) })
+    const writer = open(path, { watch: false })
+    // One byte past the longest string Node.js makes, as a sparse file: nothing that large is written.
+    await truncate(path, constants.MAX_STRING_LENGTH + 1)
+    const message =
+      /bytes, more than a file store can read.*maxKeys.*PostgreSQL store \(@callsign\/store-postgres\)/
+    expect(() => fileKeyStore(path, { watch: false })).toThrow(ConfigError)
+    expect(() => fileKeyStore(path, { watch: false })).toThrow(message)
+    await expect(writer.revoke(bulkId(0))).rejects.toMatchObject({
+      code: 'ERR_KEY_STORE_FULL',
+      message: expect.stringMatching(message),
+    })
+    await vi.waitFor(() => expect(errors[0]?.message).toMatch(message), { timeout: 30_000 }) // the watcher's reload
+    expect(watching.reload()).toBe(false)
+    expect(errors.at(-1)?.message).toMatch(message)
+    expect(errors.map((error) => error.message).join()).not.toMatch(
+      /ERR_STRING_TOO_LONG|Invalid string length/,
+    )
+    expect(await watching.list()).toHaveLength(3) // the last good records stay
   })
 
   it('refuses a create beyond maxKeys with ERR_KEY_STORE_FULL naming the database-backed store, and still revokes', async () => {

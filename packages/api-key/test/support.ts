@@ -38,3 +38,18 @@ export async function tempDir(): Promise<{
   const dir = await mkdtemp(join(tmpdir(), 'callsign-api-key-'))
   return { dir, file: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) }
 }
+
+/** Counts the event loop turns taken while `work` runs. */
+export async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0
+  let running = true
+  const spin = () => {
+    if (!running) return
+    turns++
+    setImmediate(spin)
+  }
+  setImmediate(spin)
+  const result = await work()
+  running = false
+  return { result, turns }
+}

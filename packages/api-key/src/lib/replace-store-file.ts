@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { Stats } from 'node:fs'
 import { open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
@@ -6,19 +7,22 @@ import { basename, dirname, join } from 'node:path'
  * Replaces the store file atomically: a temporary file beside it (mode 0600), fsynced, then
  * `beforeRename` (the last check that this writer may still write: it throws to abandon the write),
  * then the rename and an fsync of the folder. Readers see the old file or the new, never a mix.
+ * Returns the new file's status (taken before the rename, which keeps it): its identity as written.
  */
 export async function replaceStoreFile(
   file: string,
   text: string,
   beforeRename: () => Promise<void>,
-): Promise<void> {
+): Promise<Stats> {
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
   const handle = await open(temp, 'wx', 0o600)
+  let written: Stats
   try {
     try {
       await handle.chmod(0o600) // whatever the umask
       await handle.writeFile(text, 'utf8')
       await handle.sync()
+      written = await handle.stat()
     } finally {
       await handle.close()
     }
@@ -38,6 +42,7 @@ export async function replaceStoreFile(
   } catch {
     // some platforms cannot fsync a folder; the rename is still atomic
   }
+  return written
 }
 
 /**
