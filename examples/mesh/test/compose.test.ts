@@ -27,7 +27,10 @@ const compose = parse(readFileSync(join(meshDir, 'docker-compose.yml'), 'utf8'),
   networks: Record<string, { internal?: boolean }>
   secrets: Record<string, { file: string }>
 }
-const services = Object.entries(compose.services)
+/** The mesh's own services; the `postgres` profile (the key store in PostgreSQL) is checked on its own. */
+const services = Object.entries(compose.services).filter(
+  ([, service]) => !service.profiles?.includes('postgres'),
+)
 const port = (url: string) => new URL(url.includes('://') ? url : `tcp://${url}`).port
 
 let state: string
@@ -41,7 +44,24 @@ beforeAll(async () => {
 
 describe('examples/mesh/docker-compose.yml', () => {
   it('runs the same services as the process mode, plus the intruder', () => {
-    expect(Object.keys(compose.services).sort()).toEqual([...SERVICES, 'intruder'].sort())
+    expect(services.map(([name]) => name).sort()).toEqual([...SERVICES, 'intruder'].sort())
+  })
+
+  it('has a postgres profile: PostgreSQL on the internal network only, and a one-shot that makes the tables and copies the keys', () => {
+    const { postgres, 'postgres-store': store } = compose.services
+    expect(postgres?.profiles).toEqual(['postgres'])
+    expect(postgres?.ports).toBeUndefined()
+    expect(postgres?.networks).toEqual(['mesh'])
+    expect(store?.profiles).toEqual(['postgres'])
+    expect(store?.command).toEqual(['node', 'dist/migrate-store.js'])
+    expect(existsSync(join(meshDir, 'src/migrate-store.ts'))).toBe(true)
+    expect(store?.depends_on).toEqual({ postgres: { condition: 'service_healthy' } })
+    // Without the profile's variable, every service keeps the file store.
+    for (const [name, service] of services) {
+      if (service.environment?.KEY_STORE !== undefined)
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a compose variable, not a template
+        expect(service.environment.KEY_STORE, name).toBe('${MESH_KEY_STORE:-/store/keys.json}')
+    }
   })
 
   it('starts each service from its compiled script, whose source exists', () => {

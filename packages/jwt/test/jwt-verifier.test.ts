@@ -185,6 +185,26 @@ describe('jwtVerifier', () => {
     expect(await reasonOf(async () => verifier.verifyToken(await mint({ ttl: 10 })))).toBe('accepted')
   })
 
+  it('records uses in a given replay store: a replay there is refused, a store that rejects refuses the token', async () => {
+    const used = new Map<string, number>()
+    const store = {
+      claim: async (key: string, untilMs: number, nowMs: number) => {
+        if ((used.get(key) ?? 0) > nowMs) return false
+        used.set(key, untilMs)
+        return true
+      },
+    }
+    const { verifier, mint } = setup({ replayProtection: { store } })
+    const token = await mint()
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('accepted')
+    expect(await reasonOf(async () => verifier.verifyToken(token))).toBe('replayed')
+    const down = setup({ replayProtection: { store: { claim: () => Promise.reject(new Error('down')) } } })
+    expect(await reasonOf(async () => down.verifier.verifyToken(await down.mint()))).toBe(
+      'replay_store_unavailable',
+    )
+    expect(() => setup({ replayProtection: { store: {} as never } })).toThrow(ConfigError)
+  })
+
   describe('certificate binding (RFC 8705)', () => {
     const der = randomBytes(300)
     it('accepts a bound token over an authorized TLS connection with that certificate and sets boundCertificate', async () => {

@@ -1,3 +1,4 @@
+export type { PostgresSharedStateOptions } from './lib/shared-state-pool.js'
 export { type MigrateOptions, type MigrateResult, migrate, SCHEMA_VERSION } from './migrate.js'
 export {
   type FailureBucketRule,
@@ -12,6 +13,5 @@ export {
 } from './postgres-key-store.js'
 export {
   type PostgresReplayStore,
-  type PostgresSharedStateOptions,
   postgresReplayStore,
 } from './postgres-replay-store.js'

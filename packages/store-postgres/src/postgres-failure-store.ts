@@ -1,8 +1,5 @@
-import { poolSizeOf, positive } from './lib/positive.js'
-import { queryPool } from './lib/query-pool.js'
-import { parseStoreUrl, schemaNames } from './lib/schema-names.js'
+import { type PostgresSharedStateOptions, sharedStatePool } from './lib/shared-state-pool.js'
 import { storeFailure } from './lib/store-failure.js'
-import type { PostgresSharedStateOptions } from './postgres-replay-store.js'
 
 /** One set of failure buckets, as the issuer names it (`FailureRule` in `@callsign/issuer`). */
 export interface FailureBucketRule {
@@ -37,14 +34,7 @@ export function postgresFailureStore(
   options: PostgresSharedStateOptions = {},
 ): PostgresFailureStore {
   const where = 'postgresFailureStore'
-  const parsed = parseStoreUrl(url, where)
-  const names = schemaNames(options.schema ?? parsed.schema, where)
-  const timeoutMs = positive(options.timeoutMs, 2000, `${where}: "timeoutMs"`)
-  const pool = queryPool(parsed.connectionString, {
-    max: poolSizeOf(options.poolSize, where),
-    timeoutMs,
-    applicationName: 'callsign-failure-store',
-  })
+  const { names, pool } = sharedStatePool(url, options, where, 'callsign-failure-store')
   const query = async (text: string, values: unknown[]) => {
     try {
       return await pool.query(text, values)

@@ -1,17 +1,6 @@
 import { createHash } from 'node:crypto'
-import { poolSizeOf, positive } from './lib/positive.js'
-import { queryPool } from './lib/query-pool.js'
-import { parseStoreUrl, schemaNames } from './lib/schema-names.js'
+import { type PostgresSharedStateOptions, sharedStatePool } from './lib/shared-state-pool.js'
 import { storeFailure } from './lib/store-failure.js'
-
-export interface PostgresSharedStateOptions {
-  /** The schema `migrate` created the tables in. Default: the URL's `?schema=`, else `callsign`. */
-  readonly schema?: string
-  /** The longest one call may take, connecting included; past it the call rejects. Default 2 000 ms. */
-  readonly timeoutMs?: number
-  /** Connections kept. Default 10. */
-  readonly poolSize?: number
-}
 
 /** A JWT replay store on PostgreSQL (a `ReplayStore` for `jwtVerifier`'s `replayProtection`). */
 export interface PostgresReplayStore {
@@ -39,14 +28,7 @@ export function postgresReplayStore(
   options: PostgresSharedStateOptions = {},
 ): PostgresReplayStore {
   const where = 'postgresReplayStore'
-  const parsed = parseStoreUrl(url, where)
-  const names = schemaNames(options.schema ?? parsed.schema, where)
-  const timeoutMs = positive(options.timeoutMs, 2000, `${where}: "timeoutMs"`)
-  const pool = queryPool(parsed.connectionString, {
-    max: poolSizeOf(options.poolSize, where),
-    timeoutMs,
-    applicationName: 'callsign-replay-store',
-  })
+  const { names, pool } = sharedStatePool(url, options, where, 'callsign-replay-store')
   let claims = 0
   return {
     async claim(key, untilMs, nowMs) {

@@ -2,6 +2,7 @@ import { type ApiKeyRecord, apiKeyVerifier, createApiKey, generateApiKey } from 
 import { AuthError } from '@callsign/core'
 import { migrate, type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { activeRecord } from '../../api-key/test/support/bulk-store.js'
 import {
   DATABASE_URL,
   dropSchema,
@@ -19,28 +20,12 @@ let store: PostgresKeyStore
 
 /** `count` active keys, inserted in bulk (hashes only, as the store keeps them); their plaintext in `keys`. */
 async function insertKeys(count: number): Promise<void> {
-  const createdAt = new Date().toISOString()
-  const expiresAt = new Date(Date.now() + 86_400_000).toISOString()
   for (let start = 0; start < count; start += 10_000) {
     const records: ApiKeyRecord[] = []
     for (let i = start; i < Math.min(count, start + 10_000); i++) {
       const { key, id, secretHash } = generateApiKey()
       keys.push(key)
-      records.push({
-        id,
-        owner: `svc-${i}`,
-        scopes: ['orders:read'],
-        secretHash,
-        createdAt,
-        expiresAt,
-        state: 'active',
-        revokedAt: null,
-        rotatedFrom: null,
-        rotatedTo: null,
-        lastRotatedAt: null,
-        graceUntil: null,
-        labels: {},
-      })
+      records.push(activeRecord(id, secretHash, `svc-${i}`))
     }
     await sql(
       `INSERT INTO "${schema}".api_keys (id, owner, state, record)

@@ -45,6 +45,9 @@ async function outcome(verify: () => Promise<unknown>): Promise<string> {
 
 describe.skipIf(!postgres)('the shared JWT replay store', () => {
   const issuer = 'https://issuer.test'
+  /** A one-time token (mintToken gives it a fresh jti). */
+  const mint = (key: Awaited<ReturnType<typeof generateSigningKey>>) =>
+    mintToken({ key, issuer, subject: 'billing', audience: 'orders', scopes: [], ttl: 60 })
   const replica = async (store: PostgresReplayStore, keys: Awaited<ReturnType<typeof generateSigningKey>>) =>
     jwtVerifier({ issuer, audience: 'orders', keys: [keys.publicJwk], replayProtection: { store } })
 
@@ -52,14 +55,7 @@ describe.skipIf(!postgres)('the shared JWT replay store', () => {
     const key = await generateSigningKey()
     const first = await replica(tracked(postgresReplayStore(DATABASE_URL, { schema })), key)
     const second = await replica(tracked(postgresReplayStore(DATABASE_URL, { schema })), key)
-    const token = await mintToken({
-      key,
-      issuer,
-      subject: 'billing',
-      audience: 'orders',
-      scopes: [],
-      ttl: 60,
-    })
+    const token = await mint(key)
     expect(await outcome(() => first.verifyToken(token))).toBe('accepted')
     expect(await outcome(() => second.verifyToken(token))).toBe('replayed')
     expect(await outcome(() => first.verifyToken(token))).toBe('replayed') // from its token cache too
@@ -70,14 +66,7 @@ describe.skipIf(!postgres)('the shared JWT replay store', () => {
     const replicas = await Promise.all(
       [1, 2, 3, 4].map(() => replica(tracked(postgresReplayStore(DATABASE_URL, { schema })), key)),
     )
-    const token = await mintToken({
-      key,
-      issuer,
-      subject: 'billing',
-      audience: 'orders',
-      scopes: [],
-      ttl: 60,
-    })
+    const token = await mint(key)
     const outcomes = await Promise.all(replicas.map((r) => outcome(() => r.verifyToken(token))))
     expect(outcomes.sort()).toEqual(['accepted', 'replayed', 'replayed', 'replayed'])
   })
@@ -85,14 +74,7 @@ describe.skipIf(!postgres)('the shared JWT replay store', () => {
   it('refuses every token while the database cannot be reached (fail closed)', async () => {
     const key = await generateSigningKey()
     const cut = await replica(tracked(postgresReplayStore(NOWHERE, { timeoutMs: 500 })), key)
-    const token = await mintToken({
-      key,
-      issuer,
-      subject: 'billing',
-      audience: 'orders',
-      scopes: [],
-      ttl: 60,
-    })
+    const token = await mint(key)
     expect(await outcome(() => cut.verifyToken(token))).toBe('replay_store_unavailable')
   })
 })

@@ -4,12 +4,13 @@
  * NODE_EXTRA_CA_CERTS, so Node's fetch trusts the issuer's certificate.
  */
 import { createServer } from 'node:http'
-import { apiKeyVerifier, fileKeyStore } from '@callsign/api-key'
+import { apiKeyVerifier } from '@callsign/api-key'
 import { apiKeyCredentials, fileSecret, tokenCredentials, withCredentials } from '@callsign/client'
 import { jsonLinesAuditSink, watchPolicyFile } from '@callsign/core'
 import { auth, getCaller } from '@callsign/express'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { serviceConfig } from '../config.js'
+import { openKeyStore } from '../lib/key-store.js'
 import { logger } from '../lib/log.js'
 import { closeOnSignal, listening } from '../lib/serve-until-signal.js'
 
@@ -58,7 +59,7 @@ app.use((error: Error & { status?: number }, _req: Request, res: Response, _next
   res.status(502).json({ error: 'upstream_unavailable' })
 })
 
-const store = fileKeyStore(config.keyStore)
+const store = openKeyStore(config.keyStore)
 auth(app, {
   policy: watchPolicyFile(config.policyFile),
   verifiers: [apiKeyVerifier({ store })],

@@ -4,13 +4,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { apiKeyVerifier, fileKeyStore } from '@callsign/api-key'
+import { apiKeyVerifier } from '@callsign/api-key'
 import { jsonLinesAuditSink, watchPolicyFile } from '@callsign/core'
 import { auth, getCaller } from '@callsign/grpc'
 import { jwtVerifier } from '@callsign/jwt'
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js'
 import { serviceConfig } from '../config.js'
 import { Inventory } from '../lib/inventory-client.js'
+import { openKeyStore } from '../lib/key-store.js'
 import { logger } from '../lib/log.js'
 import { closeOnSignal } from '../lib/serve-until-signal.js'
 
@@ -18,7 +19,7 @@ const config = serviceConfig('inventory')
 const log = logger('inventory')
 const stock = new Map([['sku-1', 42]])
 
-const store = fileKeyStore(config.keyStore)
+const store = openKeyStore(config.keyStore)
 const server = new Server({
   interceptors: [
     auth({

@@ -2,18 +2,18 @@
  * issuer: the @callsign/issuer token service. Services exchange their API key for a short-lived
  * JWT (OAuth 2.0 client credentials); orders and inventory verify those tokens against its JWKS.
  */
-import { fileKeyStore } from '@callsign/api-key'
 import { jsonLinesAuditSink } from '@callsign/core'
 import { createIssuer } from '@callsign/issuer'
 import { tlsServerOptions } from '@callsign/mtls'
 import { serviceConfig } from '../config.js'
+import { openKeyStore } from '../lib/key-store.js'
 import { logger } from '../lib/log.js'
 import { closeOnSignal } from '../lib/serve-until-signal.js'
 
 const config = serviceConfig('issuer')
 const log = logger('issuer')
 
-const store = fileKeyStore(config.keyStore)
+const store = openKeyStore(config.keyStore)
 const serverTls = tlsServerOptions({ ...config.tls, clientCertificate: 'request' })
 const issuer = await createIssuer({
   issuer: config.issuerUrl,
