@@ -5,6 +5,7 @@ import type { AuthRequest } from './auth-request.js'
 import { singleAuthorization } from './authorization.js'
 import type { Caller, CredentialKind } from './caller.js'
 import { type Clock, systemClock } from './clock.js'
+import { decisionTelemetry, type TelemetryOptions } from './decision-telemetry.js'
 import type { Policy, Requirement } from './define-policy.js'
 import type { Verifier } from './verifier.js'
 
@@ -31,6 +32,12 @@ export interface PipelineOptions {
    * `verifier_timeout`): a hung verifier never hangs the request. Default 10 000 ms.
    */
   readonly timeoutMs?: number
+  /**
+   * OpenTelemetry: every decision is counted (`callsign.decisions`) and timed
+   * (`callsign.verification.duration`) through the SDK the application registered before making the
+   * pipeline, and written on the active span, if any. Without an SDK, nothing is recorded.
+   */
+  readonly telemetry?: TelemetryOptions
 }
 
 export type Decision =
@@ -108,6 +115,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     )
   }
 
+  if (
+    options.telemetry !== undefined &&
+    (typeof options.telemetry !== 'object' || options.telemetry === null)
+  ) {
+    throw new ConfigError('pipeline: "telemetry" must be an object')
+  }
+  const telemetry = decisionTelemetry(options.telemetry)
+  /** Decisions are timed for the audit trail and for the duration histogram, and only then. */
+  const timed = sinks.length > 0 || telemetry.metering
   const deadlines = deadlineQueue(timeoutMs)
   const emit = (event: AuditEvent) => {
     for (const sink of sinks) {
@@ -128,6 +144,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     error: AuthError | undefined,
   ): Decision => {
     const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
+    const reason = error ? error.reason : requirement?.public ? 'public' : 'granted'
+    const latency = timed ? performance.now() - started : Number.NaN
+    telemetry.record({
+      req,
+      decision,
+      reason,
+      code: error?.code,
+      caller,
+      kind: caller?.kind ?? (error && refusedKind.get(error)),
+      seconds: latency / 1000,
+    })
     // With no sink there is no one to build the event for.
     if (sinks.length > 0)
       emit({
@@ -135,14 +162,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         time: new Date(clock.now()).toISOString(),
         decision,
         ...(error ? { code: error.code } : {}),
-        reason: error ? error.reason : requirement?.public ? 'public' : 'granted',
+        reason,
         ...(caller ? { caller: caller.id, kind: caller.kind, credentialId: caller.credentialId } : {}),
         scopes: requirement?.scopes ?? [],
         transport: req.transport,
         method: req.method,
         route: req.route,
         ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+        latencyMs: Math.round(latency * 1000) / 1000,
       })
     if (error === undefined || dryRun) return { allowed: true, caller, requirement }
     return { allowed: false, error }
@@ -173,7 +200,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     dryRun,
     policy,
     decide(req) {
-      const started = sinks.length > 0 ? performance.now() : 0
+      const started = timed ? performance.now() : 0
       let current: Policy
       let requirement: Requirement | undefined
       try {
@@ -192,7 +219,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return deadlines.race(outcome).then((settled) => conclude(req, started, current, requirement, settled))
     },
     authorize(req, caller, scopes) {
-      const started = sinks.length > 0 ? performance.now() : 0
+      const started = timed ? performance.now() : 0
       const requirement: Requirement = { key: req.route, public: false, scopes }
       if (caller === null) {
         return record(
@@ -206,7 +233,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return record(req, started, requirement, caller, missingScopes(caller, scopes))
     },
     refuse(req, error) {
-      return record(req, sinks.length > 0 ? performance.now() : 0, undefined, null, error)
+      return record(req, timed ? performance.now() : 0, undefined, null, error)
     },
   }
 }
@@ -234,23 +261,29 @@ function collect(
   index: number,
   found: Found,
 ): Outcome | Promise<Outcome> {
+  let i = index
   try {
-    for (let i = index; i < verifiers.length; i++) {
-      const answer = verifiers[i]!.verify(req)
+    for (; i < verifiers.length; i++) {
+      const verifier = verifiers[i]!
+      const answer = verifier.verify(req)
       if (answer instanceof Promise) {
-        return answer.then((caller) => {
-          try {
-            found.add(caller)
-          } catch (error) {
-            return refusalOf(error)
-          }
-          return collect(req, verifiers, i + 1, found)
-        }, refusalOf)
+        const next = i + 1
+        return answer.then(
+          (caller) => {
+            try {
+              found.add(caller)
+            } catch (error) {
+              return refusalBy(verifier, error)
+            }
+            return collect(req, verifiers, next, found)
+          },
+          (error: unknown) => refusalBy(verifier, error),
+        )
       }
       found.add(answer)
     }
   } catch (error) {
-    return refusalOf(error)
+    return refusalBy(verifiers[i]!, error)
   }
   return found.outcome()
 }
@@ -277,6 +310,16 @@ class Found {
     if (distinct.length > 1) return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
     return distinct[0]!
   }
+}
+
+/** The kind of credential each refusal from a verifier was about, for the metrics. */
+const refusedKind = new WeakMap<AuthError, CredentialKind>()
+
+/** A verifier's failure as a refusal, remembered as one about the verifier's kind of credential. */
+function refusalBy(verifier: Verifier, error: unknown): AuthError {
+  const refusal = refusalOf(error)
+  refusedKind.set(refusal, verifier.kind)
+  return refusal
 }
 
 /** A verifier's failure as a refusal: its own AuthError, anything else `verifier_error`. */

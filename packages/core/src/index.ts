@@ -21,6 +21,7 @@ export type { Caller, CredentialKind } from './caller.js'
 export { type Clock, systemClock } from './clock.js'
 export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'
 export { decideOrRefuse } from './decide-or-refuse.js'
+export { CORE_METER, type TelemetryOptions } from './decision-telemetry.js'
 export {
   type Coverage,
   definePolicy,
