@@ -7,6 +7,13 @@ import type { Caller, CredentialKind } from './caller.js'
 import { type Clock, systemClock } from './clock.js'
 import { decisionTelemetry, type TelemetryOptions } from './decision-telemetry.js'
 import type { Policy, Requirement } from './define-policy.js'
+import {
+  type ComponentHealth,
+  type HealthStatus,
+  healthOf,
+  type PipelineHealth,
+  worseStatus,
+} from './health.js'
 import type { Verifier } from './verifier.js'
 
 export interface PipelineOptions {
@@ -66,6 +73,12 @@ export interface Pipeline {
   readonly dryRun: boolean
   /** The policy in force now. */
   policy(): Policy
+  /**
+   * The health of every part that offers one: each verifier (key sets fresh, stale or failing; the
+   * key store loaded and when; TLS material and its expiry) and each audit sink. For a readiness
+   * endpoint: not ready while `status` is `failing`. Never throws.
+   */
+  health(): PipelineHealth
 }
 
 /**
@@ -94,9 +107,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const realm = options.realm ?? 'callsign'
   if (!/^[\x21\x23-\x5b\x5d-\x7e ]{1,64}$/.test(realm))
     throw new ConfigError('pipeline: "realm" is not a valid realm')
-  const sinks = (Array.isArray(options.audit) ? options.audit : options.audit ? [options.audit] : []).map(
-    (sink): ((event: AuditEvent) => void) =>
-      typeof sink === 'function' ? sink : (event) => sink.write(event),
+  const auditParts = Array.isArray(options.audit) ? options.audit : options.audit ? [options.audit] : []
+  const sinks = auditParts.map((sink): ((event: AuditEvent) => void) =>
+    typeof sink === 'function' ? sink : (event) => sink.write(event),
   )
   const clock = options.clock ?? systemClock
   const dryRun = options.dryRun === true
@@ -195,10 +208,27 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return record(req, started, requirement, caller, missingScopes(caller, requirement.scopes))
   }
 
+  const health = (): PipelineHealth => {
+    let status: HealthStatus = 'ok'
+    const components: Record<string, ComponentHealth> = {}
+    const add = (name: string, part: object) => {
+      const report = healthOf(part as { health?: () => unknown })
+      if (report === undefined) return
+      components[name] = report
+      status = worseStatus(status, report.status)
+    }
+    for (const verifier of verifiers) add(`verifier:${verifier.kind}`, verifier)
+    auditParts.forEach((sink, index) => {
+      add(`audit:${index}`, sink)
+    })
+    return { status, components }
+  }
+
   return {
     realm,
     dryRun,
     policy,
+    health,
     decide(req) {
       const started = timed ? performance.now() : 0
       let current: Policy

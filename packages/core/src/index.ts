@@ -32,6 +32,7 @@ export {
 } from './define-policy.js'
 export { GRPC_ERROR_CODE_KEY, GRPC_STATUS, HTTP_STATUS, type HttpRefusal, httpRefusal } from './error-wire.js'
 export { fromNodeRequest } from './from-node-request.js'
+export { type ComponentHealth, type HealthStatus, type PipelineHealth, worseStatus } from './health.js'
 export {
   type AuditSinkHealth,
   type JsonLinesAuditSink,

@@ -2,6 +2,7 @@ import { type FileHandle, open } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
 import { ConfigError } from './auth-error.js'
+import type { HealthStatus } from './health.js'
 
 export interface JsonLinesAuditSinkOptions {
   /** Events wait in memory up to this many bytes; past it they are dropped and counted. Default 4 MiB. */
@@ -12,6 +13,8 @@ export interface JsonLinesAuditSinkOptions {
 
 /** What a health endpoint can say about the audit trail. */
 export interface AuditSinkHealth {
+  /** For `pipeline.health()`: `failing` as `state`; `degraded` once an event was dropped. */
+  readonly status: HealthStatus
   /** `failing` from a write error until a retry succeeds; events wait (up to the buffer) meanwhile. */
   readonly state: 'ok' | 'failing'
   /** Events lost since the sink was created (the buffer was full). Each is also in a `dropped` line. */
@@ -153,7 +156,8 @@ export function jsonLinesAuditSink(
       return dropped
     },
     health() {
-      return { state: failing ? 'failing' : 'ok', dropped, pending: pendingEvents, lastError }
+      const status = failing ? 'failing' : dropped > 0 ? 'degraded' : 'ok'
+      return { status, state: failing ? 'failing' : 'ok', dropped, pending: pendingEvents, lastError }
     },
     async close() {
       if (closed) return

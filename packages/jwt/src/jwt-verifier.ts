@@ -5,6 +5,7 @@ import {
   type Caller,
   type Clock,
   ConfigError,
+  type HealthStatus,
   type TlsPeer,
   type Verifier,
 } from '@callsign/core'
@@ -15,6 +16,7 @@ import { discoveryLoader, discoveryUrl } from './lib/discovery-loader.js'
 import { invalid } from './lib/fail.js'
 import { fetchJson } from './lib/fetch-json.js'
 import { importConfiguredKey, importSecret, type KeyRecord, KeySet } from './lib/key-set.js'
+import { type KeySetTelemetry, keySetTelemetry } from './lib/key-set-telemetry.js'
 import type { KeySource, KeySourceHealth } from './lib/key-source.js'
 import { type ParsedToken, parseToken } from './lib/parse-token.js'
 import { refusalHints } from './lib/refusal-hints.js'
@@ -83,6 +85,8 @@ export interface JwtVerifierOptions {
 }
 
 export interface JwtVerifierHealth {
+  /** For `pipeline.health()`: `ok` when every key set is fresh, `degraded` when one is stale. */
+  readonly status: HealthStatus
   /** The worst state of any issuer's keys. */
   readonly state: 'fresh' | 'stale' | 'failing'
   readonly issuers: readonly KeySourceHealth[]
@@ -101,6 +105,7 @@ export interface JwtVerifier extends Verifier {
 
 const EMBEDDED_KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
 const STATE_ORDER = { fresh: 0, stale: 1, failing: 2 } as const
+const STATUS_OF = { fresh: 'ok', stale: 'degraded', failing: 'failing' } as const
 
 /**
  * A verifier for short-lived JWT bearer tokens (`Authorization: Bearer <jwt>`): asymmetric
@@ -123,7 +128,8 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const tokenCache = config.tokenCacheEntries > 0 ? new TokenCache(config.tokenCacheEntries) : undefined
   const replay = config.replayEntries > 0 ? new ReplayGuard(config.replayEntries) : undefined
   const onRetired = (records: readonly KeyRecord[]) => tokenCache?.evict(records)
-  const sources = buildSources(config, onRetired)
+  const telemetry = keySetTelemetry(() => [...sources.values()].map((source) => source.health()))
+  const sources = buildSources(config, onRetired, telemetry)
   const explainRefusal = refusalHints(rules.maxLifetime)
 
   const warmUp = async (): Promise<JwtVerifierHealth> => {
@@ -137,6 +143,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       'fresh',
     )
     return {
+      status: STATUS_OF[worst],
       state: worst,
       issuers,
       tokenCache: tokenCache
@@ -285,6 +292,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 function buildSources(
   config: ReturnType<typeof resolveOptions>,
   onRetired: (records: readonly KeyRecord[]) => void,
+  telemetry: KeySetTelemetry,
 ): Map<string, KeySource> {
   const sources = new Map<string, KeySource>()
   const { mode, algorithms, clock, cache } = config
@@ -333,6 +341,7 @@ function buildSources(
         settings: cache,
         allowed: algorithms,
         onRetired,
+        telemetry,
       }),
     )
   }
