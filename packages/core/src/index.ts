@@ -46,6 +46,7 @@ export {
   watchPolicyFile,
 } from './policy-file.js'
 export { rawHeader } from './raw-header.js'
+export { type ReloadTelemetry, reloadTelemetry } from './reload-telemetry.js'
 export { isScope, requiredScopes } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
 export type { Verifier } from './verifier.js'

@@ -31,6 +31,7 @@ import { OAuthError } from './lib/oauth-error.js'
 import { type ParsedForm, parseForm } from './lib/parse-form.js'
 import { type ResolvedIssuerOptions, resolveIssuerOptions } from './lib/resolve-issuer-options.js'
 import { serverMetadata } from './lib/server-metadata.js'
+import { tokenTelemetry } from './lib/token-telemetry.js'
 
 /**
  * A registered client: the scopes it may be issued, and how it authenticates. Without keys, with its
@@ -245,6 +246,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       done(null, parseForm(body as string)),
     )
 
+    const tokenIssued = tokenTelemetry()
     const audit = (
       started: number,
       request: FastifyRequest,
@@ -253,6 +255,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       const { caller, error } = outcome
       const who = caller ?? error?.caller
       const remoteAddress = request.raw.socket?.remoteAddress
+      if (caller && !error) tokenIssued(caller, 'client_credentials')
       resolved.audit({
         v: AUDIT_SCHEMA_VERSION,
         time: new Date(clock.now()).toISOString(),
