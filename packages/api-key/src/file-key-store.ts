@@ -1,7 +1,16 @@
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { type Clock, ConfigError, reloadTelemetry, systemClock, watchFiles } from '@callsign/core'
+import {
+  type Clock,
+  ConfigError,
+  checkLogger,
+  type Logger,
+  reloadTelemetry,
+  systemClock,
+  warn,
+  watchFiles,
+} from '@callsign/core'
 import type { ApiKeyRecord, KeyStore, KeyStoreHealth } from './api-key-record.js'
 import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
@@ -18,6 +27,8 @@ export interface FileKeyStoreOptions {
   readonly onReload?: () => void
   /** Called when a changed file cannot be read or is invalid; the last good records stay. Default: a warning. */
   readonly onError?: (error: ConfigError) => void
+  /** Where the default `onError` writes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
   /** How long a write waits for another writer's lock. Default 10 000 ms. */
   readonly lockTimeoutMs?: number
   /**
@@ -74,12 +85,11 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     throw new ConfigError('fileKeyStore: "maxKeys" must be a positive integer')
   }
   const clock = options.clock ?? systemClock
+  const logger = checkLogger(options.logger, 'fileKeyStore')
   const onError =
     options.onError ??
     ((error: ConfigError) =>
-      process.emitWarning(`${error.message}; keeping the last good keys`, {
-        code: 'CALLSIGN_KEY_STORE_RELOAD',
-      }))
+      warn(logger, 'CALLSIGN_KEY_STORE_RELOAD', `${error.message}; keeping the last good keys`))
   let loadedAt: number | null = null
   let failedReload: { readonly at: number; readonly error: string } | null = null
   const telemetry = reloadTelemetry('@callsign/api-key', 'key_store', () => loadedAt)

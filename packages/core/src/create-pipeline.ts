@@ -14,6 +14,7 @@ import {
   type PipelineHealth,
   worseStatus,
 } from './health.js'
+import { checkLogger, type Logger, warn } from './logger.js'
 import type { Verifier } from './verifier.js'
 
 export interface PipelineOptions {
@@ -45,6 +46,8 @@ export interface PipelineOptions {
    * pipeline, and written on the active span, if any. Without an SDK, nothing is recorded.
    */
   readonly telemetry?: TelemetryOptions
+  /** Where one-time warnings go (dry run, unmapped routes): a pino-compatible logger. Default: process warnings. */
+  readonly logger?: Logger
 }
 
 export type Decision =
@@ -119,12 +122,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
   const source = options.policy
   const policy = 'current' in source ? () => source.current : () => source
+  const logger = checkLogger(options.logger, 'pipeline')
   if (dryRun) {
-    process.emitWarning(
+    warn(
+      logger,
+      'CALLSIGN_DRY_RUN',
       'Callsign runs in DRY-RUN mode: refused requests are let through and audited as would-deny',
-      {
-        code: 'CALLSIGN_DRY_RUN',
-      },
     )
   }
 

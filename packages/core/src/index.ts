@@ -39,6 +39,7 @@ export {
   type JsonLinesAuditSinkOptions,
   jsonLinesAuditSink,
 } from './json-lines-audit-sink.js'
+export { checkLogger, type LogFn, type Logger, warn } from './logger.js'
 export {
   loadPolicyFile,
   type PolicyWatcher,

@@ -10,6 +10,7 @@ import {
   type Clock,
   definePolicy,
   fromNodeRequest,
+  type Logger,
   type Verifier,
 } from '@callsign/core'
 import { auth } from '@callsign/fastify'
@@ -114,6 +115,8 @@ export interface IssuerOptions {
   readonly failedAuthentication?: FailedAuthenticationOptions | false
   /** A changed key directory could not be read; the last good keys stay. Default: a process warning. */
   readonly onKeysError?: (error: Error) => void
+  /** Where one-time warnings go (a failed key reload): a pino-compatible logger. Default: process warnings. */
+  readonly logger?: Logger
   /** Reload the key directory when it changes. Default true. */
   readonly watchKeys?: boolean
   readonly clock?: Clock

@@ -5,7 +5,9 @@ import {
   type Caller,
   type Clock,
   ConfigError,
+  checkLogger,
   type HealthStatus,
+  type Logger,
   type TlsPeer,
   type Verifier,
 } from '@callsign/core'
@@ -82,6 +84,8 @@ export interface JwtVerifierOptions {
   /** Accept each `jti` once (one-time tokens). Default off; `true` is { maxEntries: 100000 }. */
   readonly replayProtection?: boolean | { readonly maxEntries?: number }
   readonly clock?: Clock
+  /** Where the once-per-issuer refusal hints go: a pino-compatible logger. Default: process warnings. */
+  readonly logger?: Logger
 }
 
 export interface JwtVerifierHealth {
@@ -130,7 +134,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const onRetired = (records: readonly KeyRecord[]) => tokenCache?.evict(records)
   const telemetry = keySetTelemetry(() => [...sources.values()].map((source) => source.health()))
   const sources = buildSources(config, onRetired, telemetry)
-  const explainRefusal = refusalHints(rules.maxLifetime)
+  const explainRefusal = refusalHints(rules.maxLifetime, checkLogger(options.logger, 'jwtVerifier'))
 
   const warmUp = async (): Promise<JwtVerifierHealth> => {
     await Promise.all([...new Set(sources.values())].map((source) => source.warmUp()))

@@ -1,5 +1,5 @@
 import { type ApiKeyRecord, checkKeyRecord, type KeyStore, KeyStoreError } from '@callsign/api-key'
-import { type Clock, ConfigError, systemClock } from '@callsign/core'
+import { type Clock, ConfigError, checkLogger, type Logger, systemClock, warn } from '@callsign/core'
 import pg from 'pg'
 import { type ChangeListener, changeListener } from './lib/change-listener.js'
 import { parseStoreUrl, type SchemaNames, schemaNames } from './lib/schema-names.js'
@@ -28,6 +28,8 @@ export interface PostgresKeyStoreOptions {
   readonly maxRetryMs?: number
   /** Told when the listening connection is lost (the store is stale until it is back). Default: a warning. */
   readonly onError?: (error: KeyStoreError) => void
+  /** Where the default `onError` writes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
   /** Time source for `revokedAt`. */
   readonly clock?: Clock
 }
@@ -76,10 +78,10 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
     throw new ConfigError(`${where}: "poolSize" must be a positive integer`)
   }
   const clock = options.clock ?? systemClock
+  const logger = checkLogger(options.logger, 'postgresKeyStore')
   const onError =
     options.onError ??
-    ((error: KeyStoreError) =>
-      process.emitWarning(`${error.message}; reconnecting`, { code: 'CALLSIGN_KEY_STORE_LISTEN' }))
+    ((error: KeyStoreError) => warn(logger, 'CALLSIGN_KEY_STORE_LISTEN', `${error.message}; reconnecting`))
 
   const pool = new pg.Pool({
     connectionString,

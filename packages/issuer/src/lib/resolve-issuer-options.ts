@@ -1,6 +1,15 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { KeyStore } from '@callsign/api-key'
-import { type AuditEvent, type Clock, ConfigError, isScope, systemClock, type Verifier } from '@callsign/core'
+import {
+  type AuditEvent,
+  type Clock,
+  ConfigError,
+  checkLogger,
+  isScope,
+  systemClock,
+  type Verifier,
+  warn,
+} from '@callsign/core'
 import { mtlsVerifier, parseSpiffeId, type ServerTls } from '@callsign/mtls'
 import type { IssuerClient, IssuerOptions } from '../create-issuer.js'
 import type { AssertionClient } from './assertion-clients.js'
@@ -107,9 +116,11 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     onKeysError:
       options.onKeysError ??
       ((error) =>
-        process.emitWarning(`issuer: ${error.message}; keeping the last good signing keys`, {
-          code: 'CALLSIGN_KEYS_RELOAD',
-        })),
+        warn(
+          checkLogger(options.logger, 'createIssuer'),
+          'CALLSIGN_KEYS_RELOAD',
+          `issuer: ${error.message}; keeping the last good signing keys`,
+        )),
     watchKeys: options.watchKeys ?? true,
     clock,
   }

@@ -1,10 +1,13 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import {
   ConfigError,
+  checkLogger,
   type FileWatcher,
   type HealthStatus,
+  type Logger,
   reloadTelemetry,
   type WatchFilesOptions,
+  warn,
   watchFiles,
 } from '@callsign/core'
 import {
@@ -72,6 +75,8 @@ export interface ReloadOptions {
   readonly onReload?: () => void
   /** Called when changed files are invalid (say, a key written before its certificate). Default: a warning. */
   readonly onError?: (error: ConfigError) => void
+  /** Where the default `onError` writes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
 }
 
 export interface Reloader {
@@ -116,9 +121,11 @@ export function reloader(
   const onError =
     options.onError ??
     ((error: ConfigError) =>
-      process.emitWarning(`${error.message}; keeping the last good certificates`, {
-        code: 'CALLSIGN_TLS_RELOAD',
-      }))
+      warn(
+        checkLogger(options.logger, where),
+        'CALLSIGN_TLS_RELOAD',
+        `${error.message}; keeping the last good certificates`,
+      ))
   const reload = () => {
     try {
       current = loadTlsMaterial(files, where, implicit, [...known.values()])
