@@ -83,6 +83,9 @@ function injectInto(
 }
 
 async function listen(server: Server): Promise<number> {
+  // The client's keep-alive socket can sit idle longer than Node's 5 s server timeout between
+  // rounds; the server closing it just as the client reuses it is an ECONNRESET, not a figure.
+  server.keepAliveTimeout = 120_000
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   return (server.address() as AddressInfo).port
 }
@@ -111,7 +114,7 @@ function expressAppWithRoutes(count: number, guarded: boolean) {
 }
 
 async function fastifyApp(guarded: boolean): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = Fastify({ keepAliveTimeout: 120_000 })
   if (guarded) await app.register(fastifyAuth, options())
   app.get('/orders/:id', async (req) => ({ id: (req.params as { id: string }).id }))
   await app.ready()

@@ -1,18 +1,13 @@
 import { type Attributes, context, metrics, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics'
-import {
   BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inMemoryMetrics } from '../support/in-memory-metrics.js'
 import {
   type ExtraOptions,
   expressHarness,
@@ -52,34 +47,6 @@ afterAll(async () => {
   metrics.disable()
 })
 
-/** A fresh meter provider, registered globally, for one adapter's pipeline. */
-function registerMeter() {
-  metrics.disable()
-  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
-  // The interval never fires during a test: points are taken with forceFlush().
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })
-  const provider = new MeterProvider({ readers: [reader] })
-  metrics.setGlobalMeterProvider(provider)
-  return {
-    provider,
-    async points(name: string) {
-      exporter.reset()
-      await reader.forceFlush()
-      const found = exporter
-        .getMetrics()
-        .flatMap((resource) => resource.scopeMetrics)
-        .flatMap((scope) => scope.metrics.map((metric) => ({ scope: scope.scope.name, metric })))
-        .filter(({ metric }) => metric.descriptor.name === name)
-      return found
-    },
-    async everything() {
-      exporter.reset()
-      await reader.forceFlush()
-      return exporter.getMetrics()
-    },
-  }
-}
-
 type Factory = (c: RealCredentials, extra: ExtraOptions) => Promise<Harness>
 const factories: Record<string, Factory> = {
   express: (c, extra) => expressHarness(c.certs, c.verifiers(), extra),
@@ -113,16 +80,16 @@ const sorted = (points: { attributes: Attributes; value: unknown }[]) =>
 for (const [name, factory] of Object.entries(factories)) {
   describe(`OpenTelemetry through ${name}`, () => {
     let harness: Harness
-    let meter: ReturnType<typeof registerMeter>
+    let meter: ReturnType<typeof inMemoryMetrics>
     const grpc = name === 'grpc'
     beforeAll(async () => {
       spans.reset()
-      meter = registerMeter()
+      meter = inMemoryMetrics()
       harness = await factory(creds, { instrument })
     })
     afterAll(async () => {
       await harness?.close()
-      await meter?.provider.shutdown()
+      await meter?.shutdown()
     })
 
     const where = (route: string, method: string): Attributes =>
@@ -143,7 +110,7 @@ for (const [name, factory] of Object.entries(factories)) {
       await harness.send('read', {})
       await harness.send('public', {})
 
-      const [decisions, ...more] = await meter.points('callsign.decisions')
+      const [decisions, ...more] = await meter.metric('callsign.decisions')
       expect(more).toEqual([])
       expect(decisions!.scope).toBe('@callsign/core')
       expect(decisions!.metric.descriptor).toMatchObject({ unit: '{decision}' })
@@ -207,7 +174,7 @@ for (const [name, factory] of Object.entries(factories)) {
         ]),
       )
 
-      const [duration] = await meter.points('callsign.verification.duration')
+      const [duration] = await meter.metric('callsign.verification.duration')
       expect(duration!.metric.descriptor).toMatchObject({ unit: 's' })
       const counts = Object.fromEntries(
         duration!.metric.dataPoints.map((point) => [
@@ -264,17 +231,15 @@ for (const [name, factory] of Object.entries(factories)) {
 
 describe('OpenTelemetry: the caller id in metrics, when the operator opts in', () => {
   it('adds callsign.caller.id to the decisions counter only with telemetry.callerInMetrics', async () => {
-    const meter = registerMeter()
+    const meter = inMemoryMetrics()
     const harness = await factories.express!(creds, { telemetry: { callerInMetrics: true } })
     try {
       await harness.send('read', { apiKey: creds.apiKey.reader })
-      const [decisions] = await meter.points('callsign.decisions')
-      expect(decisions!.metric.dataPoints.map((point) => point.attributes['callsign.caller.id'])).toEqual([
-        'key-reader',
-      ])
+      const decisions = await meter.points('callsign.decisions')
+      expect(decisions.map((point) => point.attributes['callsign.caller.id'])).toEqual(['key-reader'])
     } finally {
       await harness.close()
-      await meter.provider.shutdown()
+      await meter.shutdown()
     }
   })
 })

@@ -6,24 +6,15 @@ import { join } from 'node:path'
 import { createPipeline, definePolicy, jsonLinesAuditSink, type Pipeline } from '@callsign/core'
 import { auth } from '@callsign/express'
 import { jwtVerifier } from '@callsign/jwt'
-import { metrics } from '@opentelemetry/api'
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { es256Pair, jwksServer, manualClock } from '../../packages/jwt/test/support.js'
+import { inMemoryMetrics } from '../support/in-memory-metrics.js'
 
 // pipeline.health() over a real JWKS server on 127.0.0.1 that fails and recovers, a real audit
 // file, and the readiness endpoint the Express README documents, served over real HTTP. The key
 // set's age is moved with a manual clock (no timing in the test).
-const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
-const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })
-const provider = new MeterProvider({ readers: [reader] })
-metrics.setGlobalMeterProvider(provider)
+const meter = inMemoryMetrics()
 
 const jwks = await jwksServer({ keys: [es256Pair('k1').jwk] })
 const clock = manualClock()
@@ -60,8 +51,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve))
   await jwks.close()
   await audit.close()
-  await provider.shutdown()
-  metrics.disable()
+  await meter.shutdown()
 })
 
 async function readiness() {
@@ -74,13 +64,10 @@ async function readiness() {
 }
 
 async function fetchPoints() {
-  exporter.reset()
-  await reader.forceFlush()
-  const all = exporter
-    .getMetrics()
-    .flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics))
-  const of = (name: string) => all.find((metric) => metric.descriptor.name === name)?.dataPoints ?? []
-  return { fetches: of('callsign.jwks.fetches'), age: of('callsign.jwks.age') }
+  return {
+    fetches: await meter.points('callsign.jwks.fetches'),
+    age: await meter.points('callsign.jwks.age'),
+  }
 }
 
 const total = (points: { value: unknown }[]) =>

@@ -5,39 +5,16 @@ import { join } from 'node:path'
 import { apiKeyVerifier, createApiKey, fileKeyStore } from '@callsign/api-key'
 import { createPipeline, definePolicy } from '@callsign/core'
 import { createDevCa, issueServiceCertificate, mtlsVerifier, tlsServerOptions } from '@callsign/mtls'
-import { metrics } from '@opentelemetry/api'
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics'
 import { afterAll, describe, expect, it } from 'vitest'
 import { postToken, startIssuer } from '../../packages/issuer/test/support/issuer-fixture.js'
+import { inMemoryMetrics } from '../support/in-memory-metrics.js'
 
 // The key store's and the TLS material's health and reload metrics, through pipeline.health(),
 // over real files (a good load, a bad file kept out, a good one again), and the issuer's token
 // counter over its real HTTP endpoint. The SDK's in-memory metric exporter reads the points.
-const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
-const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })
-const provider = new MeterProvider({ readers: [reader] })
-metrics.setGlobalMeterProvider(provider)
-afterAll(async () => {
-  await provider.shutdown()
-  metrics.disable()
-})
-
-async function points(name: string) {
-  exporter.reset()
-  await reader.forceFlush()
-  return exporter
-    .getMetrics()
-    .flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics))
-    .filter((metric) => metric.descriptor.name === name)
-    .flatMap((metric) =>
-      metric.dataPoints.map((point) => ({ attributes: point.attributes, value: point.value })),
-    )
-}
+const meter = inMemoryMetrics()
+afterAll(() => meter.shutdown())
+const points = (name: string) => meter.points(name)
 
 const dir = mkdtempSync(join(tmpdir(), 'callsign-reload-health-'))
 const policy = definePolicy({ routes: {} })
