@@ -8,6 +8,13 @@ import { auth as fastifyAuth } from '@callsign/fastify'
 import { auth as grpcAuth } from '@callsign/grpc'
 import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
+import { metrics } from '@opentelemetry/api'
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics'
 import express from 'express'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Measurement, measure, table } from './support/measure.js'
@@ -76,6 +83,9 @@ function injectInto(
 }
 
 async function listen(server: Server): Promise<number> {
+  // The client's keep-alive socket can sit idle longer than Node's 5 s server timeout between
+  // rounds; the server closing it just as the client reuses it is an ECONNRESET, not a figure.
+  server.keepAliveTimeout = 120_000
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   return (server.address() as AddressInfo).port
 }
@@ -104,7 +114,7 @@ function expressAppWithRoutes(count: number, guarded: boolean) {
 }
 
 async function fastifyApp(guarded: boolean): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = Fastify({ keepAliveTimeout: 120_000 })
   if (guarded) await app.register(fastifyAuth, options())
   app.get('/orders/:id', async (req) => ({ id: (req.params as { id: string }).id }))
   await app.ready()
@@ -147,6 +157,15 @@ export async function run(): Promise<string> {
   // Express: in process (real IncomingMessage/ServerResponse, no socket I/O) and over HTTP.
   const bareApp = expressApp(false)
   const guardedApp = expressApp(true)
+  // The same guarded app made while an OpenTelemetry SDK (in-memory metric reader) is registered:
+  // its pipeline counts and times every decision. The SDK is unregistered again at once, so every
+  // other app here runs with no SDK, as the API's no-op.
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 })
+  const meterProvider = new MeterProvider({ readers: [reader] })
+  metrics.setGlobalMeterProvider(meterProvider)
+  const meteredApp = expressApp(true)
+  metrics.disable()
   const bareExpress = createServer(bareApp)
   const guardedExpress = createServer(guardedApp)
   const [bareExpressPort, guardedExpressPort] = [await listen(bareExpress), await listen(guardedExpress)]
@@ -156,12 +175,18 @@ export async function run(): Promise<string> {
     [
       ['express 5 bare (in process)', expressBare],
       ['express 5 + @callsign/express (in process)', expressGuarded],
+      [
+        'express 5 + @callsign/express + OpenTelemetry SDK, in-memory metric reader (in process)',
+        () => injectInto(meteredApp),
+      ],
       ['express 5 bare (HTTP)', () => get(bareExpressPort)],
       ['express 5 + @callsign/express (HTTP)', () => get(guardedExpressPort)],
     ],
     { iterations: 1_000, rounds: 7, warmup: 1_000 },
   )
   const expressCpu = await pairedCpu(expressBare, expressGuarded, 2_000)
+  const meteredCpu = await pairedCpu(expressGuarded, () => injectInto(meteredApp), 2_000)
+  await meterProvider.shutdown()
   bareExpress.close()
   guardedExpress.close()
 
@@ -246,6 +271,7 @@ export async function run(): Promise<string> {
   const grpcGuarded = grpcRows[1]!.median
   out.push(
     `- Express: +${delta(expressRows, 'express 5 bare (in process)', 'express 5 + @callsign/express (in process)')} µs wall and +${expressCpu.toFixed(1)} µs CPU per request in process (median of paired rounds); budget ≈ 15 µs.`,
+    `- OpenTelemetry SDK registered (in-memory metric reader): +${delta(expressRows, 'express 5 + @callsign/express (in process)', 'express 5 + @callsign/express + OpenTelemetry SDK, in-memory metric reader (in process)')} µs wall and +${meteredCpu.toFixed(1)} µs CPU per request over Express + Callsign with no SDK (the counter, the histogram and the timing).`,
     `- Fastify: +${delta(fastifyRows, 'fastify 5 bare (inject)', 'fastify 5 + @callsign/fastify (inject)')} µs wall and +${fastifyCpu.toFixed(1)} µs CPU per request in process (inject); budget ≈ 15 µs.`,
     `- gRPC unary throughput: ${((grpcBase / grpcGuarded) * 100).toFixed(1)} % of the bare server (budget ≥ 90 %).`,
     `- Express route table: Callsign adds +${delta(sizedRows, 'express 5 bare, 10 routes (in process)', 'express 5 + @callsign/express, 10 routes (in process)')} µs with 10 routes and +${delta(sizedRows, 'express 5 bare, 10000 routes (in process)', 'express 5 + @callsign/express, 10000 routes (in process)')} µs with 10 000 (request for the last route).`,

@@ -1,3 +1,4 @@
+import type { HealthStatus } from '@callsign/core'
 /**
  * One API key as a store keeps it (file format version 1). Never the plaintext key: only a hash of
  * its secret. Times are ISO 8601 strings (UTC), so the record is plain JSON.
@@ -41,7 +42,21 @@ export interface ApiKeyRecord {
  * const store: KeyStore = fileKeyStore('/etc/orders/keys.json')
  * const record = await store.find('4fZr8Qm1TzAa')
  */
+/** What a key store says of itself, for `pipeline.health()`. */
+export interface KeyStoreHealth {
+  /** `degraded`: the last reload failed and the last good records are in use. */
+  readonly status: HealthStatus
+  /** Records held in memory (a store that holds none leaves it out). */
+  readonly keys?: number
+  /** ISO time of the last good load; null before the first. */
+  readonly loadedAt: string | null
+  /** The last reload that failed, while no good one has followed it. */
+  readonly lastReloadError: { readonly at: string; readonly error: string } | null
+}
+
 export interface KeyStore {
+  /** Optional: the store's state (loaded and when, a failing reload), for `pipeline.health()`. */
+  health?(): KeyStoreHealth
   /** The record with this id, or `undefined`. Called by the verifier on a cache miss. */
   find(id: string): Promise<ApiKeyRecord | undefined>
   /**

@@ -206,6 +206,10 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
 
   return {
     kind: 'api-key',
+    health() {
+      const store = options.store.health?.()
+      return store ? { status: store.status, store } : { status: 'ok' }
+    },
     // Synchronous whenever the record is cached; a cache miss waits for the store.
     verify(req) {
       const key = extract(req)

@@ -2,9 +2,9 @@ import { constants } from 'node:buffer'
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { type Clock, ConfigError, systemClock } from '@callsign/core'
-import { watchFiles } from '@callsign/core/adapter'
-import type { ApiKeyRecord, KeyStore } from './api-key-record.js'
+import { type Clock, ConfigError, type Logger, systemClock } from '@callsign/core'
+import { checkLogger, reloadTelemetry, warn, watchFiles } from '@callsign/core/adapter'
+import type { ApiKeyRecord, KeyStore, KeyStoreHealth } from './api-key-record.js'
 import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
 import { changedIds, changedIdsInSlices } from './lib/changed-ids.js'
@@ -23,6 +23,8 @@ export interface FileKeyStoreOptions {
   readonly onReload?: () => void
   /** Called when a changed file cannot be read or is invalid; the last good records stay. Default: a warning. */
   readonly onError?: (error: ConfigError) => void
+  /** Where the default `onError` writes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
   /** How long a write waits for another writer's lock. Default 10 000 ms. */
   readonly lockTimeoutMs?: number
   /**
@@ -47,6 +49,7 @@ export interface FileKeyStore extends KeyStore {
   onChange(listener: (changedIds?: readonly string[]) => void): () => void
   /** Re-reads the file now; false (and the last good records kept) when it is unreadable or invalid. */
   reload(): boolean
+  health(): KeyStoreHealth
   /** Stops watching the file. */
   close(): void
 }
@@ -78,13 +81,27 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     throw new ConfigError('fileKeyStore: "maxKeys" must be a positive integer')
   }
   const clock = options.clock ?? systemClock
+  const logger = checkLogger(options.logger, 'fileKeyStore')
   const onError =
     options.onError ??
     ((error: ConfigError) =>
-      process.emitWarning(`${error.message}; keeping the last good keys`, {
-        code: 'CALLSIGN_KEY_STORE_RELOAD',
-      }))
+      warn(logger, 'CALLSIGN_KEY_STORE_RELOAD', `${error.message}; keeping the last good keys`))
+  let loadedAt: number | null = null
+  let failedReload: { readonly at: number; readonly error: string } | null = null
+  const telemetry = reloadTelemetry('@callsign/api-key', 'key_store', () => loadedAt)
+  const reloaded = () => {
+    loadedAt = clock.now()
+    failedReload = null
+    telemetry.succeeded()
+    options.onReload?.()
+  }
+  const reloadFailed = (error: ConfigError) => {
+    failedReload = { at: clock.now(), error: 'invalid_store_file' }
+    telemetry.failed('invalid_store_file')
+    onError(error)
+  }
   const initial = loadSync(file, true)
+  loadedAt = clock.now()
   let records = initial?.records ?? new Map<string, ApiKeyRecord>()
   /** The identity of the file last read (good or not), so that an unchanged file is not read again. */
   let seen = initial?.identity ?? 'missing'
@@ -129,10 +146,10 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       seen = currentIdentity(file)
-      onError(error)
+      reloadFailed(error)
       return false
     }
-    options.onReload?.()
+    reloaded()
     return true
   }
 
@@ -164,12 +181,12 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
           if (!(error instanceof ConfigError)) throw error
           if (load > adopted) {
             seen = currentIdentity(file)
-            onError(error)
+            reloadFailed(error)
           }
           continue
         }
         const changed = await changedIdsInSlices(records, loaded.records)
-        if (adopt(load, loaded.records, loaded.identity, changed)) options.onReload?.()
+        if (adopt(load, loaded.records, loaded.identity, changed)) reloaded()
       } while (again)
     } finally {
       reloading = undefined
@@ -240,6 +257,17 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
 
   return {
     path: file,
+    health() {
+      return {
+        status: failedReload === null ? 'ok' : 'degraded',
+        keys: records.size,
+        loadedAt: loadedAt === null ? null : new Date(loadedAt).toISOString(),
+        lastReloadError: failedReload && {
+          at: new Date(failedReload.at).toISOString(),
+          error: failedReload.error,
+        },
+      }
+    },
     async find(id) {
       return findLocal(id)
     },

@@ -1,4 +1,4 @@
-export type { ApiKeyRecord, KeyStore } from './api-key-record.js'
+export type { ApiKeyRecord, KeyStore, KeyStoreHealth } from './api-key-record.js'
 export { type ApiKeyVerifierOptions, apiKeyVerifier } from './api-key-verifier.js'
 export { checkKeyRecord } from './check-key-record.js'
 export {

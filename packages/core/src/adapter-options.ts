@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { ConfigError } from './auth-error.js'
 import { createPipeline, type Pipeline, type PipelineOptions } from './create-pipeline.js'
+import { warn } from './logger.js'
 
 /**
  * What startup coverage found: routes without a policy entry, entries that match no route.
@@ -84,7 +85,8 @@ export function resolveAdapterOptions(options: AdapterOptions, where: string): R
       const parts = []
       if (report.missing.length) parts.push(`routes without a policy entry: ${report.missing.join(', ')}`)
       if (report.unused.length) parts.push(`policy entries that match no route: ${report.unused.join(', ')}`)
-      process.emitWarning(`${where}: ${parts.join('; ')}`, { code: 'CALLSIGN_COVERAGE' })
+      const logger = 'pipeline' in options ? undefined : (options as PipelineOptions).logger
+      warn(logger, 'CALLSIGN_COVERAGE', `${where}: ${parts.join('; ')}`)
     })
   return { pipeline, reportOnly: options.reportOnly === true, onReport, routesFile: options.routesFile }
 }

@@ -5,7 +5,16 @@ import type { AuthRequest } from './auth-request.js'
 import { singleAuthorization } from './authorization.js'
 import type { Caller, CredentialKind } from './caller.js'
 import { type Clock, systemClock } from './clock.js'
+import { decisionTelemetry, type TelemetryOptions } from './decision-telemetry.js'
 import type { Policy, Requirement } from './define-policy.js'
+import {
+  type ComponentHealth,
+  type HealthStatus,
+  healthOf,
+  type PipelineHealth,
+  worseStatus,
+} from './health.js'
+import { checkLogger, type Logger, warn } from './logger.js'
 import type { Verifier } from './verifier.js'
 
 export interface PipelineOptions {
@@ -31,6 +40,14 @@ export interface PipelineOptions {
    * `verifier_timeout`): a hung verifier never hangs the request. Default 10 000 ms.
    */
   readonly timeoutMs?: number
+  /**
+   * OpenTelemetry: every decision is counted (`callsign.decisions`) and timed
+   * (`callsign.verification.duration`) through the SDK the application registered before making the
+   * pipeline, and written on the active span, if any. Without an SDK, nothing is recorded.
+   */
+  readonly telemetry?: TelemetryOptions
+  /** Where one-time warnings go (dry run, unmapped routes): a pino-compatible logger. Default: process warnings. */
+  readonly logger?: Logger
 }
 
 export type Decision =
@@ -59,6 +76,12 @@ export interface Pipeline {
   readonly dryRun: boolean
   /** The policy in force now. */
   policy(): Policy
+  /**
+   * The health of every part that offers one: each verifier (key sets fresh, stale or failing; the
+   * key store loaded and when; TLS material and its expiry) and each audit sink. For a readiness
+   * endpoint: not ready while `status` is `failing`. Never throws.
+   */
+  health(): PipelineHealth
 }
 
 /**
@@ -87,9 +110,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const realm = options.realm ?? 'callsign'
   if (!/^[\x21\x23-\x5b\x5d-\x7e ]{1,64}$/.test(realm))
     throw new ConfigError('pipeline: "realm" is not a valid realm')
-  const sinks = (Array.isArray(options.audit) ? options.audit : options.audit ? [options.audit] : []).map(
-    (sink): ((event: AuditEvent) => void) =>
-      typeof sink === 'function' ? sink : (event) => sink.write(event),
+  const auditParts = Array.isArray(options.audit) ? options.audit : options.audit ? [options.audit] : []
+  const sinks = auditParts.map((sink): ((event: AuditEvent) => void) =>
+    typeof sink === 'function' ? sink : (event) => sink.write(event),
   )
   const clock = options.clock ?? systemClock
   const dryRun = options.dryRun === true
@@ -99,15 +122,24 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
   const source = options.policy
   const policy = 'current' in source ? () => source.current : () => source
+  const logger = checkLogger(options.logger, 'pipeline')
   if (dryRun) {
-    process.emitWarning(
+    warn(
+      logger,
+      'CALLSIGN_DRY_RUN',
       'Callsign runs in DRY-RUN mode: refused requests are let through and audited as would-deny',
-      {
-        code: 'CALLSIGN_DRY_RUN',
-      },
     )
   }
 
+  if (
+    options.telemetry !== undefined &&
+    (typeof options.telemetry !== 'object' || options.telemetry === null)
+  ) {
+    throw new ConfigError('pipeline: "telemetry" must be an object')
+  }
+  const telemetry = decisionTelemetry(options.telemetry)
+  /** Decisions are timed for the audit trail and for the duration histogram, and only then. */
+  const timed = sinks.length > 0 || telemetry.metering
   const deadlines = deadlineQueue(timeoutMs)
   const emit = (event: AuditEvent) => {
     for (const sink of sinks) {
@@ -128,6 +160,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     error: AuthError | undefined,
   ): Decision => {
     const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
+    const reason = error ? error.reason : requirement?.public ? 'public' : 'granted'
+    const latency = timed ? performance.now() - started : Number.NaN
+    telemetry.record({
+      req,
+      decision,
+      reason,
+      code: error?.code,
+      caller,
+      kind: caller?.kind ?? (error && refusedKind.get(error)),
+      seconds: latency / 1000,
+    })
     // With no sink there is no one to build the event for.
     if (sinks.length > 0)
       emit({
@@ -135,14 +178,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         time: new Date(clock.now()).toISOString(),
         decision,
         ...(error ? { code: error.code } : {}),
-        reason: error ? error.reason : requirement?.public ? 'public' : 'granted',
+        reason,
         ...(caller ? { caller: caller.id, kind: caller.kind, credentialId: caller.credentialId } : {}),
         scopes: requirement?.scopes ?? [],
         transport: req.transport,
         method: req.method,
         route: req.route,
         ...(req.remoteAddress ? { remoteAddress: req.remoteAddress } : {}),
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+        latencyMs: Math.round(latency * 1000) / 1000,
       })
     if (error === undefined || dryRun) return { allowed: true, caller, requirement }
     return { allowed: false, error }
@@ -168,12 +211,29 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return record(req, started, requirement, caller, missingScopes(caller, requirement.scopes))
   }
 
+  const health = (): PipelineHealth => {
+    let status: HealthStatus = 'ok'
+    const components: Record<string, ComponentHealth> = {}
+    const add = (name: string, part: object) => {
+      const report = healthOf(part as { health?: () => unknown })
+      if (report === undefined) return
+      components[name] = report
+      status = worseStatus(status, report.status)
+    }
+    for (const verifier of verifiers) add(`verifier:${verifier.kind}`, verifier)
+    auditParts.forEach((sink, index) => {
+      add(`audit:${index}`, sink)
+    })
+    return { status, components }
+  }
+
   return {
     realm,
     dryRun,
     policy,
+    health,
     decide(req) {
-      const started = sinks.length > 0 ? performance.now() : 0
+      const started = timed ? performance.now() : 0
       let current: Policy
       let requirement: Requirement | undefined
       try {
@@ -192,7 +252,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return deadlines.race(outcome).then((settled) => conclude(req, started, current, requirement, settled))
     },
     authorize(req, caller, scopes) {
-      const started = sinks.length > 0 ? performance.now() : 0
+      const started = timed ? performance.now() : 0
       const requirement: Requirement = { key: req.route, public: false, scopes }
       if (caller === null) {
         return record(
@@ -206,7 +266,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return record(req, started, requirement, caller, missingScopes(caller, scopes))
     },
     refuse(req, error) {
-      return record(req, sinks.length > 0 ? performance.now() : 0, undefined, null, error)
+      return record(req, timed ? performance.now() : 0, undefined, null, error)
     },
   }
 }
@@ -234,23 +294,29 @@ function collect(
   index: number,
   found: Found,
 ): Outcome | Promise<Outcome> {
+  let i = index
   try {
-    for (let i = index; i < verifiers.length; i++) {
-      const answer = verifiers[i]!.verify(req)
+    for (; i < verifiers.length; i++) {
+      const verifier = verifiers[i]!
+      const answer = verifier.verify(req)
       if (answer instanceof Promise) {
-        return answer.then((caller) => {
-          try {
-            found.add(caller)
-          } catch (error) {
-            return refusalOf(error)
-          }
-          return collect(req, verifiers, i + 1, found)
-        }, refusalOf)
+        const next = i + 1
+        return answer.then(
+          (caller) => {
+            try {
+              found.add(caller)
+            } catch (error) {
+              return refusalBy(verifier, error)
+            }
+            return collect(req, verifiers, next, found)
+          },
+          (error: unknown) => refusalBy(verifier, error),
+        )
       }
       found.add(answer)
     }
   } catch (error) {
-    return refusalOf(error)
+    return refusalBy(verifiers[i]!, error)
   }
   return found.outcome()
 }
@@ -277,6 +343,16 @@ class Found {
     if (distinct.length > 1) return new AuthError('ERR_AMBIGUOUS_REQUEST', { reason: 'several_credentials' })
     return distinct[0]!
   }
+}
+
+/** The kind of credential each refusal from a verifier was about, for the metrics. */
+const refusedKind = new WeakMap<AuthError, CredentialKind>()
+
+/** A verifier's failure as a refusal, remembered as one about the verifier's kind of credential. */
+function refusalBy(verifier: Verifier, error: unknown): AuthError {
+  const refusal = refusalOf(error)
+  refusedKind.set(refusal, verifier.kind)
+  return refusal
 }
 
 /** A verifier's failure as a refusal: its own AuthError, anything else `verifier_error`. */

@@ -11,6 +11,7 @@ export type { AuthRequest, TlsPeer, Transport } from './auth-request.js'
 export type { Caller, CredentialKind } from './caller.js'
 export { type Clock, systemClock } from './clock.js'
 export { createPipeline, type Decision, type Pipeline, type PipelineOptions } from './create-pipeline.js'
+export { CORE_METER, type TelemetryOptions } from './decision-telemetry.js'
 export {
   type Coverage,
   definePolicy,
@@ -19,12 +20,14 @@ export {
   type Requirement,
   type RouteRule,
 } from './define-policy.js'
+export type { ComponentHealth, HealthStatus, PipelineHealth } from './health.js'
 export {
   type AuditSinkHealth,
   type JsonLinesAuditSink,
   type JsonLinesAuditSinkOptions,
   jsonLinesAuditSink,
 } from './json-lines-audit-sink.js'
+export type { LogFn, Logger } from './logger.js'
 export {
   loadPolicyFile,
   type PolicyWatcher,

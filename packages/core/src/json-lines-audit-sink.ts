@@ -2,16 +2,22 @@ import { type FileHandle, open } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditSink } from './audit-event.js'
 import { ConfigError } from './auth-error.js'
+import type { HealthStatus } from './health.js'
+import { checkLogger, type Logger, warn } from './logger.js'
 
 export interface JsonLinesAuditSinkOptions {
   /** Events wait in memory up to this many bytes; past it they are dropped and counted. Default 4 MiB. */
   readonly maxBufferedBytes?: number
   /** After a write error, the first retry comes after this many ms, then twice as long each time up to 5 s. Default 100. */
   readonly retryMs?: number
+  /** Where the write-failure warning goes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
 }
 
 /** What a health endpoint can say about the audit trail. */
 export interface AuditSinkHealth {
+  /** For `pipeline.health()`: `failing` as `state`; `degraded` once an event was dropped. */
+  readonly status: HealthStatus
   /** `failing` from a write error until a retry succeeds; events wait (up to the buffer) meanwhile. */
   readonly state: 'ok' | 'failing'
   /** Events lost since the sink was created (the buffer was full). Each is also in a `dropped` line. */
@@ -56,6 +62,7 @@ export function jsonLinesAuditSink(
   destination: string | Writable,
   options: JsonLinesAuditSinkOptions = {},
 ): JsonLinesAuditSink {
+  const logger = checkLogger(options.logger, 'jsonLinesAuditSink')
   const maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024
   if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1024) {
     throw new ConfigError('maxBufferedBytes must be an integer of at least 1024')
@@ -111,9 +118,7 @@ export function jsonLinesAuditSink(
         }
         if (result.error !== undefined) {
           if (!failing) {
-            process.emitWarning(`audit sink cannot write (${codeOf(result.error)}); retrying`, {
-              code: 'CALLSIGN_AUDIT',
-            })
+            warn(logger, 'CALLSIGN_AUDIT', `audit sink cannot write (${codeOf(result.error)}); retrying`)
           }
           failing = true
           lastError = codeOf(result.error)
@@ -153,7 +158,8 @@ export function jsonLinesAuditSink(
       return dropped
     },
     health() {
-      return { state: failing ? 'failing' : 'ok', dropped, pending: pendingEvents, lastError }
+      const status = failing ? 'failing' : dropped > 0 ? 'degraded' : 'ok'
+      return { status, state: failing ? 'failing' : 'ok', dropped, pending: pendingEvents, lastError }
     },
     async close() {
       if (closed) return

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { ConfigError } from './auth-error.js'
 import { definePolicy, type Policy } from './define-policy.js'
+import { type Logger, warn } from './logger.js'
 import { watchFiles } from './watch-files.js'
 
 /**
@@ -43,6 +44,8 @@ export interface WatchPolicyOptions {
   readonly onReload?: (policy: Policy) => void
   /** Called when a changed file is invalid; the last good policy stays in force. Default: a warning. */
   readonly onError?: (error: ConfigError) => void
+  /** Where the default `onError` writes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
 }
 
 /**
@@ -58,9 +61,7 @@ export function watchPolicyFile(path: string, options: WatchPolicyOptions = {}):
   const onError =
     options.onError ??
     ((error: ConfigError) =>
-      process.emitWarning(`${error.message}; keeping the last good policy`, {
-        code: 'CALLSIGN_POLICY_RELOAD',
-      }))
+      warn(options.logger, 'CALLSIGN_POLICY_RELOAD', `${error.message}; keeping the last good policy`))
   const reload = () => {
     try {
       current = loadPolicyFile(path)

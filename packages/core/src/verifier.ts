@@ -1,5 +1,6 @@
 import type { AuthRequest } from './auth-request.js'
 import type { Caller, CredentialKind } from './caller.js'
+import type { ComponentHealth } from './health.js'
 
 /**
  * Verifies one kind of credential.
@@ -14,4 +15,6 @@ import type { Caller, CredentialKind } from './caller.js'
 export interface Verifier {
   readonly kind: CredentialKind
   verify(req: AuthRequest): Caller | null | Promise<Caller | null>
+  /** Optional: the state of what it depends on (keys, store, TLS material), for `pipeline.health()`. */
+  health?(): ComponentHealth
 }

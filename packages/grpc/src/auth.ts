@@ -1,7 +1,8 @@
-import { AuthError, ConfigError, type Decision } from '@callsign/core'
+import { AuthError, ConfigError, type Decision, type Logger } from '@callsign/core'
 import {
   type AdapterOptions,
   checkCoverage,
+  checkLogger,
   decideOrRefuse,
   isLoopbackHost,
   resolveAdapterOptions,
@@ -27,7 +28,10 @@ const WHERE = '@callsign/grpc'
  * @example
  * const options: GrpcAuthOptions = { policy, verifiers, services: [Inventory.service] }
  */
-export type GrpcAuthOptions = AdapterOptions & {
+/** The adapter options, each member without its own `logger` (the gRPC one below takes its place). */
+type WithoutLogger<T> = T extends unknown ? Omit<T, 'logger'> : never
+
+export type GrpcAuthOptions = WithoutLogger<AdapterOptions> & {
   /**
    * Every service the server registers. Checked against the policy when `auth()` is called: a
    * method without an entry stops startup (or is reported, with `reportOnly`). A method of a
@@ -40,12 +44,15 @@ export type GrpcAuthOptions = AdapterOptions & {
    */
   readonly allowPlaintextLoopback?: boolean
   /**
-   * grpc-js's logger (process-wide), which Callsign installs with credentials redacted: grpc-js
-   * would otherwise log a refused metadata value, such as a key with a tab in it, in full. Default:
-   * grpc-js's own console format. `false` leaves grpc-js's logger alone (then wrap yours with
-   * `redactCredentials`).
+   * The application's logger (pino, or anything with `warn`, `error`, `info`, `debug`, such as
+   * `console`). It gets Callsign's one-time warnings (dry run, unmapped methods), as every
+   * pipeline's `logger` does, and grpc-js's own log (process-wide), which Callsign installs with
+   * credentials redacted: grpc-js would otherwise log a refused metadata value, such as a key with
+   * a tab in it, in full. Default: process warnings, and grpc-js's own console format. `false`
+   * leaves grpc-js's logger alone (then wrap yours with `redactCredentials`); warnings stay process
+   * warnings.
    */
-  readonly logger?: Partial<Console> | false
+  readonly logger?: Logger | false
 }
 
 /** grpc-js's default logger: every level to stderr, with a severity letter. */
@@ -81,10 +88,9 @@ export function auth(options: GrpcAuthOptions): ServerInterceptor {
   ) {
     throw new ConfigError(`${WHERE}: "services" must list the service definitions the server registers`)
   }
-  if (logger !== undefined && logger !== false && (typeof logger !== 'object' || logger === null)) {
-    throw new ConfigError(`${WHERE}: "logger" must be a console-like object or false`)
-  }
-  const resolved = resolveAdapterOptions(options, WHERE)
+  if (logger !== false) checkLogger(logger, WHERE)
+  const forPipeline: AdapterOptions = { ...options, logger: logger === false ? undefined : logger }
+  const resolved = resolveAdapterOptions(forPipeline, WHERE)
   const { pipeline } = resolved
   const allowPlaintext = options.allowPlaintextLoopback === true
   checkCoverage(resolved, methodPaths(services), WHERE)

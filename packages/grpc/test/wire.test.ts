@@ -30,7 +30,7 @@ async function start() {
         services: [Inventory.service, Health.service],
         audit: (event) => events.push(event),
         allowPlaintextLoopback: true,
-        logger: { error: record, info: record, debug: record },
+        logger: { warn: record, error: record, info: record, debug: record },
       }),
     ],
   })

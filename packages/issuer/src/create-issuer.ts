@@ -9,6 +9,7 @@ import {
   type Caller,
   type Clock,
   definePolicy,
+  type Logger,
   type Verifier,
 } from '@callsign/core'
 import { fromNodeRequest } from '@callsign/core/adapter'
@@ -32,6 +33,7 @@ import { OAuthError } from './lib/oauth-error.js'
 import { type ParsedForm, parseForm } from './lib/parse-form.js'
 import { type ResolvedIssuerOptions, resolveIssuerOptions } from './lib/resolve-issuer-options.js'
 import { serverMetadata } from './lib/server-metadata.js'
+import { tokenTelemetry } from './lib/token-telemetry.js'
 
 /**
  * A registered client: the scopes it may be issued, and how it authenticates. Without keys, with its
@@ -120,6 +122,8 @@ export interface IssuerOptions {
   readonly failedAuthentication?: FailedAuthenticationOptions | false
   /** A changed key directory could not be read; the last good keys stay. Default: a process warning. */
   readonly onKeysError?: (error: Error) => void
+  /** Where one-time warnings go (a failed key reload): a pino-compatible logger. Default: process warnings. */
+  readonly logger?: Logger
   /** Reload the key directory when it changes. Default true. */
   readonly watchKeys?: boolean
   readonly clock?: Clock
@@ -252,6 +256,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       done(null, parseForm(body as string)),
     )
 
+    const tokenIssued = tokenTelemetry()
     const audit = (
       started: number,
       request: FastifyRequest,
@@ -260,6 +265,7 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
       const { caller, error } = outcome
       const who = caller ?? error?.caller
       const remoteAddress = request.raw.socket?.remoteAddress
+      if (caller && !error) tokenIssued(caller, 'client_credentials')
       resolved.audit({
         v: AUDIT_SCHEMA_VERSION,
         time: new Date(clock.now()).toISOString(),

@@ -4,10 +4,12 @@ import {
   type Caller,
   type Clock,
   ConfigError,
+  type HealthStatus,
+  type Logger,
   type TlsPeer,
   type Verifier,
 } from '@callsign/core'
-import { bearerToken, certificateThumbprint } from '@callsign/core/adapter'
+import { bearerToken, certificateThumbprint, checkLogger } from '@callsign/core/adapter'
 import type { JWK } from 'jose'
 import { verifySignature } from './lib/algorithms.js'
 import { checkClaims } from './lib/claims.js'
@@ -15,6 +17,7 @@ import { discoveryLoader, discoveryUrl } from './lib/discovery-loader.js'
 import { invalid } from './lib/fail.js'
 import { fetchJson } from './lib/fetch-json.js'
 import { importConfiguredKey, importSecret, type KeyRecord, KeySet } from './lib/key-set.js'
+import { type KeySetTelemetry, keySetTelemetry } from './lib/key-set-telemetry.js'
 import type { KeySource, KeySourceHealth } from './lib/key-source.js'
 import { type ParsedToken, parseToken } from './lib/parse-token.js'
 import { refusalHints } from './lib/refusal-hints.js'
@@ -85,9 +88,13 @@ export interface JwtVerifierOptions {
    */
   readonly replayProtection?: boolean | { readonly maxEntries?: number } | { readonly store: ReplayStore }
   readonly clock?: Clock
+  /** Where the once-per-issuer refusal hints go: a pino-compatible logger. Default: process warnings. */
+  readonly logger?: Logger
 }
 
 export interface JwtVerifierHealth {
+  /** For `pipeline.health()`: `ok` when every key set is fresh, `degraded` when one is stale. */
+  readonly status: HealthStatus
   /** The worst state of any issuer's keys. */
   readonly state: 'fresh' | 'stale' | 'failing'
   readonly issuers: readonly KeySourceHealth[]
@@ -106,6 +113,7 @@ export interface JwtVerifier extends Verifier {
 
 const EMBEDDED_KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
 const STATE_ORDER = { fresh: 0, stale: 1, failing: 2 } as const
+const STATUS_OF = { fresh: 'ok', stale: 'degraded', failing: 'failing' } as const
 
 /**
  * A verifier for short-lived JWT bearer tokens (`Authorization: Bearer <jwt>`): asymmetric
@@ -147,8 +155,9 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       )
   }
   const onRetired = (records: readonly KeyRecord[]) => tokenCache?.evict(records)
-  const sources = buildSources(config, onRetired)
-  const explainRefusal = refusalHints(rules.maxLifetime)
+  const telemetry = keySetTelemetry(() => [...sources.values()].map((source) => source.health()))
+  const sources = buildSources(config, onRetired, telemetry)
+  const explainRefusal = refusalHints(rules.maxLifetime, checkLogger(options.logger, 'jwtVerifier'))
 
   const warmUp = async (): Promise<JwtVerifierHealth> => {
     await Promise.all([...new Set(sources.values())].map((source) => source.warmUp()))
@@ -161,6 +170,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       'fresh',
     )
     return {
+      status: STATUS_OF[worst],
       state: worst,
       issuers,
       tokenCache: tokenCache
@@ -312,6 +322,7 @@ export function jwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 function buildSources(
   config: ReturnType<typeof resolveOptions>,
   onRetired: (records: readonly KeyRecord[]) => void,
+  telemetry: KeySetTelemetry,
 ): Map<string, KeySource> {
   const sources = new Map<string, KeySource>()
   const { mode, algorithms, clock, cache } = config
@@ -360,6 +371,7 @@ function buildSources(
         settings: cache,
         allowed: algorithms,
         onRetired,
+        telemetry,
       }),
     )
   }

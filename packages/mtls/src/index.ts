@@ -11,7 +11,7 @@ export {
   type ServiceCertificate,
 } from './issue-service-certificate.js'
 export type { TrustFiles } from './lib/load-trust.js'
-export type { TlsFiles, TlsMaterial } from './lib/tls-material.js'
+export type { TlsFiles, TlsMaterial, TlsMaterialHealth } from './lib/tls-material.js'
 export {
   type MtlsGrant,
   type MtlsVerifierOptions,

@@ -253,6 +253,7 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
 
   return Object.freeze({
     kind: 'mtls' as const,
+    health: () => options.serverTls?.health() ?? { status: 'ok' as const },
     // Synchronous: everything it needs came with the handshake.
     verify(req: AuthRequest): Caller | null {
       const tls = req.tls

@@ -16,6 +16,7 @@ import {
   reloader,
   type TlsFiles,
   type TlsMaterial,
+  type TlsMaterialHealth,
 } from './lib/tls-material.js'
 import { refusal, type TrustSource, type TrustState } from './lib/trust-state.js'
 import { parseSpiffeId } from './parse-spiffe-id.js'
@@ -79,6 +80,8 @@ export interface ServerTls {
   certificateProvider(): GrpcCertificateProvider
   /** Re-reads the files now; false (last good material kept) when they are invalid. */
   reload(): boolean
+  /** When the files were last loaded, whether a reload failed, and when the certificate and CAs expire. */
+  health(): TlsMaterialHealth
   close(): void
 }
 
@@ -261,6 +264,7 @@ export function tlsServerOptions(input: TlsServerOptionsInput): ServerTls {
       }
     },
     reload: () => files.reload(),
+    health: () => files.health(),
     close() {
       files.close()
       if (expiry) clearTimeout(expiry)

@@ -4,8 +4,10 @@ import {
   type KeyStore,
   KeyStoreError,
   type KeyStoreErrorCode,
+  type KeyStoreHealth,
 } from '@callsign/api-key'
-import { type Clock, systemClock } from '@callsign/core'
+import { type Clock, ConfigError, type Logger, systemClock } from '@callsign/core'
+import { checkLogger, warn } from '@callsign/core/adapter'
 import type pg from 'pg'
 import { type ChangeListener, changeListener } from './lib/change-listener.js'
 import { poolSizeOf, positive } from './lib/positive.js'
@@ -36,12 +38,14 @@ export interface PostgresKeyStoreOptions {
   readonly maxRetryMs?: number
   /** Told when the listening connection is lost (the store is stale until it is back). Default: a warning. */
   readonly onError?: (error: KeyStoreError) => void
+  /** Where the default `onError` writes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
   /** Time source for `revokedAt` and the ages in `health()`. */
   readonly clock?: Clock
 }
 
 /** A snapshot of the store for a health endpoint (see {@link PostgresKeyStore.health}). */
-export interface PostgresKeyStoreHealth {
+export interface PostgresKeyStoreHealth extends KeyStoreHealth {
   /**
    * `listening`: notifications arrive and the last call answered; `stale`: not listening (reconnecting,
    * or `listen: false`), cached keys follow the verifier's `maxStaleMs`; `failing`: the last lookup or
@@ -109,10 +113,10 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   const maxRetryMs = positive(options.maxRetryMs, 5000, `${where}: "maxRetryMs"`)
   const poolSize = poolSizeOf(options.poolSize, where)
   const clock = options.clock ?? systemClock
+  const logger = checkLogger(options.logger, 'postgresKeyStore')
   const onError =
     options.onError ??
-    ((error: KeyStoreError) =>
-      process.emitWarning(`${error.message}; reconnecting`, { code: 'CALLSIGN_KEY_STORE_LISTEN' }))
+    ((error: KeyStoreError) => warn(logger, 'CALLSIGN_KEY_STORE_LISTEN', `${error.message}; reconnecting`))
 
   const pool = queryPool(connectionString, {
     max: poolSize,
@@ -139,6 +143,7 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
   let lastSuccessAt: number | null = null
   let lastNotificationAt: number | null = null
   let lastError: KeyStoreErrorCode | null = null
+  let lastErrorAt = 0
   const succeeded = <T>(result: T): T => {
     lastSuccessAt = clock.now()
     lastError = null
@@ -148,6 +153,7 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
     const failure = storeFailure(error)
     if (failure.code === 'ERR_KEY_STORE_UNAVAILABLE' || failure.code === 'ERR_KEY_STORE_SCHEMA') {
       lastError = failure.code
+      lastErrorAt = clock.now()
     }
     throw failure
   }
@@ -285,8 +291,13 @@ export function postgresKeyStore(url: string, options: PostgresKeyStoreOptions =
       const now = clock.now()
       const age = (at: number | null) => (at === null ? null : Math.max(0, (now - at) / 1000))
       const listening = listener.listening()
+      const state = lastError !== null ? 'failing' : listening ? 'listening' : 'stale'
+      const iso = (at: number) => new Date(at).toISOString()
       return {
-        state: lastError !== null ? 'failing' : listening ? 'listening' : 'stale',
+        status: state === 'failing' ? 'failing' : state === 'stale' ? 'degraded' : 'ok',
+        loadedAt: lastSuccessAt === null ? null : iso(lastSuccessAt),
+        lastReloadError: lastError === null ? null : { at: iso(lastErrorAt), error: lastError },
+        state,
         listening,
         staleForSeconds: listening ? null : age(staleSince ?? now),
         lastSuccessAgeSeconds: age(lastSuccessAt),

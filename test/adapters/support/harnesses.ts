@@ -14,9 +14,16 @@ import { bindTlsAndPlaintext } from '../../support/grpc-loopback.js'
 import { httpsCall, requestingClientCertificates } from '../../support/https-call.js'
 import type { DevCerts } from './dev-certs.js'
 
-/** Further pipeline options for a harness (dry run, audit sink, clock). */
-export type ExtraOptions = Partial<Pick<PipelineOptions, 'dryRun' | 'audit' | 'clock'>> & {
+/** Further pipeline options for a harness (dry run, audit sink, clock, telemetry). */
+export type ExtraOptions = Partial<Pick<PipelineOptions, 'dryRun' | 'audit' | 'clock' | 'telemetry'>> & {
   routesFile?: string
+  /** Plays the part of an HTTP or gRPC instrumentation: a span active around each request. */
+  instrument?: Instrument
+}
+
+/** Starts a span for a request; `run` makes it active, `end` ends it once the answer is sent. */
+export interface Instrument {
+  start(name: string): { run<T>(fn: () => T): T; end(): void }
 }
 
 /** What a scenario aims at: a route needing orders:read, one needing orders:write, a public one, an unmapped one. */
@@ -136,14 +143,24 @@ export async function expressHarness(
   app.post('/orders', (req, res) => res.status(200).json({ caller: callerId(req.caller) }))
   app.get('/healthz', (req, res) => res.json({ caller: callerId(req.caller) }))
   app.get('/unmapped', (req, res) => res.json({ caller: callerId(req.caller) }))
+  const { instrument, ...options } = extra
   expressAuth(app, {
     policy: definePolicy({ routes: httpRoutes }),
     verifiers,
-    ...extra,
+    ...options,
     reportOnly: true,
     onReport: () => {},
   })
-  const server = createHttpsServer(requestingClientCertificates(certs), app)
+  const server = createHttpsServer(
+    requestingClientCertificates(certs),
+    instrument
+      ? (req, res) => {
+          const span = instrument.start(`${req.method} ${req.url}`)
+          res.on('finish', () => span.end())
+          span.run(() => app(req, res))
+        }
+      : app,
+  )
   const port = await listen(server)
   return {
     name: 'express',
@@ -160,10 +177,18 @@ export async function fastifyHarness(
   extra: ExtraOptions = {},
 ): Promise<Harness> {
   const app = Fastify({ https: requestingClientCertificates(certs) })
+  const { instrument, ...options } = extra
+  if (instrument) {
+    app.addHook('onRequest', (request, reply, done) => {
+      const span = instrument.start(`${request.method} ${request.url}`)
+      reply.raw.on('finish', () => span.end())
+      span.run(done)
+    })
+  }
   await app.register(fastifyAuth, {
     policy: definePolicy({ routes: httpRoutes }),
     verifiers,
-    ...extra,
+    ...options,
     reportOnly: true,
     onReport: () => {},
   })
@@ -199,16 +224,18 @@ export async function grpcHarness(
   extra: ExtraOptions = {},
   tls: GrpcTlsOptions = {},
 ): Promise<Harness> {
+  const { instrument, ...options } = extra
   const interceptor = grpcAuth({
     policy: definePolicy({ routes: grpcRoutes }),
     verifiers,
     services: [Orders.service],
-    ...extra,
+    ...options,
     allowPlaintextLoopback: true,
     reportOnly: true,
     onReport: () => {},
   })
-  const server = new grpc.Server({ interceptors: [interceptor] })
+  const interceptors = instrument ? [spanInterceptor(instrument), interceptor] : [interceptor]
+  const server = new grpc.Server({ interceptors })
   const handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     let caller: string | null = null
     try {
@@ -256,5 +283,19 @@ export async function grpcHarness(
       for (const client of clients) client.close()
       server.forceShutdown()
     },
+  }
+}
+
+/** An outer interceptor that keeps a span active while the inner ones see the call's metadata. */
+function spanInterceptor(instrument: Instrument): grpc.ServerInterceptor {
+  return (descriptor, call) => {
+    const span = instrument.start(descriptor.path)
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => next({ onReceiveMetadata: (metadata, forward) => span.run(() => forward(metadata)) }),
+      sendStatus: (status, forward) => {
+        forward(status)
+        span.end()
+      },
+    })
   }
 }

@@ -3,9 +3,11 @@ import { type Command, EXIT, UsageError } from '../command.js'
 import { openStore, shownStore, storePath } from '../keys/shared.js'
 import { parseDuration } from '../parse-duration.js'
 import { formatReport } from '../review/format-report.js'
+import { renderHtmlReport } from '../review/html.js'
 import { type AuditReadStats, auditFiles, readAuditLog } from '../review/read-audit-log.js'
 import { readCertificates } from '../review/read-certificates.js'
 import { DEFAULT_THRESHOLDS, type ReviewedCredential, reviewAccess } from '../review/review-access.js'
+import { reviewOverview } from '../review/review-overview.js'
 
 const HELP = `Usage: callsign review --audit <file or dir> [--audit …] [options]
 
@@ -23,6 +25,8 @@ Options:
   --expiring <d>        credentials expiring within this should be renewed (default 14d; for a
                         certificate, at most the last third of its lifetime)
   --json                one JSON object instead of tables
+  --format <f>          text (default), json (as --json) or html: one self-contained page with the
+                        findings and charts (key age, scopes granted and used, decisions per day)
   -h, --help            this help
 `
 
@@ -65,9 +69,17 @@ export const reviewCommand: Command = {
     )
     if (values.certs !== undefined) credentials.push(...readCertificates(values.certs))
 
+    const format = values.format ?? (values.json ? 'json' : 'text')
+    if (!['text', 'json', 'html'].includes(format)) {
+      throw new UsageError(`--format must be text, json or html, not "${format}"`)
+    }
     const stats: AuditReadStats = { files: 0, events: 0, corrupt: 0, dropped: 0 }
-    const report = await reviewAccess(credentials, readAuditLog(auditFiles(audits), stats), now, thresholds)
-    if (values.json) io.stdout.write(`${JSON.stringify({ ...report, audit: stats }, null, 2)}\n`)
+    const overview = reviewOverview(now.getTime() - thresholds.scopeWindowDays * DAY)
+    const events = overview.observe(readAuditLog(auditFiles(audits), stats))
+    const report = await reviewAccess(credentials, events, now, thresholds)
+    if (format === 'json') io.stdout.write(`${JSON.stringify({ ...report, audit: stats }, null, 2)}\n`)
+    else if (format === 'html')
+      io.stdout.write(renderHtmlReport(report, stats, credentials, overview.result()))
     else io.stdout.write(formatReport(report, stats))
     return report.findings.length > 0 ? EXIT.failure : EXIT.ok
   },
@@ -87,6 +99,7 @@ function parse(argv: readonly string[]) {
         'scope-window': { type: 'string' },
         expiring: { type: 'string' },
         json: { type: 'boolean' },
+        format: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

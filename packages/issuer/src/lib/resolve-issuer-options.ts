@@ -1,6 +1,7 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { KeyStore } from '@callsign/api-key'
 import { type AuditEvent, type Clock, ConfigError, isScope, systemClock, type Verifier } from '@callsign/core'
+import { checkLogger, warn } from '@callsign/core/adapter'
 import { mtlsVerifier, parseSpiffeId, type ServerTls } from '@callsign/mtls'
 import type { IssuerClient, IssuerOptions } from '../create-issuer.js'
 import { type FailureStore, memoryFailureStore } from '../failure-store.js'
@@ -108,9 +109,11 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     onKeysError:
       options.onKeysError ??
       ((error) =>
-        process.emitWarning(`issuer: ${error.message}; keeping the last good signing keys`, {
-          code: 'CALLSIGN_KEYS_RELOAD',
-        })),
+        warn(
+          checkLogger(options.logger, 'createIssuer'),
+          'CALLSIGN_KEYS_RELOAD',
+          `issuer: ${error.message}; keeping the last good signing keys`,
+        )),
     watchKeys: options.watchKeys ?? true,
     clock,
   }

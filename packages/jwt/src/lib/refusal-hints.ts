@@ -1,14 +1,16 @@
-import { isAuthError } from '@callsign/core'
+import { isAuthError, type Logger } from '@callsign/core'
+import { warn } from '@callsign/core/adapter'
 
 /**
  * Explains, once per issuer and reason, the refusals that tokens from common identity providers
  * meet under the strict defaults: a lifetime above `maxLifetime`, no `aud`, no `sub`. The line goes
- * to the process warnings (`CALLSIGN_JWT_REFUSED`); it names the issuer, the claim and the option,
+ * to `logger`, or the process warnings (`CALLSIGN_JWT_REFUSED`); it names the issuer, the claim and the option,
  * never the token or a claim's value. Only signed tokens of a configured issuer get here, so the
  * number of lines is bounded by issuers × 3.
  */
 export function refusalHints(
   maxLifetime: number,
+  logger?: Logger,
 ): (payload: Readonly<Record<string, unknown>>, error: unknown) => void {
   const told = new Set<string>()
   return (payload, error) => {
@@ -19,9 +21,10 @@ export function refusalHints(
     const key = `${issuer}\n${hint.reason}`
     if (told.has(key)) return
     told.add(key)
-    process.emitWarning(
+    warn(
+      logger,
+      'CALLSIGN_JWT_REFUSED',
       `jwtVerifier refused a token from ${JSON.stringify(issuer)}: ${hint.text} (said once per issuer and reason; each refusal is in the audit log)`,
-      { code: 'CALLSIGN_JWT_REFUSED' },
     )
   }
 }

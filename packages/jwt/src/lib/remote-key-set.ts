@@ -2,6 +2,7 @@ import type { Clock } from '@callsign/core'
 import { invalid } from './fail.js'
 import { FetchFailure } from './fetch-json.js'
 import { importPublicJwk, type KeyRecord, KeySet } from './key-set.js'
+import type { KeySetTelemetry } from './key-set-telemetry.js'
 import type { KeySource, KeySourceHealth } from './key-source.js'
 
 export interface KeyCacheSettings {
@@ -28,6 +29,8 @@ export interface RemoteKeySetOptions {
   readonly allowed: ReadonlySet<string>
   /** Told about keys that left the set, so tokens verified with them are dropped. */
   readonly onRetired: (records: readonly KeyRecord[]) => void
+  /** Told about every fetch, as it ends. */
+  readonly telemetry?: KeySetTelemetry
 }
 
 const MAX_KEYS = 100
@@ -123,6 +126,7 @@ export class RemoteKeySet implements KeySource {
   refresh(): Promise<void> {
     if (this.inflight) return this.inflight
     this.attemptedAt = this.options.clock.now()
+    const trigger = this.set === undefined ? 'initial' : 'refresh'
     const flight = this.options
       .load()
       .then(
@@ -133,6 +137,7 @@ export class RemoteKeySet implements KeySource {
         },
       )
       .finally(() => {
+        this.options.telemetry?.fetched(this.options.issuer, trigger, this.lastError)
         if (this.inflight === flight) this.inflight = undefined
       })
     this.inflight = flight

@@ -1,6 +1,13 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { ConfigError } from '@callsign/core'
-import { type FileWatcher, type WatchFilesOptions, watchFiles } from '@callsign/core/adapter'
+import { ConfigError, type HealthStatus, type Logger } from '@callsign/core'
+import {
+  checkLogger,
+  type FileWatcher,
+  reloadTelemetry,
+  type WatchFilesOptions,
+  warn,
+  watchFiles,
+} from '@callsign/core/adapter'
 import {
   checkTrustFiles,
   type LoadedTrust,
@@ -66,12 +73,28 @@ export interface ReloadOptions {
   readonly onReload?: () => void
   /** Called when changed files are invalid (say, a key written before its certificate). Default: a warning. */
   readonly onError?: (error: ConfigError) => void
+  /** Where the default `onError` writes: a pino-compatible logger. Default: a process warning. */
+  readonly logger?: Logger
 }
 
 export interface Reloader {
   current(): LoadedTls
   reload(): boolean
+  health(): TlsMaterialHealth
   close(): void
+}
+
+/** The state of TLS material that follows its files, for `pipeline.health()`. */
+export interface TlsMaterialHealth {
+  /** `failing`: our certificate has expired; `degraded`: the last reload failed (last good kept). */
+  readonly status: HealthStatus
+  /** ISO time of the last good load. */
+  readonly loadedAt: string
+  /** ISO notAfter of our certificate, and of the trusted CA that expires first. */
+  readonly certificateExpiresAt: string
+  readonly caExpiresAt: string | null
+  /** The last reload that failed, while no good one has followed it. */
+  readonly lastReloadError: { readonly at: string; readonly error: string } | null
 }
 
 /** Loads now (throwing at startup), then reloads on change, keeping the last good material. */
@@ -84,6 +107,9 @@ export function reloader(
 ): Reloader {
   checkTrustFiles(files, where)
   let current = loadTlsMaterial(files, where, implicit)
+  let loadedAt = Date.now()
+  let failedReload: { readonly at: number; readonly error: string } | null = null
+  const telemetry = reloadTelemetry('@callsign/mtls', 'tls_material', () => loadedAt)
   /** Every CA the bundle has held: a CRL of a CA dropped since may stay listed. */
   const known = new Map<string, X509Certificate>()
   const remember = (loaded: LoadedTls) => {
@@ -93,18 +119,25 @@ export function reloader(
   const onError =
     options.onError ??
     ((error: ConfigError) =>
-      process.emitWarning(`${error.message}; keeping the last good certificates`, {
-        code: 'CALLSIGN_TLS_RELOAD',
-      }))
+      warn(
+        checkLogger(options.logger, where),
+        'CALLSIGN_TLS_RELOAD',
+        `${error.message}; keeping the last good certificates`,
+      ))
   const reload = () => {
     try {
       current = loadTlsMaterial(files, where, implicit, [...known.values()])
       remember(current)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
+      failedReload = { at: Date.now(), error: 'invalid_tls_files' }
+      telemetry.failed('invalid_tls_files')
       onError(error)
       return false
     }
+    loadedAt = Date.now()
+    failedReload = null
+    telemetry.succeeded()
     apply(current)
     options.onReload?.()
     return true
@@ -114,5 +147,20 @@ export function reloader(
     const paths = [...trustPaths(files), files.cert, files.key]
     watcher = watchFiles(paths, reload, typeof options.watch === 'object' ? options.watch : {})
   }
-  return { current: () => current, reload, close: () => watcher?.close() }
+  const health = (): TlsMaterialHealth => {
+    const leaf = new X509Certificate(pemCertificates(current.material.cert)[0]!)
+    const caNotAfter = current.anchors.map(({ certificate }) => Date.parse(certificate.validTo))
+    const certificateExpiresAt = Date.parse(leaf.validTo)
+    return {
+      status: certificateExpiresAt <= Date.now() ? 'failing' : failedReload ? 'degraded' : 'ok',
+      loadedAt: new Date(loadedAt).toISOString(),
+      certificateExpiresAt: new Date(certificateExpiresAt).toISOString(),
+      caExpiresAt: caNotAfter.length > 0 ? new Date(Math.min(...caNotAfter)).toISOString() : null,
+      lastReloadError: failedReload && {
+        at: new Date(failedReload.at).toISOString(),
+        error: failedReload.error,
+      },
+    }
+  }
+  return { current: () => current, reload, health, close: () => watcher?.close() }
 }
