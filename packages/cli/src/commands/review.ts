@@ -1,48 +1,64 @@
-import { parseArgs } from 'node:util'
-import { type Command, EXIT, UsageError } from '../command.js'
-import { openStore, shownStore, storePath } from '../keys/shared.js'
+import { type Command, EXIT, jsonOutput, UsageError } from '../command.js'
+import { openStore, STORE_OPTION, shownStore, storePath } from '../keys/shared.js'
 import { parseDuration } from '../parse-duration.js'
 import { formatReport } from '../review/format-report.js'
-import { type AuditReadStats, auditFiles, readAuditLog } from '../review/read-audit-log.js'
+import { auditFiles, emptyStats, readAuditLog } from '../review/read-audit-log.js'
 import { readCertificates } from '../review/read-certificates.js'
 import { DEFAULT_THRESHOLDS, type ReviewedCredential, reviewAccess } from '../review/review-access.js'
-
-const HELP = `Usage: callsign review --audit <file or dir> [--audit …] [options]
-
-Reviews credentials against the audit trail and reports what to rotate, disable, trim or renew.
-Exits 1 when there are findings (for CI), 0 when clean, 2 on a usage error.
-
-Options:
-  --store <file|url>    the API key store, a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
-  --audit <path>        an audit log (JSON lines) or a folder of *.jsonl files; repeatable
-  --certs <dir>         also review the certificates under this folder (*.crt, *.pem)
-  --now <ISO time>      review as of this time (default: now)
-  --max-key-age <d>     keys older than this should be rotated (default 90d)
-  --unused <d>          keys unused, or never used, this long should be disabled (default 60d)
-  --scope-window <d>    scopes not used in this window should be trimmed (default 90d)
-  --expiring <d>        credentials expiring within this should be renewed (default 14d; for a
-                        certificate, at most the last third of its lifetime)
-  --json                one JSON object instead of tables
-  -h, --help            this help
-`
 
 const DAY = 86_400_000
 
 export const reviewCommand: Command = {
   name: 'review',
   summary: 'Report stale, dormant, over-broad and expiring access',
-  async run(argv, io) {
-    const { values } = parse(argv)
-    if (values.help) {
-      io.stdout.write(HELP)
-      return EXIT.ok
-    }
-    const audits = values.audit ?? []
+  usage: '--audit <file or dir> [--audit …] [options]',
+  description: `Reviews credentials against the audit trail and reports what to rotate, disable, trim or renew.
+Exits 1 when there are findings (for CI), 0 when clean, 2 when the review could not be made.`,
+  options: {
+    store: STORE_OPTION,
+    audit: {
+      type: 'string',
+      multiple: true,
+      value: '<path>',
+      help: 'an audit log (JSON lines) or a folder of *.jsonl files (required)',
+    },
+    certs: {
+      type: 'string',
+      value: '<dir>',
+      help: 'also review the certificates under this folder (*.crt, *.pem)',
+    },
+    now: { type: 'string', value: '<ISO time>', help: 'review as of this time (default: now)' },
+    'max-key-age': {
+      type: 'string',
+      value: '<d>',
+      help: 'keys older than this should be rotated (default 90d)',
+    },
+    unused: {
+      type: 'string',
+      value: '<d>',
+      help: 'keys unused, or never used, this long should be disabled (default 60d)',
+    },
+    'scope-window': {
+      type: 'string',
+      value: '<d>',
+      help: 'scopes not used in this window should be trimmed (default 90d)',
+    },
+    expiring: {
+      type: 'string',
+      value: '<d>',
+      help: 'credentials expiring within this should be renewed (default 14d;\nfor a certificate, at most the last third of its lifetime)',
+    },
+  },
+  json: '{ schema, now, thresholds, credentials, findings: [{ type, credentialId, kind, owner, detail, action, … }], audit }',
+  exitCodes: '0 no findings, 1 findings, 2 usage error or unreadable input (no review was made)',
+  failureExit: EXIT.usage,
+  async run({ values, json }, io) {
+    const audits = (values.audit as string[] | undefined) ?? []
     if (audits.length === 0) throw new UsageError('--audit is required (a file or a folder)')
-    const now = values.now === undefined ? new Date() : new Date(values.now)
+    const now = values.now === undefined ? new Date() : new Date(String(values.now))
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time, not "${values.now}"`)
-    const days = (value: string | undefined, option: string, fallback: number) =>
-      value === undefined ? fallback : parseDuration(value, option) / DAY
+    const days = (value: unknown, option: string, fallback: number) =>
+      value === undefined ? fallback : parseDuration(String(value), option) / DAY
     const thresholds = {
       maxKeyAgeDays: days(values['max-key-age'], '--max-key-age', DEFAULT_THRESHOLDS.maxKeyAgeDays),
       unusedDays: days(values.unused, '--unused', DEFAULT_THRESHOLDS.unusedDays),
@@ -50,6 +66,8 @@ export const reviewCommand: Command = {
       expiringDays: days(values.expiring, '--expiring', DEFAULT_THRESHOLDS.expiringDays),
     }
 
+    // every input is checked before the review starts: a missing one is an error, never "No findings"
+    const files = auditFiles(audits)
     const store = shownStore(storePath(values.store, io))
     const credentials: ReviewedCredential[] = (await (await openStore(values.store, io)).list()).map(
       (key) => ({
@@ -63,36 +81,12 @@ export const reviewCommand: Command = {
         source: store,
       }),
     )
-    if (values.certs !== undefined) credentials.push(...readCertificates(values.certs))
+    if (values.certs !== undefined) credentials.push(...readCertificates(String(values.certs)))
 
-    const stats: AuditReadStats = { files: 0, events: 0, corrupt: 0, dropped: 0 }
-    const report = await reviewAccess(credentials, readAuditLog(auditFiles(audits), stats), now, thresholds)
-    if (values.json) io.stdout.write(`${JSON.stringify({ ...report, audit: stats }, null, 2)}\n`)
+    const stats = emptyStats()
+    const report = await reviewAccess(credentials, readAuditLog(files, stats), now, thresholds)
+    if (json) io.stdout.write(jsonOutput('review', { ...report, audit: stats }))
     else io.stdout.write(formatReport(report, stats))
     return report.findings.length > 0 ? EXIT.failure : EXIT.ok
   },
-}
-
-function parse(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      options: {
-        store: { type: 'string' },
-        audit: { type: 'string', multiple: true },
-        certs: { type: 'string' },
-        now: { type: 'string' },
-        'max-key-age': { type: 'string' },
-        unused: { type: 'string' },
-        'scope-window': { type: 'string' },
-        expiring: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    })
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
 }
