@@ -38,6 +38,7 @@ function wholeDays(value: unknown, fallback: number, most: number): number {
 }
 
 async function init({ values }: ParsedArgs, io: CommandIo): Promise<number> {
+  const days = wholeDays(values.days, 365, 3650)
   const dir = resolve(String(values.dir ?? 'certs-dev'))
   const caDir = join(dir, 'ca')
   if (existsSync(join(caDir, 'ca.key')) && values.force !== true) {
@@ -46,7 +47,7 @@ async function init({ values }: ParsedArgs, io: CommandIo): Promise<number> {
   }
   const ca = createDevCa({
     trustDomain: String(values['trust-domain'] ?? 'mesh.local'),
-    days: wholeDays(values.days, 365, 3650),
+    days,
   })
   mkdirSync(caDir, { recursive: true, mode: 0o700 })
   await writeFileAtomic(join(caDir, 'ca.key'), ca.key)
@@ -60,6 +61,7 @@ async function init({ values }: ParsedArgs, io: CommandIo): Promise<number> {
 }
 
 async function issue({ values, positionals }: ParsedArgs, io: CommandIo): Promise<number> {
+  const days = wholeDays(values.days, 7, 90)
   const service = positionals[0]!
   if (!SERVICE.test(service)) {
     throw new UsageError(`service "${service}" must be a DNS label: lower-case letters, digits and -`)
@@ -88,7 +90,6 @@ async function issue({ values, positionals }: ParsedArgs, io: CommandIo): Promis
     if (!caSpiffe) throw new ConfigError('the CA names no trust domain; pass --spiffe-id')
     spiffeId = `${parseSpiffeId(caSpiffe).id}/ns/${namespace}/sa/${service}`
   }
-  const days = wholeDays(values.days, 7, 90)
   const existing = join(dir, service, 'tls.crt')
   const before = existsSync(existing) ? spiffeIdOf(readFileSync(existing, 'utf8')) : undefined
   if (before !== undefined && before !== spiffeId && values.force !== true) {

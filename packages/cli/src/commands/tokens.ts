@@ -144,12 +144,22 @@ async function inspect({ values, positionals, json }: ParsedArgs, io: CommandIo)
 
   const dir = optional(values.dir)
   const typ = optional(values.typ)
+  const keySet = dir === undefined ? undefined : await publicKeys(dir)
+  const allowed = algorithms.length > 0 ? algorithms : [...VERIFIER_ALGORITHMS]
+  const refusedAlg = keySet?.keys
+    .map((key) => (key as { alg?: string }).alg)
+    .find((alg) => alg !== undefined && !allowed.includes(alg))
+  if (refusedAlg !== undefined) {
+    // jwtVerifier would not even load these keys: say why, as a refusal, and how to allow them
+    const reason = `alg_not_allowed (the keys of ${dir} are ${refusedAlg}; accepted: ${allowed.join(', ')}; pass --alg ${refusedAlg} if your verifiers list it)`
+    if (json) io.stdout.write(jsonOutput('tokens.inspect', { accepted: false, reason: 'alg_not_allowed' }))
+    else io.stdout.write(`refused: ${reason}\n`)
+    return EXIT.failure
+  }
   const options: JwtVerifierOptions = {
     issuer,
     audience,
-    ...(dir !== undefined
-      ? { keys: await publicKeys(dir) }
-      : { jwksUri: required(values['jwks-uri'], 'jwks-uri') }),
+    ...(keySet !== undefined ? { keys: keySet } : { jwksUri: required(values['jwks-uri'], 'jwks-uri') }),
     ...(typ ? { typ } : {}),
     ...(algorithms.length > 0 ? { algorithms } : {}),
     maxLifetime: maxLifetime(values),
