@@ -40,7 +40,10 @@ export function errorMessage(error: unknown): string {
   const cause = (error as ErrnoLike).cause
   if (cause && typeof cause === 'object') {
     const why = describeErrno(cause as ErrnoLike)
-    if (why && !message.includes(why)) message += ` (${why})`
+    if (why && !message.includes(why)) {
+      // the cause in words replaces a bare errno code in the message: "(ENOTDIR)"
+      message = `${message.replace(/ \(E[A-Z]+\)$/, '')} (${why})`
+    }
   }
   return message
 }

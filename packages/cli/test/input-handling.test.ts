@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { type ApiKeyRecord, generateApiKey } from '@callsign/api-key'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, cliCommand, repoRoot, runCli } from '../../../test/support/run-cli.js'
+import { keyRecord } from './support/key-record.js'
 
 let dir: string
 beforeAll(() => {
@@ -170,25 +171,9 @@ describe('keys show never echoes a secret (item 7)', { timeout: CLI_TEST_TIMEOUT
 describe('a reader that stops early (item 8)', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('keys list | head -1 ends quietly: no EPIPE stack trace', async () => {
     const store = join(dir, 'big.json')
-    const now = new Date().toISOString()
-    const keys = Array.from({ length: 5000 }, (_, index): ApiKeyRecord => {
-      const { id, secretHash } = generateApiKey()
-      return {
-        id,
-        owner: `svc-${index}`,
-        scopes: ['orders:read'],
-        secretHash,
-        createdAt: now,
-        expiresAt: null,
-        state: 'active',
-        revokedAt: null,
-        rotatedFrom: null,
-        rotatedTo: null,
-        lastRotatedAt: null,
-        graceUntil: null,
-        labels: {},
-      }
-    })
+    const keys = Array.from({ length: 5000 }, (_, index) =>
+      keyRecord(`svc-${index}`, ['orders:read'], { expiresAt: null }),
+    )
     writeFileSync(store, JSON.stringify({ version: 1, keys }), { mode: 0o600 })
     const child = spawn(cliCommand[0]!, [...cliCommand.slice(1), 'keys', 'list', '--store', store], {
       cwd: repoRoot,

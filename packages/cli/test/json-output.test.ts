@@ -1,9 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type ApiKeyRecord, fileKeyStore, generateApiKey } from '@callsign/api-key'
+import { type ApiKeyRecord, fileKeyStore } from '@callsign/api-key'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
+import { keyRecord } from './support/key-record.js'
 
 let dir: string
 beforeAll(() => {
@@ -13,25 +14,8 @@ beforeAll(() => {
 const ISS = 'https://issuer.test'
 const DAY = 86_400_000
 
-function record(owner: string, overrides: Partial<ApiKeyRecord>): ApiKeyRecord {
-  const { id, secretHash } = generateApiKey()
-  return {
-    id,
-    owner,
-    scopes: ['orders:read'],
-    secretHash,
-    createdAt: new Date(Date.now() - 30 * DAY).toISOString(),
-    expiresAt: new Date(Date.now() + 30 * DAY).toISOString(),
-    state: 'active',
-    revokedAt: null,
-    rotatedFrom: null,
-    rotatedTo: null,
-    lastRotatedAt: null,
-    graceUntil: null,
-    labels: {},
-    ...overrides,
-  }
-}
+const record = (owner: string, overrides: Partial<ApiKeyRecord>) =>
+  keyRecord(owner, ['orders:read'], overrides)
 
 describe('machine-readable output (item 9)', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('keys list --json says the state the table shows: expired, rotated, rotated-out, revoked', async () => {

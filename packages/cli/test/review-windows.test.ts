@@ -1,11 +1,12 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type ApiKeyRecord, fileKeyStore, generateApiKey } from '@callsign/api-key'
+import { type ApiKeyRecord, fileKeyStore } from '@callsign/api-key'
 import type { AuditEvent } from '@callsign/core'
 import { createDevCa, issueServiceCertificate } from '@callsign/mtls'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
+import { keyRecord } from './support/key-record.js'
 
 // A fixture of keys, audit events and certificates of different ages, reviewed at NOW with the
 // default thresholds (rotate past 90 days, unused 60 days, scope window 90 days, expiring 14 days).
@@ -15,24 +16,8 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const at = (offsetMs: number) => new Date(Date.parse(NOW) + offsetMs).toISOString()
 
-function key(owner: string, scopes: string[], createdAgoMs: number, expiresInMs: number): ApiKeyRecord {
-  const { id, secretHash } = generateApiKey()
-  return {
-    id,
-    owner,
-    scopes,
-    secretHash,
-    createdAt: at(-createdAgoMs),
-    expiresAt: at(expiresInMs),
-    state: 'active',
-    revokedAt: null,
-    rotatedFrom: null,
-    rotatedTo: null,
-    lastRotatedAt: null,
-    graceUntil: null,
-    labels: {},
-  }
-}
+const key = (owner: string, scopes: string[], createdAgoMs: number, expiresInMs: number) =>
+  keyRecord(owner, scopes, { createdAt: at(-createdAgoMs), expiresAt: at(expiresInMs) })
 
 const keys = {
   // 12 hours old, one of two scopes used: too young for the 90-day scope window, no finding

@@ -1,35 +1,19 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type ApiKeyRecord, fileKeyStore, generateApiKey } from '@callsign/api-key'
+import { type ApiKeyRecord, fileKeyStore } from '@callsign/api-key'
 import type { AuditEvent } from '@callsign/core'
 import { createDevCa, issueServiceCertificate } from '@callsign/mtls'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
+import { keyRecord } from './support/key-record.js'
 
 const NOW = '2026-06-30T00:00:00.000Z'
 const daysAgo = (days: number) => new Date(Date.parse(NOW) - days * 86_400_000).toISOString()
 const inDays = (days: number) => new Date(Date.parse(NOW) + days * 86_400_000).toISOString()
 
-function record(owner: string, scopes: string[], overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
-  const { id, secretHash } = generateApiKey()
-  return {
-    id,
-    owner,
-    scopes,
-    secretHash,
-    createdAt: daysAgo(10),
-    expiresAt: inDays(80),
-    state: 'active',
-    revokedAt: null,
-    rotatedFrom: null,
-    rotatedTo: null,
-    lastRotatedAt: null,
-    graceUntil: null,
-    labels: {},
-    ...overrides,
-  }
-}
+const record = (owner: string, scopes: string[], overrides: Partial<ApiKeyRecord> = {}) =>
+  keyRecord(owner, scopes, { createdAt: daysAgo(10), expiresAt: inDays(80), ...overrides })
 
 function allow(
   key: ApiKeyRecord,

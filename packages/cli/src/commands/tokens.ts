@@ -140,6 +140,7 @@ async function inspect({ values, positionals, json }: ParsedArgs, io: CommandIo)
       `--alg must be one of ${SIGNING_ALGORITHMS.join(', ')}, not ${JSON.stringify(unknown)}`,
     )
   }
+  const lifetime = maxLifetime(values)
   const token = await tokenArgument(positionals[0]!)
 
   const dir = optional(values.dir)
@@ -162,7 +163,7 @@ async function inspect({ values, positionals, json }: ParsedArgs, io: CommandIo)
     ...(keySet !== undefined ? { keys: keySet } : { jwksUri: required(values['jwks-uri'], 'jwks-uri') }),
     ...(typ ? { typ } : {}),
     ...(algorithms.length > 0 ? { algorithms } : {}),
-    maxLifetime: maxLifetime(values),
+    maxLifetime: lifetime,
     tokenCache: false,
   }
   const verifier = jwtVerifier(options)
