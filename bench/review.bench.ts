@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { type AuditReadStats, readAuditLog } from '../packages/cli/src/review/read-audit-log.js'
+import { emptyStats, readAuditLog } from '../packages/cli/src/review/read-audit-log.js'
 import { type ReviewedCredential, reviewAccess } from '../packages/cli/src/review/review-access.js'
 
 const EVENTS = 1_000_000
@@ -49,7 +49,7 @@ export async function run(): Promise<string> {
   const rssBefore = process.memoryUsage().rss
   const t0 = performance.now()
   let lines = 0
-  const stats: AuditReadStats = { files: 0, events: 0, corrupt: 0, dropped: 0 }
+  const stats = emptyStats()
   // baseline: streaming the same lines without parsing or reviewing them
   for await (const _ of (await import('node:readline')).createInterface({
     input: (await import('node:fs')).createReadStream(file),

@@ -1,9 +1,12 @@
-import { ConfigError } from '@callsign/core'
+import { readFileSync } from 'node:fs'
 import { type Command, type CommandIo, EXIT, UsageError } from './command.js'
+import { formatHelp } from './format-help.js'
+import { parseCommandLine } from './parse-command-line.js'
+import { reportError } from './report-error.js'
 
 /**
- * Each command's module, loaded only when that command runs: `callsign policy check` does not load
- * the issuer, the key store or the certificate tools, so every command starts quicker.
+ * The command registry: each top-level command's module, loaded only when that command runs
+ * (`callsign policy check` does not load the issuer, the key store or the certificate tools).
  */
 const commands: Readonly<Record<string, () => Promise<Command>>> = {
   keys: async () => (await import('./commands/keys.js')).keysCommand,
@@ -16,46 +19,96 @@ const commands: Readonly<Record<string, () => Promise<Command>>> = {
   issuer: async () => (await import('./commands/issuer.js')).issuerCommand,
 }
 
-async function help(): Promise<string> {
-  const all = await Promise.all(Object.values(commands).map((load) => load()))
+/** Every top-level command, loaded: for the top-level help and the README's table. */
+export async function allCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(commands).map((load) => load()))
+}
+
+/** The version of this package, for `callsign --version`. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  return pkg.version
+}
+
+async function topHelp(): Promise<string> {
+  const all = await allCommands()
   const width = Math.max(...all.map((command) => command.name.length), 8)
-  const lines = all.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`)
   return [
     'Usage: callsign <command> [options]',
     '',
     'Commands:',
-    ...lines,
+    ...all.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
-    'Run `callsign <command> --help` for the options of a command.',
+    'Run `callsign <command> --help` (or `callsign help <command>`) for the options of a command.',
+    '  --version     print the version',
     'Exit codes: 0 ok, 1 failure or findings, 2 usage error.',
     '',
   ].join('\n')
 }
 
+const isHelp = (word: string | undefined) => word === '--help' || word === '-h' || word === 'help'
+
 /** Runs `callsign` with the given arguments and resolves to the exit code. */
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(await help())
-    return name === undefined ? EXIT.usage : EXIT.ok
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`callsign ${version()}\n`)
+    return EXIT.ok
   }
-  if (!Object.hasOwn(commands, name)) {
-    io.stderr.write(`callsign: unknown command "${name}"\n\n${await help()}`)
+  if (name === undefined) {
+    io.stderr.write(await topHelp())
     return EXIT.usage
   }
-  try {
-    const command = await (commands[name] as () => Promise<Command>)()
-    return await command.run(rest, io)
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`callsign ${name}: ${error.message}\nRun \`callsign ${name} --help\` for usage.\n`)
+  // `callsign help keys create` is `callsign keys create --help`
+  if (name === 'help' && rest.length > 0) return main([...rest, '--help'], io)
+  if (isHelp(name)) {
+    io.stdout.write(await topHelp())
+    return EXIT.ok
+  }
+  if (!Object.hasOwn(commands, name)) {
+    io.stderr.write(`callsign: unknown command ${JSON.stringify(name)}\n\n${await topHelp()}`)
+    return EXIT.usage
+  }
+  let command = await (commands[name] as () => Promise<Command>)()
+  const path = [name]
+  let args = rest
+  while (command.subcommands) {
+    const [sub, ...more] = args
+    if (sub === undefined) {
+      io.stderr.write(formatHelp(command, path))
       return EXIT.usage
     }
-    if (error instanceof ConfigError || (error instanceof Error && 'code' in error)) {
-      io.stderr.write(`callsign ${name}: ${error.message}\n`)
-      return EXIT.failure
+    if (isHelp(sub)) {
+      if (sub === 'help' && more.length > 0) return main([...path, ...more, '--help'], io)
+      io.stdout.write(formatHelp(command, path))
+      return EXIT.ok
     }
-    io.stderr.write(`callsign ${name}: ${error instanceof Error ? error.message : String(error)}\n`)
-    return EXIT.failure
+    const found = command.subcommands.find((candidate) => candidate.name === sub)
+    if (!found) {
+      return reportError(
+        new UsageError(`unknown subcommand ${JSON.stringify(sub)}`),
+        command,
+        path,
+        false,
+        io,
+      )
+    }
+    command = found
+    path.push(sub)
+    args = more
+  }
+  const json = command.json !== undefined && args.includes('--json')
+  try {
+    const parsed = parseCommandLine(command, args)
+    if (parsed.help) {
+      io.stdout.write(formatHelp(command, path))
+      return EXIT.ok
+    }
+    if (!command.run) throw new Error(`callsign ${path.join(' ')} cannot run`)
+    return await command.run(parsed, io)
+  } catch (error) {
+    return reportError(error, command, path, json, io)
   }
 }

@@ -9,6 +9,9 @@ const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
  */
 export function parseDuration(value: string, option: string): number {
   const match = DURATION.exec(value)
+  if (!match && /^0+[smhd]$/.test(value)) {
+    throw new UsageError(`${option} must be longer than zero, not ${JSON.stringify(value)}`)
+  }
   if (!match) {
     throw new UsageError(
       `${option} must be a duration such as 90s, 15m, 1h or 30d, not ${JSON.stringify(value)}`,

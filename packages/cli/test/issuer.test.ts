@@ -146,7 +146,7 @@ describe('callsign issuer serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   })
 })
 
-describe('callsign issuer add-client (private_key_jwt)', () => {
+describe('callsign issuer add-client (private_key_jwt)', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it("registers a public key, refuses a private one, and the served issuer accepts the client's assertion", async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const privateFile = join(dir, 'reports.key.pem')

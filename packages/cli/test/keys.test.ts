@@ -100,7 +100,7 @@ describe('callsign keys', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect((await runCli(['keys', 'create', '--owner', 'billing', '--store', store])).code).toBe(2)
   })
 
-  it('list --json is an array of records without any secret; show, rotate and revoke work by id', async () => {
+  it('list --json is { schema, keys } of records without any secret; show, rotate and revoke work by id', async () => {
     const key = (await create()).stdout.trim()
     const id = key.slice(4, 16)
     const rotated = await runCli(['keys', 'rotate', id, '--grace', '1h', '--json', '--store', store])
@@ -111,7 +111,8 @@ describe('callsign keys', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
     const list = await runCli(['keys', 'list', '--json', '--store', store])
     expect(list.code).toBe(0)
-    const records = JSON.parse(list.stdout)
+    const { schema, keys: records } = JSON.parse(list.stdout)
+    expect(schema).toBe('callsign.keys.list/v1')
     expect(records.map((r: { id: string }) => r.id).sort()).toEqual([id, next.id].sort())
     expect(list.stdout).not.toContain('secretHash')
     expect(list.stdout).not.toContain(key.slice(17, 60))
@@ -127,6 +128,7 @@ describe('callsign keys', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   })
 
   it('exits 1 for an unknown key id and 2 for a missing one', async () => {
+    expect((await create()).code).toBe(0)
     const unknown = await runCli(['keys', 'revoke', 'AAAAAAAAAAAA', '--store', store])
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('no key with id "AAAAAAAAAAAA"')

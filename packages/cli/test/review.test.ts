@@ -1,35 +1,19 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type ApiKeyRecord, fileKeyStore, generateApiKey } from '@callsign/api-key'
+import { type ApiKeyRecord, fileKeyStore } from '@callsign/api-key'
 import type { AuditEvent } from '@callsign/core'
 import { createDevCa, issueServiceCertificate } from '@callsign/mtls'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
+import { keyRecord } from './support/key-record.js'
 
 const NOW = '2026-06-30T00:00:00.000Z'
 const daysAgo = (days: number) => new Date(Date.parse(NOW) - days * 86_400_000).toISOString()
 const inDays = (days: number) => new Date(Date.parse(NOW) + days * 86_400_000).toISOString()
 
-function record(owner: string, scopes: string[], overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
-  const { id, secretHash } = generateApiKey()
-  return {
-    id,
-    owner,
-    scopes,
-    secretHash,
-    createdAt: daysAgo(10),
-    expiresAt: inDays(80),
-    state: 'active',
-    revokedAt: null,
-    rotatedFrom: null,
-    rotatedTo: null,
-    lastRotatedAt: null,
-    graceUntil: null,
-    labels: {},
-    ...overrides,
-  }
-}
+const record = (owner: string, scopes: string[], overrides: Partial<ApiKeyRecord> = {}) =>
+  keyRecord(owner, scopes, { createdAt: daysAgo(10), expiresAt: inDays(80), ...overrides })
 
 function allow(
   key: ApiKeyRecord,
@@ -59,7 +43,8 @@ const keys = {
   old: record('reporting', ['reports:read'], { createdAt: daysAgo(120), expiresAt: inDays(200) }),
   dormant: record('batch', ['orders:read'], { createdAt: daysAgo(30) }),
   neverUsed: record('legacy', ['orders:read'], { createdAt: daysAgo(75) }),
-  broad: record('billing', ['orders:read', 'orders:write', 'orders:admin']),
+  // existed for the whole 90-day scope window (not yet older than the 90-day maximum age)
+  broad: record('billing', ['orders:read', 'orders:write', 'orders:admin'], { createdAt: daysAgo(90) }),
   expiring: record('search', ['orders:read'], { expiresAt: inDays(5) }),
   forever: record('cron', ['orders:read'], { expiresAt: null }),
   revoked: record('gone', ['orders:admin'], {
@@ -127,7 +112,9 @@ describe.concurrent('callsign review', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     )
     const broad = report.findings.find((finding) => finding.type === 'unused-scopes')
     expect(broad?.recommendedScopes).toEqual(['orders:read', 'orders:write'])
-    expect(report.findings.find((f) => f.credentialId === keys.neverUsed.id)?.detail).toBe('never used')
+    expect(report.findings.find((f) => f.credentialId === keys.neverUsed.id)?.detail).toBe(
+      'never used since created 75 days ago',
+    )
     expect(report.findings.find((f) => f.credentialId === keys.dormant.id)?.detail).toBe(
       'last used 61 days ago',
     )
@@ -140,8 +127,8 @@ describe.concurrent('callsign review', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(result.stdout).toContain('Keys to rotate (older than the maximum age): 1')
     expect(result.stdout).toContain('Grants to trim (scopes not used): 1')
     expect(result.stdout).toContain('narrow it to orders:read orders:write')
-    expect(result.stdout).toContain('2 corrupt line(s) skipped')
-    expect(result.stdout).toContain('6 finding(s).')
+    expect(result.stdout).toContain('2 corrupt lines skipped')
+    expect(result.stdout).toContain('6 findings.')
   })
 
   it('exits 0 when clean under wider thresholds', async () => {

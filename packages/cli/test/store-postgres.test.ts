@@ -50,7 +50,7 @@ describe.skipIf(!postgres)('callsign keys and store on PostgreSQL', { timeout: C
     expect(JSON.stringify(await sql(`SELECT * FROM "${schema}".api_keys`))).not.toContain(key.slice(-49))
 
     const listed = await runCli(['keys', 'list', '--json', '--store', url])
-    expect(JSON.parse(listed.stdout).map((r: { id: string }) => r.id)).toContain(id)
+    expect(JSON.parse(listed.stdout).keys.map((r: { id: string }) => r.id)).toContain(id)
     expect((await runCli(['keys', 'show', id], { env })).stdout).toMatch(/billing/)
 
     const rotated = await runCli(['keys', 'rotate', id, '--grace', '1h', '--json'], { env })

@@ -71,7 +71,8 @@ describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     ])
     expect(wrongAud.code).toBe(1)
     expect(wrongAud.stdout).toContain('refused: wrong_audience')
-    const long = (await mint('--ttl', '1h')).stdout.trim()
+    // minted for a verifier that allows 1h, inspected with the default 15m
+    const long = (await mint('--ttl', '1h', '--max-lifetime', '1h')).stdout.trim()
     const tooLong = await runCli(['tokens', 'inspect', long, '--dir', dir, '--iss', ISS, '--aud', 'orders'])
     expect(tooLong.code).toBe(1)
     expect(tooLong.stdout).toContain('refused: lifetime_too_long')

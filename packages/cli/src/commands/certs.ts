@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { ConfigError } from '@callsign/core'
 import { writeFileAtomic } from '@callsign/core/adapter'
 import { createDevCa, createRevocationList, issueServiceCertificate, parseSpiffeId } from '@callsign/mtls'
@@ -14,91 +13,34 @@ import {
   readDevCa,
   serviceCertificate,
 } from '../certs/issued-certificates.js'
-import { type Command, type CommandIo, EXIT, UsageError } from '../command.js'
-
-const HELP = `Usage:
-  callsign certs init [--trust-domain mesh.local] [--dir certs-dev] [--days 365] [--force]
-  callsign certs issue <service> [--dir certs-dev] [--days 7] [--namespace default]
-                       [--spiffe-id <id>] [--dns <name>]... [--ip <address>]...
-  callsign certs inspect <file> [--json]
-  callsign certs revoke <service|serial> [--dir certs-dev]
-  callsign certs list [--dir certs-dev] [--json]
-
-init      creates a development CA for a SPIFFE trust domain: <dir>/ca/ca.crt and ca.key (0600),
-          and its empty revocation list <dir>/crl/ca.crl (a folder without the key).
-issue     issues a service certificate from that CA, in the layout of a Kubernetes TLS secret:
-          <dir>/<service>/tls.crt, tls.key (0600) and ca.crt. The SPIFFE ID is
-          spiffe://<trust domain>/ns/<namespace>/sa/<service> unless --spiffe-id is given; the DNS
-          names default to <service> and localhost, the IP addresses to 127.0.0.1. ECDSA P-256,
-          serverAuth and clientAuth, valid --days days (default 7, at most 90). Files are replaced
-          atomically, so a service watching them reloads a whole certificate.
-inspect   prints a certificate (or each one of a bundle): subject, validity, SPIFFE ID, SANs, key
-          usages and the RFC 8705 thumbprint (x5t#S256, the mTLS caller's credentialId).
-revoke    revokes the certificate of <dir>/<service>/tls.crt (or a serial number, hex) by adding
-          it to the CA's revocation list <dir>/crl/ca.crl, written atomically with the next CRL
-          number. A server started with tlsServerOptions({ crl: '<dir>/crl/ca.crl' }) refuses it at
-          its next reload, on connections already open too. <dir>/crl holds no key: mount it alone.
-list      lists the certificates of <dir>: service, serial, SPIFFE ID, notAfter, revoked (and the
-          revoked serials no file holds any more).
-
-The development CA is for laptops and CI; never trust it anywhere else.
-Exit codes: 0 ok, 1 failure (or, for inspect, an expired or not yet valid certificate), 2 usage error.
-`
+import { type Command, type CommandIo, EXIT, jsonOutput, type ParsedArgs, UsageError } from '../command.js'
 
 const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 
-export const certsCommand: Command = {
-  name: 'certs',
-  summary: 'Development CA and service certificates',
-  async run(argv, io) {
-    const [sub, ...rest] = argv
-    if (sub === undefined || sub === '--help' || sub === '-h') {
-      io.stdout.write(HELP)
-      return sub === undefined ? EXIT.usage : EXIT.ok
-    }
-    if (sub === 'init') return init(rest, io)
-    if (sub === 'issue') return issue(rest, io)
-    if (sub === 'inspect') return inspect(rest, io)
-    if (sub === 'revoke') return revoke(rest, io)
-    if (sub === 'list') return list(rest, io)
-    throw new UsageError(`unknown subcommand "${sub}"`)
-  },
-}
-
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options']
-
-function parse<T extends Options>(argv: readonly string[], options: T) {
+/** The SPIFFE ID of a PEM certificate, `null` when it has none or cannot be read. */
+function spiffeIdOf(pem: string): string | null {
   try {
-    return parseArgs({
-      args: [...argv],
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    })
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error))
+    return (new X509Certificate(pem).subjectAltName ?? '').match(/URI:(spiffe:\/\/[^,\s]+)/)?.[1] ?? null
+  } catch {
+    return null
   }
 }
 
-function wholeNumber(value: unknown, option: string, fallback: number): number {
+/** A whole number of days within the library's bounds, or a usage error naming the option. */
+function wholeDays(value: unknown, fallback: number, most: number): number {
   if (value === undefined) return fallback
   const text = String(value)
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${option} must be a whole number of days`)
-  return Number(text)
+  const days = Number(text)
+  if (!/^\d+$/.test(text) || days < 1 || days > most) {
+    throw new UsageError(
+      `--days must be a whole number of days from 1 to ${most}, not ${JSON.stringify(text)}`,
+    )
+  }
+  return days
 }
 
-async function init(argv: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    'trust-domain': { type: 'string' },
-    dir: { type: 'string' },
-    days: { type: 'string' },
-    force: { type: 'boolean' },
-  })
-  if (values.help) {
-    io.stdout.write(HELP)
-    return EXIT.ok
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+async function init({ values }: ParsedArgs, io: CommandIo): Promise<number> {
+  const days = wholeDays(values.days, 365, 3650)
   const dir = resolve(String(values.dir ?? 'certs-dev'))
   const caDir = join(dir, 'ca')
   if (existsSync(join(caDir, 'ca.key')) && values.force !== true) {
@@ -107,7 +49,7 @@ async function init(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const ca = createDevCa({
     trustDomain: String(values['trust-domain'] ?? 'mesh.local'),
-    days: wholeNumber(values.days, 'days', 365),
+    days,
   })
   mkdirSync(caDir, { recursive: true, mode: 0o700 })
   await writeFileAtomic(join(caDir, 'ca.key'), ca.key)
@@ -123,21 +65,8 @@ async function init(argv: readonly string[], io: CommandIo): Promise<number> {
   return EXIT.ok
 }
 
-async function issue(argv: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    dir: { type: 'string' },
-    days: { type: 'string' },
-    namespace: { type: 'string' },
-    'spiffe-id': { type: 'string' },
-    dns: { type: 'string', multiple: true },
-    ip: { type: 'string', multiple: true },
-  })
-  if (values.help) {
-    io.stdout.write(HELP)
-    return EXIT.ok
-  }
-  if (positionals.length !== 1)
-    throw new UsageError('name exactly one service: callsign certs issue <service>')
+async function issue({ values, positionals }: ParsedArgs, io: CommandIo): Promise<number> {
+  const days = wholeDays(values.days, 7, 90)
   const service = positionals[0]!
   if (!SERVICE.test(service)) {
     throw new UsageError(`service "${service}" must be a DNS label: lower-case letters, digits and -`)
@@ -166,12 +95,21 @@ async function issue(argv: readonly string[], io: CommandIo): Promise<number> {
     if (!caSpiffe) throw new ConfigError('the CA names no trust domain; pass --spiffe-id')
     spiffeId = `${parseSpiffeId(caSpiffe).id}/ns/${namespace}/sa/${service}`
   }
+  const existing = join(dir, service, 'tls.crt')
+  const before = existsSync(existing) ? spiffeIdOf(readFileSync(existing, 'utf8')) : undefined
+  if (before !== undefined && before !== spiffeId && values.force !== true) {
+    throw new ConfigError(
+      `${existing} is ${before}, not ${spiffeId}; pass --force to replace it with another identity`,
+    )
+  }
+  const dnsNames = (values.dns as string[] | undefined) ?? [service, 'localhost']
+  const ipAddresses = (values.ip as string[] | undefined) ?? ['127.0.0.1']
   const issued = issueServiceCertificate({
     ca,
     spiffeId,
-    dnsNames: (values.dns as string[] | undefined) ?? [service, 'localhost'],
-    ipAddresses: (values.ip as string[] | undefined) ?? ['127.0.0.1'],
-    days: wholeNumber(values.days, 'days', 7),
+    dnsNames,
+    ipAddresses,
+    days,
   })
   const out = join(dir, service)
   mkdirSync(out, { recursive: true, mode: 0o700 })
@@ -179,18 +117,12 @@ async function issue(argv: readonly string[], io: CommandIo): Promise<number> {
   await writeFileAtomic(join(out, 'tls.crt'), issued.cert, { mode: 0o644 })
   await writeFileAtomic(join(out, 'ca.crt'), ca.cert, { mode: 0o644 })
   io.stdout.write(
-    `Issued ${issued.spiffeId}\n  ${join(out, 'tls.crt')}\n  ${join(out, 'tls.key')} (0600)\n  ${join(out, 'ca.crt')}\n  valid until ${issued.notAfter.toISOString()}\n  x5t#S256 ${issued.thumbprint}\n`,
+    `Issued ${issued.spiffeId}\n  ${join(out, 'tls.crt')}\n  ${join(out, 'tls.key')} (0600)\n  ${join(out, 'ca.crt')}\n  DNS ${dnsNames.join(', ') || '(none)'}; IP ${ipAddresses.join(', ') || '(none)'}\n  valid until ${issued.notAfter.toISOString()}\n  x5t#S256 ${issued.thumbprint}\n`,
   )
   return EXIT.ok
 }
 
-function inspect(argv: readonly string[], io: CommandIo): number {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } })
-  if (values.help) {
-    io.stdout.write(HELP)
-    return EXIT.ok
-  }
-  if (positionals.length !== 1) throw new UsageError('name exactly one file: callsign certs inspect <file>')
+function inspect({ positionals, json }: ParsedArgs, io: CommandIo): number {
   const file = positionals[0]!
   let text: string
   try {
@@ -208,23 +140,12 @@ function inspect(argv: readonly string[], io: CommandIo): number {
       throw new ConfigError(`${file} holds an unreadable certificate`, { cause })
     }
   })
-  if (values.json)
-    io.stdout.write(
-      `${JSON.stringify(descriptions.length === 1 ? descriptions[0] : descriptions, null, 2)}\n`,
-    )
+  if (json) io.stdout.write(jsonOutput('certs.inspect', { certificates: descriptions }))
   else io.stdout.write(descriptions.map((d, i) => formatDescription(file, i, d, now)).join('\n'))
   return descriptions.every((d) => d.status === 'valid') ? EXIT.ok : EXIT.failure
 }
 
-async function revoke(argv: readonly string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parse(argv, { dir: { type: 'string' } })
-  if (values.help) {
-    io.stdout.write(HELP)
-    return EXIT.ok
-  }
-  if (positionals.length !== 1) {
-    throw new UsageError('name exactly one service or serial: callsign certs revoke <service|serial>')
-  }
+async function revoke({ values, positionals }: ParsedArgs, io: CommandIo): Promise<number> {
   const target = positionals[0]!
   const dir = resolve(String(values.dir ?? 'certs-dev'))
   const ca = readDevCa(dir, String(values.dir ?? 'certs-dev'))
@@ -263,17 +184,11 @@ async function revoke(argv: readonly string[], io: CommandIo): Promise<number> {
   return EXIT.ok
 }
 
-function list(argv: readonly string[], io: CommandIo): number {
-  const { values, positionals } = parse(argv, { dir: { type: 'string' }, json: { type: 'boolean' } })
-  if (values.help) {
-    io.stdout.write(HELP)
-    return EXIT.ok
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+function list({ values, json }: ParsedArgs, io: CommandIo): number {
   const dir = resolve(String(values.dir ?? 'certs-dev'))
   const found = issuedCertificates(dir, readDevCa(dir, String(values.dir ?? 'certs-dev')))
-  if (values.json) {
-    io.stdout.write(`${JSON.stringify(found, null, 2)}\n`)
+  if (json) {
+    io.stdout.write(jsonOutput('certs.list', { certificates: found }))
     return EXIT.ok
   }
   const rows = [
@@ -293,4 +208,107 @@ function list(argv: readonly string[], io: CommandIo): number {
   )
   io.stdout.write('\n')
   return EXIT.ok
+}
+
+const DIR_OPTION = {
+  type: 'string',
+  value: '<dir>',
+  help: 'the certificates folder (default certs-dev)',
+} as const
+
+/**
+ * `callsign certs`: a development CA and service certificates in the layout of a Kubernetes TLS
+ * secret, their inspection, revocation (a CRL) and listing.
+ */
+export const certsCommand: Command = {
+  name: 'certs',
+  summary: 'Development CA and service certificates',
+  description: 'The development CA is for laptops and CI; never trust it anywhere else.',
+  subcommands: [
+    {
+      name: 'init',
+      summary: 'Create a development CA for a SPIFFE trust domain',
+      usage: '[--trust-domain mesh.local] [--dir certs-dev] [--days 365] [--force]',
+      description:
+        'Writes <dir>/ca/ca.crt, ca.key (0600) and an empty revocation list <dir>/crl/ca.crl (a folder without the key).',
+      options: {
+        'trust-domain': {
+          type: 'string',
+          value: '<domain>',
+          help: 'the SPIFFE trust domain (default mesh.local)',
+        },
+        dir: DIR_OPTION,
+        days: { type: 'string', value: '<n>', help: 'validity in days, 1 to 3650 (default 365)' },
+        force: { type: 'boolean', help: 'replace an existing CA' },
+      },
+      run: init,
+    },
+    {
+      name: 'issue',
+      summary: 'Issue a service certificate from the development CA',
+      usage:
+        '<service> [--dir certs-dev] [--days 7] [--namespace default] [--spiffe-id <id>] [--dns <name>]… [--ip <address>]…',
+      description: `Writes <dir>/<service>/tls.crt, tls.key (0600) and ca.crt, the layout of a Kubernetes TLS secret.
+The SPIFFE ID is spiffe://<trust domain>/ns/<namespace>/sa/<service> unless --spiffe-id is given.
+ECDSA P-256, serverAuth and clientAuth. Issuing again renews (files replaced atomically, so a service watching
+them reloads a whole certificate); replacing a certificate of another SPIFFE ID needs --force.`,
+      positionals: ['<service>'],
+      options: {
+        dir: DIR_OPTION,
+        days: { type: 'string', value: '<n>', help: 'validity in days, 1 to 90 (default 7)' },
+        namespace: {
+          type: 'string',
+          value: '<ns>',
+          help: 'the namespace in the SPIFFE ID (default default)',
+        },
+        'spiffe-id': {
+          type: 'string',
+          value: '<id>',
+          help: 'the SPIFFE ID, instead of the one made from the CA',
+        },
+        dns: {
+          type: 'string',
+          multiple: true,
+          value: '<name>',
+          help: 'a DNS name (default: <service> and localhost)',
+        },
+        ip: { type: 'string', multiple: true, value: '<address>', help: 'an IP address (default 127.0.0.1)' },
+        force: { type: 'boolean', help: 'replace a certificate of another SPIFFE ID' },
+      },
+      run: issue,
+    },
+    {
+      name: 'inspect',
+      summary: 'Print a certificate, or each one of a bundle',
+      usage: '<file> [--json]',
+      description: `Subject, validity, SPIFFE ID, SANs, key usages and the RFC 8705 thumbprint (x5t#S256, the mTLS
+caller's credentialId).`,
+      positionals: ['<file>'],
+      json: '{ schema, certificates: [{ subject, issuer, serial, notBefore, notAfter, status, spiffeId, … }] }',
+      exitCodes: '0 every certificate valid, 1 an expired or not yet valid one (or a failure), 2 usage error',
+      run: inspect,
+    },
+    {
+      name: 'revoke',
+      summary: "Revoke a service's certificate (or a serial) in the CA's revocation list",
+      usage: '<service|serial> [--dir certs-dev]',
+      description: `Adds the certificate of <dir>/<service>/tls.crt (or a hex serial number) to the CA's revocation list
+<dir>/crl/ca.crl, written atomically with the next CRL number. A server started with
+tlsServerOptions({ crl: '<dir>/crl/ca.crl' }) refuses it at its next reload, on connections already open too.
+<dir>/crl holds no key: mount it alone.`,
+      positionals: ['<service|serial>'],
+      options: { dir: DIR_OPTION },
+      run: revoke,
+    },
+    {
+      name: 'list',
+      summary: 'List the certificates of a folder',
+      usage: '[--dir certs-dev] [--json]',
+      description:
+        'Service, serial, SPIFFE ID, notAfter, revoked (and the revoked serials no file holds any more).',
+      options: { dir: DIR_OPTION },
+      json: '{ schema, certificates: [{ name, serial, spiffeId, notAfter, revoked, revokedAt }] }',
+      run: list,
+    },
+  ],
 }

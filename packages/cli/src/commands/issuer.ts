@@ -5,104 +5,72 @@ import { fileKeyStore } from '@callsign/api-key'
 import { ConfigError, isScope, jsonLinesAuditSink } from '@callsign/core'
 import { createIssuer, type IssuerClient } from '@callsign/issuer'
 import { tlsServerOptions } from '@callsign/mtls'
-import { type Command, EXIT, UsageError } from '../command.js'
-import { list, optional, parseCommandArgs, required } from '../jwt/parse-command-args.js'
+import { type Command, type CommandIo, EXIT, type ParsedArgs, UsageError } from '../command.js'
+import { mustExist } from '../keys/shared.js'
+import { list, optional, required } from '../option-values.js'
 import { parseDuration } from '../parse-duration.js'
 
-const HELP = `Usage: callsign issuer <subcommand> [options]
-
-Subcommands:
-  serve        Run the OAuth 2.0 token issuer (client_credentials) until SIGINT or SIGTERM
-  add-client   Register a private_key_jwt client's public key (or JWKS URL) in a --clients file
-
-Run \`callsign issuer <subcommand> --help\` for its options.
-`
-
-const ADD_CLIENT_HELP = `Usage: callsign issuer add-client --clients <file> --id <client id> --scope <scope> [--scope <scope>…]
-                                  (--public-key <file> | --jwks-uri <url>) [--kid <kid>]
-                                  [--audience <aud>…] [--replace]
-
-Registers a client that authenticates with private_key_jwt (RFC 7523): it signs a short assertion
-with its own private key, and the issuer holds only the public key. Writes the entry into the
---clients file (created if missing) that \`callsign issuer serve --clients\` reads; restart the
-issuer to pick it up.
-
-  --clients <file>     the clients file (JSON)
-  --id <client id>     the client id: the assertion's iss and sub, and the token's sub
-  --scope <scope>      a scope the client may be issued (repeat for several)
-  --public-key <file>  the client's public key: PEM (BEGIN PUBLIC KEY) or a public JWK (JSON);
-                       stored inline. A private key is refused: it never leaves the client
-  --jwks-uri <url>     or a URL serving the client's JWKS (https, or http on loopback)
-  --kid <kid>          the key id (default: the JWK's kid, else its RFC 7638 thumbprint)
-  --audience <aud>     an audience this client may have (repeat; default: all the issuer serves)
-  --replace            replace an existing entry with this id
-
-The client signs with: privateKeyJwt({ clientId, keyFile }) from @callsign/client, or any OAuth
-library's private_key_jwt. Make a key pair with, for example:
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out billing.key.pem
-  openssl pkey -in billing.key.pem -pubout -out billing.pub.pem
-`
-
-const SERVE_HELP = `Usage: callsign issuer serve --port <n> --keys <jwks dir> --issuer <url> --audience <aud>
-                             [--audience <aud>…] [--store <keys file>] [--clients <file>] [--host 127.0.0.1]
-                             [--ttl 5m] [--tls-cert <file> --tls-key <file> --tls-ca <file>] [--audit <file>]
-
-Serves POST <path>/oauth2/token, GET <path>/.well-known/jwks.json, the RFC 8414 metadata at
+/** `callsign issuer serve`: runs the token issuer until SIGINT or SIGTERM. */
+const serveSubcommand: Command = {
+  name: 'serve',
+  summary: 'Run the OAuth 2.0 token issuer (client_credentials) until SIGINT or SIGTERM',
+  usage: `--port <n> --keys <jwks dir> --issuer <url> --audience <aud> [--audience <aud>…]
+       [--store <keys file>] [--clients <file>] [--host 127.0.0.1] [--ttl 5m]
+       [--tls-cert <file> --tls-key <file> --tls-ca <file>] [--audit <file>]`,
+  description: `Serves POST <path>/oauth2/token, GET <path>/.well-known/jwks.json, the RFC 8414 metadata at
 GET /.well-known/oauth-authorization-server<path> (and the same at <path>/.well-known/openid-configuration)
 and GET <path>/healthz, where <path> is the path of --issuer (often empty). Prints "listening on <url>"
 on stderr once it accepts connections.
 
-  --port <n>        TCP port (0: any free port)
-  --host <addr>     address to listen on (default 127.0.0.1)
-  --keys <dir>      signing key directory (callsign jwks generate); reloaded when it changes
-  --issuer <url>    the issuer URL: the iss claim and the base of every route (may have a path)
-  --audience <aud>  an audience tokens may be issued for (repeat for several); clients choose with
-                    resource=<aud> (RFC 8707)
-  --store <file>    API key store of the clients (callsign keys create)
-  --clients <file>  registered clients, JSON: certificate clients { "<SPIFFE ID>": { "scopes": [...] } }
-                    and private_key_jwt clients { "<id>": { "scopes": [...], "jwks": {...} | "jwksUri": "…" } }
-                    (callsign issuer add-client writes the latter)
-  --ttl <duration>  token lifetime, at most 1h (default 5m)
-  --tls-cert, --tls-key, --tls-ca
-                    serve HTTPS; client certificates are requested (RFC 8705 tls_client_auth), not
-                    required, so API key clients connect without one
-  --audit <file>    append one JSON line per token request (issued or refused)
-
 Rotation: \`callsign jwks rotate --dir <dir> --publish\`, wait for verifiers to refetch the JWKS,
-then \`callsign jwks rotate --dir <dir> --promote\`. The running issuer picks up each step.
-`
-
-/** `callsign issuer serve`: runs the token issuer until SIGINT or SIGTERM. */
-export const issuerCommand: Command = {
-  name: 'issuer',
-  summary: 'Run the token issuer (OAuth 2.0 client credentials)',
-  async run(argv, io) {
-    const [sub, ...rest] = argv
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-      io.stdout.write(HELP)
-      return sub === undefined ? EXIT.usage : EXIT.ok
-    }
-    if (sub === 'add-client') return addClient(rest, io)
-    if (sub !== 'serve') throw new UsageError(`unknown subcommand "${sub}"`)
-    const { values } = parseCommandArgs(rest, {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      store: { type: 'string' },
-      clients: { type: 'string' },
-      keys: { type: 'string' },
-      issuer: { type: 'string' },
-      audience: { type: 'string', multiple: true },
-      ttl: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
-      audit: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    })
-    if (values.help) {
-      io.stdout.write(SERVE_HELP)
-      return EXIT.ok
-    }
+then \`callsign jwks rotate --dir <dir> --promote\`. The running issuer picks up each step.`,
+  options: {
+    port: { type: 'string', value: '<n>', help: 'TCP port (0: any free port)' },
+    host: { type: 'string', value: '<addr>', help: 'address to listen on (default 127.0.0.1)' },
+    keys: {
+      type: 'string',
+      value: '<dir>',
+      help: 'signing key directory (callsign jwks generate); reloaded when it changes',
+    },
+    issuer: {
+      type: 'string',
+      value: '<url>',
+      help: 'the issuer URL: the iss claim and the base of every route (may have a path)',
+    },
+    audience: {
+      type: 'string',
+      multiple: true,
+      value: '<aud>',
+      help: 'an audience tokens may be issued for; clients choose with resource=<aud> (RFC 8707)',
+    },
+    store: {
+      type: 'string',
+      value: '<file>',
+      help: 'API key store of the clients (callsign keys create); must exist',
+    },
+    clients: {
+      type: 'string',
+      value: '<file>',
+      help: `registered clients, JSON: certificate clients { "<SPIFFE ID>": { "scopes": [...] } }
+and private_key_jwt clients { "<id>": { "scopes": [...], "jwks": {...} | "jwksUri": "…" } }
+(callsign issuer add-client writes the latter)`,
+    },
+    ttl: { type: 'string', value: '<duration>', help: 'token lifetime, at most 1h (default 5m)' },
+    'tls-cert': {
+      type: 'string',
+      value: '<file>',
+      help: `serve HTTPS with --tls-key and --tls-ca; client certificates are requested
+(RFC 8705 tls_client_auth), not required, so API key clients connect without one`,
+    },
+    'tls-key': { type: 'string', value: '<file>', help: 'the private key of --tls-cert' },
+    'tls-ca': { type: 'string', value: '<file>', help: 'the CA of client certificates' },
+    audit: {
+      type: 'string',
+      value: '<file>',
+      help: 'append one JSON line per token request (issued or refused)',
+    },
+  },
+  async run({ values }, io) {
     const portText = required(values.port, 'port')
     const port = Number(portText)
     if (!/^\d{1,5}$/.test(portText) || port > 65_535) throw new UsageError('--port must be 0 to 65535')
@@ -126,6 +94,7 @@ export const issuerCommand: Command = {
       throw new UsageError('--tls-cert, --tls-key and --tls-ca go together')
 
     const clients = clientsPath === undefined ? undefined : await readClients(clientsPath)
+    if (storePath !== undefined) mustExist(storePath, '--store')
     const store = storePath === undefined ? undefined : fileKeyStore(storePath)
     const tls =
       tlsCount === 3
@@ -199,22 +168,7 @@ async function readClients(path: string): Promise<Record<string, IssuerClient>> 
 }
 
 /** `callsign issuer add-client`: writes a private_key_jwt client into a clients file. */
-async function addClient(argv: readonly string[], io: Parameters<Command['run']>[1]): Promise<number> {
-  const { values } = parseCommandArgs(argv, {
-    clients: { type: 'string' },
-    id: { type: 'string' },
-    scope: { type: 'string', multiple: true },
-    'public-key': { type: 'string' },
-    'jwks-uri': { type: 'string' },
-    kid: { type: 'string' },
-    audience: { type: 'string', multiple: true },
-    replace: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  })
-  if (values.help) {
-    io.stdout.write(ADD_CLIENT_HELP)
-    return EXIT.ok
-  }
+async function addClient({ values }: ParsedArgs, io: CommandIo): Promise<number> {
   const path = required(values.clients, 'clients')
   const id = required(values.id, 'id')
   if (!/^[\x21-\x7e]{1,256}$/.test(id)) throw new UsageError('--id must be 1 to 256 visible ASCII characters')
@@ -293,4 +247,59 @@ function thumbprint(jwk: JWK): string {
     Object.fromEntries(names.map((name) => [name, (jwk as Record<string, unknown>)[name]])),
   )
   return createHash('sha256').update(canonical).digest('base64url')
+}
+
+const addClientSubcommand: Command = {
+  name: 'add-client',
+  summary: "Register a private_key_jwt client's public key (or JWKS URL) in a --clients file",
+  usage: `--clients <file> --id <client id> --scope <scope> [--scope <scope>…]
+       (--public-key <file> | --jwks-uri <url>) [--kid <kid>] [--audience <aud>…] [--replace]`,
+  description: `The client authenticates with private_key_jwt (RFC 7523): it signs a short assertion with its own
+private key, and the issuer holds only the public key. Writes the entry into the --clients file
+(created if missing) that \`callsign issuer serve --clients\` reads; restart the issuer to pick it up.
+
+The client signs with: privateKeyJwt({ clientId, keyFile }) from @callsign/client, or any OAuth
+library's private_key_jwt. Make a key pair with, for example:
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out billing.key.pem
+  openssl pkey -in billing.key.pem -pubout -out billing.pub.pem`,
+  options: {
+    clients: { type: 'string', value: '<file>', help: 'the clients file (JSON)' },
+    id: {
+      type: 'string',
+      value: '<client id>',
+      help: "the client id: the assertion's iss and sub, and the token's sub",
+    },
+    scope: { type: 'string', multiple: true, value: '<scope>', help: 'a scope the client may be issued' },
+    'public-key': {
+      type: 'string',
+      value: '<file>',
+      help: `the client's public key: PEM (BEGIN PUBLIC KEY) or a public JWK (JSON); stored
+inline. A private key is refused: it never leaves the client`,
+    },
+    'jwks-uri': {
+      type: 'string',
+      value: '<url>',
+      help: "or a URL serving the client's JWKS (https, or http on loopback)",
+    },
+    kid: {
+      type: 'string',
+      value: '<kid>',
+      help: "the key id (default: the JWK's kid, else its RFC 7638 thumbprint)",
+    },
+    audience: {
+      type: 'string',
+      multiple: true,
+      value: '<aud>',
+      help: 'an audience this client may have (default: all the issuer serves)',
+    },
+    replace: { type: 'boolean', help: 'replace an existing entry with this id' },
+  },
+  run: addClient,
+}
+
+/** `callsign issuer`: the token issuer and its registered clients. */
+export const issuerCommand: Command = {
+  name: 'issuer',
+  summary: 'Run the token issuer (OAuth 2.0 client credentials)',
+  subcommands: [serveSubcommand, addClientSubcommand],
 }

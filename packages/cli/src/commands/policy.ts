@@ -1,104 +1,113 @@
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { ConfigError, isScope, loadPolicyFile } from '@callsign/core'
-import { type Command, type CommandIo, EXIT, UsageError } from '../command.js'
+import { type Command, type CommandIo, EXIT, jsonOutput, type ParsedArgs, UsageError } from '../command.js'
+import { list } from '../option-values.js'
+import { plural } from '../plural.js'
 import { matchRoute } from '../policy/match-route.js'
+import { errorMessage } from '../report-error.js'
 
-const HELP = `Usage:
-  callsign policy check <policy file> [--routes <route dump>]
-  callsign policy explain <policy file> --caller <id> [--scopes a:read,b:write] --route '<METHOD> <path>'
-
-check     validates a policy file (JSON or YAML); with --routes, a JSON list of the routes a service
-          registered (as an adapter dumps them: ["GET /orders/:id", "/pkg.Svc/Method", …] or
-          {"routes": [...]}), reports routes without an entry (exit 1) and entries without a route.
-explain   prints the decision for a caller holding the given scopes (plus the policy's grants for
-          that caller) on a request line such as 'GET /orders/1' or '/shop.v1.Inventory/Reserve'.
-
-Exit codes: 0 valid / allowed, 1 invalid / refused / routes missing, 2 usage error.
-`
-
-export const policyCommand: Command = {
-  name: 'policy',
-  summary: 'Check a policy file against routes, or explain a decision',
-  async run(argv, io) {
-    const [sub, ...rest] = argv
-    if (sub === undefined || sub === '--help' || sub === '-h') {
-      io.stdout.write(HELP)
-      return sub === undefined ? EXIT.usage : EXIT.ok
-    }
-    if (sub === 'check') return check(rest, io)
-    if (sub === 'explain') return explain(rest, io)
-    throw new UsageError(`unknown subcommand "${sub}"`)
-  },
-}
-
-function check(argv: readonly string[], io: CommandIo): number {
-  const { values, positionals } = parse(argv, ['routes'])
-  if (values.help) return help(io)
-  const file = onePositional(positionals)
-  const policy = load(file, io)
+function check({ values, positionals, json }: ParsedArgs, io: CommandIo): number {
+  const file = positionals[0]!
+  const policy = load(file, io, json)
   if (!policy) return EXIT.failure
   const entries = policy.requirements.length
   if (values.routes === undefined) {
-    io.stdout.write(`${file}: valid, ${entries} route entries\n`)
+    if (json) io.stdout.write(jsonOutput('policy.check', { file, valid: true, entries }))
+    else io.stdout.write(`${file}: valid, ${plural(entries, 'route entry', 'route entries')}\n`)
     return EXIT.ok
   }
   const coverage = policy.coverage(readRoutes(String(values.routes)))
+  if (json) {
+    io.stdout.write(
+      jsonOutput('policy.check', {
+        file,
+        valid: true,
+        entries,
+        missing: coverage.missing,
+        unused: coverage.unused,
+      }),
+    )
+    return coverage.missing.length > 0 ? EXIT.failure : EXIT.ok
+  }
   for (const key of coverage.missing)
     io.stdout.write(`missing  ${key}  (registered, no policy entry: refused at startup)\n`)
   for (const key of coverage.unused)
     io.stdout.write(`unused   ${key}  (policy entry matches no registered route)\n`)
   io.stdout.write(
-    `${file}: ${entries} entries, ${coverage.missing.length} route(s) without an entry, ${coverage.unused.length} entr(y/ies) without a route\n`,
+    `${file}: ${plural(entries, 'entry', 'entries')}, ${plural(coverage.missing.length, 'route')} without an entry, ${plural(coverage.unused.length, 'entry', 'entries')} without a route\n`,
   )
   return coverage.missing.length > 0 ? EXIT.failure : EXIT.ok
 }
 
-function explain(argv: readonly string[], io: CommandIo): number {
-  const { values, positionals } = parse(argv, ['caller', 'scopes', 'route'])
-  if (values.help) return help(io)
-  const file = onePositional(positionals)
-  if (typeof values.route !== 'string')
-    throw new UsageError('--route is required, e.g. --route "GET /orders/1"')
-  if (typeof values.caller !== 'string' || values.caller.length === 0)
-    throw new UsageError('--caller is required')
-  const held = typeof values.scopes === 'string' && values.scopes.length > 0 ? values.scopes.split(',') : []
-  for (const scope of held) if (!isScope(scope)) throw new UsageError(`--scopes: "${scope}" is not a scope`)
-  const policy = load(file, io)
+function explain({ values, positionals, json }: ParsedArgs, io: CommandIo): number {
+  const file = positionals[0]!
+  const route = values.route
+  if (typeof route !== 'string') throw new UsageError('--route is required, e.g. --route "GET /orders/1"')
+  const caller = values.caller
+  if (typeof caller !== 'string' || caller.length === 0) throw new UsageError('--caller is required')
+  // --scope (repeatable, as everywhere else); --scopes a,b is still read
+  const held = [
+    ...list(values.scope),
+    ...(typeof values.scopes === 'string' && values.scopes.length > 0 ? values.scopes.split(',') : []),
+  ]
+  for (const scope of held) {
+    if (!isScope(scope))
+      throw new UsageError(`--scope ${JSON.stringify(scope)} is not a "resource:action" scope`)
+  }
+  const policy = load(file, io, json)
   if (!policy) return EXIT.failure
 
-  const requirement = matchRoute(policy, values.route)
-  const say = (line: string) => io.stdout.write(`${line}\n`)
+  const requirement = matchRoute(policy, route)
+  const lines: string[] = []
+  const decide = (allowed: boolean, reason: string, extra: object = {}) => {
+    if (json) {
+      io.stdout.write(
+        jsonOutput('policy.explain', {
+          route,
+          entry: requirement?.key ?? null,
+          caller,
+          held,
+          decision: allowed ? 'allow' : 'deny',
+          reason,
+          ...extra,
+        }),
+      )
+    } else io.stdout.write(`${lines.join('\n')}\n`)
+    return allowed ? EXIT.ok : EXIT.failure
+  }
   if (!requirement) {
-    say(`DENY  ${values.route}: no policy entry matches (403 ERR_ROUTE_NOT_IN_POLICY)`)
-    return EXIT.failure
+    lines.push(`DENY  ${route}: no policy entry matches (403 ERR_ROUTE_NOT_IN_POLICY)`)
+    return decide(false, 'ERR_ROUTE_NOT_IN_POLICY')
   }
-  say(`route     ${values.route} → entry "${requirement.key}"`)
+  lines.push(`route     ${route} → entry "${requirement.key}"`)
   if (requirement.public) {
-    say('ALLOW     the route is public: no credential needed')
-    return EXIT.ok
+    lines.push('ALLOW     the route is public: no credential needed')
+    return decide(true, 'public')
   }
-  const grants = [...policy.grantsFor(values.caller)]
+  const grants = [...policy.grantsFor(caller)]
   const effective = new Set([...held, ...grants])
-  say(`requires  ${requirement.scopes.join(' ')}`)
-  say(
-    `caller    ${values.caller} holds ${held.join(' ') || '(nothing)'}${grants.length ? `, granted here ${grants.join(' ')}` : ''}`,
+  lines.push(`requires  ${requirement.scopes.join(' ')}`)
+  lines.push(
+    `caller    ${caller} holds ${held.join(' ') || '(nothing)'}${grants.length ? `, granted here ${grants.join(' ')}` : ''}`,
   )
   const missing = requirement.scopes.filter((scope) => !effective.has(scope))
+  const details = { requires: requirement.scopes, granted: grants, missing }
   if (missing.length > 0) {
-    say(`DENY      missing ${missing.join(' ')} (403 ERR_INSUFFICIENT_SCOPE)`)
-    return EXIT.failure
+    lines.push(`DENY      missing ${missing.join(' ')} (403 ERR_INSUFFICIENT_SCOPE)`)
+    return decide(false, 'ERR_INSUFFICIENT_SCOPE', details)
   }
-  say('ALLOW     every required scope is held')
-  return EXIT.ok
+  lines.push('ALLOW     every required scope is held')
+  return decide(true, 'granted', details)
 }
 
-function load(file: string, io: CommandIo) {
+function load(file: string, io: CommandIo, json: boolean) {
   try {
     return loadPolicyFile(file)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    io.stderr.write(`invalid policy: ${error.message}\n`)
+    const message = errorMessage(error)
+    io.stderr.write(`invalid policy: ${message}\n`)
+    if (json) io.stdout.write(jsonOutput('policy.check', { file, valid: false, error: message }))
     return undefined
   }
 }
@@ -117,37 +126,51 @@ function readRoutes(file: string): string[] {
   return list
 }
 
-function help(io: CommandIo): number {
-  io.stdout.write(HELP)
-  return EXIT.ok
-}
-
-function onePositional(positionals: string[]): string {
-  if (positionals.length !== 1) throw new UsageError('expected exactly one policy file')
-  return positionals[0]!
-}
-
-const OPTIONS = {
-  routes: { type: 'string' },
-  caller: { type: 'string' },
-  scopes: { type: 'string' },
-  route: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const
-
-function parse(argv: readonly string[], allowed: readonly (keyof typeof OPTIONS)[]) {
-  let parsed: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>
-  >
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
-  for (const name of Object.keys(parsed.values)) {
-    if (name !== 'help' && !allowed.includes(name as keyof typeof OPTIONS)) {
-      throw new UsageError(`unknown option '--${name}'`)
-    }
-  }
-  return parsed
+/** `callsign policy`: validate a policy file against an adapter's routes, or explain one decision. */
+export const policyCommand: Command = {
+  name: 'policy',
+  summary: 'Check a policy file against routes, or explain a decision',
+  subcommands: [
+    {
+      name: 'check',
+      summary: 'Validate a policy file (JSON or YAML), optionally against the routes a service registered',
+      usage: '<policy file> [--routes <route dump>] [--json]',
+      description: `With --routes, a JSON list of the routes a service registered (as an adapter dumps them:
+["GET /orders/:id", "/pkg.Svc/Method", …] or {"routes": [...]}), reports routes without an entry
+(exit 1) and entries without a route.`,
+      positionals: ['<policy file>'],
+      options: {
+        routes: { type: 'string', value: '<route dump>', help: "an adapter's route dump (routesFile)" },
+      },
+      json: '{ schema, file, valid, entries, missing?, unused? } (an invalid file: { schema, file, valid: false, error })',
+      exitCodes:
+        '0 valid (and every route has an entry), 1 invalid or routes without an entry, 2 usage error',
+      run: check,
+    },
+    {
+      name: 'explain',
+      summary: 'Print the decision for a caller on a request, and why',
+      usage: "<policy file> --caller <id> [--scope <s>…] --route '<METHOD> <path>'",
+      description: `The caller holds the given scopes plus the policy's grants for it; the request line is such as
+'GET /orders/1' or '/shop.v1.Inventory/Reserve'.`,
+      positionals: ['<policy file>'],
+      options: {
+        caller: { type: 'string', value: '<id>', help: 'the caller (required)' },
+        scope: { type: 'string', multiple: true, value: '<s>', help: 'a scope the caller holds' },
+        scopes: {
+          type: 'string',
+          value: '<a,b>',
+          help: 'the same, comma-separated (kept for older scripts)',
+        },
+        route: {
+          type: 'string',
+          value: "'<METHOD> <path>'",
+          help: "the request, such as 'GET /orders/1' (required)",
+        },
+      },
+      json: '{ schema, route, entry, caller, held, decision: "allow"|"deny", reason, requires?, granted?, missing? }',
+      exitCodes: '0 allowed, 1 refused (or an invalid policy), 2 usage error',
+      run: explain,
+    },
+  ],
 }

@@ -1,50 +1,19 @@
 import { type ApiKeyRecord, fileKeyStore, KeyStoreError } from '@callsign/api-key'
-import { type Command, type CommandIo, EXIT, UsageError } from '../command.js'
-import { isPostgresUrl, parse, shownStore, storePath } from '../keys/shared.js'
+import { type Command, type CommandIo, EXIT, type ParsedArgs, UsageError } from '../command.js'
+import { isPostgresUrl, mustExist, shownStore, storePath } from '../keys/shared.js'
 
-const help = `Usage: callsign store migrate [--store <url>]
-       callsign store copy --from <file> --to <url>
-
-Subcommands:
-  migrate   create or upgrade the PostgreSQL key store's tables (safe to run again)
-  copy      copy every record of a file store into a PostgreSQL store (hashes only, as stored);
-            a record already there unchanged is skipped, a different one is reported (exit 1)
-
-Options:
-  --store <url>   postgres://user@host/db, optionally ?schema=<name> (default schema "callsign");
-                  default: $CALLSIGN_KEY_STORE
-Exit codes: 0 ok, 1 failure, 2 usage error.
-`
-
-/**
- * \`callsign store migrate\`: brings a PostgreSQL key store's schema to this release's version. The
- * only way the tables are made: a service never creates them by itself.
- *
- * @example
- * // callsign store migrate --store postgres://callsign@db.internal/callsign
- */
-export const storeCommand: Command = {
-  name: 'store',
-  summary: 'Create or upgrade a PostgreSQL key store (migrate), copy a file store into it (copy)',
-  async run(argv: readonly string[], io: CommandIo) {
-    const [name, ...rest] = argv
-    if (
-      name === '--help' ||
-      name === '-h' ||
-      name === 'help' ||
-      rest.includes('--help') ||
-      rest.includes('-h')
-    ) {
-      io.stdout.write(help)
-      return EXIT.ok
-    }
-    if (name === undefined) {
-      io.stderr.write(help)
-      return EXIT.usage
-    }
-    if (name === 'copy') return copy(rest, io)
-    if (name !== 'migrate') throw new UsageError(`unknown subcommand "${name}"`)
-    const { values } = parse(rest, { store: { type: 'string' } })
+const migrateSubcommand: Command = {
+  name: 'migrate',
+  summary: "Create or upgrade the PostgreSQL key store's tables (safe to run again)",
+  usage: '[--store <url>]',
+  options: {
+    store: {
+      type: 'string',
+      value: '<url>',
+      help: 'postgres://user@host/db, optionally ?schema=<name> (default schema "callsign");\ndefault: $CALLSIGN_KEY_STORE',
+    },
+  },
+  async run({ values }, io) {
     if (values.store === undefined && !io.env.CALLSIGN_KEY_STORE) {
       throw new UsageError('--store <postgres://…> (or $CALLSIGN_KEY_STORE) is required')
     }
@@ -62,14 +31,40 @@ export const storeCommand: Command = {
   },
 }
 
+const copySubcommand: Command = {
+  name: 'copy',
+  summary: 'Copy every record of a file store into a PostgreSQL store (hashes only, as stored)',
+  usage: '--from <file> --to <url>',
+  description: 'A record already there unchanged is skipped; a different one is reported (exit 1).',
+  options: {
+    from: { type: 'string', value: '<file>', help: 'the file key store to copy (required)' },
+    to: { type: 'string', value: '<url>', help: 'the postgres:// key store to copy into (required)' },
+  },
+  run: copy,
+}
+
+/**
+ * `callsign store migrate`: brings a PostgreSQL key store's schema to this release's version. The
+ * only way the tables are made: a service never creates them by itself. `callsign store copy`
+ * moves a file store into it.
+ *
+ * @example
+ * // callsign store migrate --store postgres://callsign@db.internal/callsign
+ */
+export const storeCommand: Command = {
+  name: 'store',
+  summary: 'Create or upgrade a PostgreSQL key store (migrate), copy a file store into it (copy)',
+  subcommands: [migrateSubcommand, copySubcommand],
+}
+
 /** `store copy`: the file's records, as stored (secret hashes, never keys), into the PostgreSQL store. */
-async function copy(argv: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parse(argv, { from: { type: 'string' }, to: { type: 'string' } })
+async function copy({ values }: ParsedArgs, io: CommandIo): Promise<number> {
   const from = values.from
   const to = values.to
   if (typeof from !== 'string' || from === '' || isPostgresUrl(from))
     throw new UsageError('--from <file> is required')
   if (typeof to !== 'string' || !isPostgresUrl(to)) throw new UsageError('--to <postgres://…> is required')
+  mustExist(from, '--from')
   const source = fileKeyStore(from, { watch: false })
   const { postgresKeyStore } = await import('@callsign/store-postgres')
   const target = postgresKeyStore(to, { listen: false })

@@ -1,6 +1,6 @@
 import { open, unlink } from 'node:fs/promises'
 import type { ApiKeyRecord } from '@callsign/api-key'
-import type { CommandIo } from '../command.js'
+import { type CommandIo, jsonOutput } from '../command.js'
 import { describe, publicRecord } from './shared.js'
 
 /**
@@ -31,8 +31,10 @@ export async function deliverKey(
       await file.sync()
     }
     if (json) {
-      const body = file ? { ...publicRecord(record) } : { ...publicRecord(record), key }
-      io.stdout.write(`${JSON.stringify(body)}\n`)
+      const shown = publicRecord(record, Date.now())
+      io.stdout.write(
+        jsonOutput(verb === 'created' ? 'keys.create' : 'keys.rotate', file ? shown : { ...shown, key }),
+      )
     } else if (!file) {
       io.stdout.write(`${key}\n`)
     }

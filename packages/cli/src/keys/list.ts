@@ -1,34 +1,25 @@
-import { type CommandIo, EXIT } from '../command.js'
-import { openStore, parse, publicRecord, status } from './shared.js'
-import type { Subcommand } from './subcommand.js'
+import { type Command, EXIT, jsonOutput } from '../command.js'
+import { openStore, publicRecord, STORE_OPTION, status } from './shared.js'
 
-export const listSubcommand: Subcommand = {
+export const listSubcommand: Command = {
   name: 'list',
   summary: 'List keys (never a secret)',
-  help: `Usage: callsign keys list [--owner <service>] [--json] [--store <file>]
-
-Lists the keys in the store: id, owner, status, expiry, scopes. Never a key or a secret.
-
-Options:
-  --owner <service>   only this service's keys
-  --json              print a JSON array of records
-  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
-  -h, --help          show this help
-`,
-  async run(argv: readonly string[], io: CommandIo) {
-    const { values } = parse(argv, {
-      owner: { type: 'string' },
-      json: { type: 'boolean' },
-      store: { type: 'string' },
-    })
+  usage: '[--owner <service>] [--json] [--store <file|url>]',
+  description: 'Lists the keys in the store: id, owner, status, expiry, scopes. Never a key or a secret.',
+  options: {
+    owner: { type: 'string', value: '<service>', help: "only this service's keys" },
+    store: STORE_OPTION,
+  },
+  json: '{ schema, keys: [{ id, owner, scopes, state, status, createdAt, expiresAt, … }] }',
+  async run({ values, json }, io) {
     const records = (await (await openStore(values.store, io)).list()).filter(
       (record) => values.owner === undefined || record.owner === values.owner,
     )
-    if (values.json) {
-      io.stdout.write(`${JSON.stringify(records.map(publicRecord), null, 2)}\n`)
+    const now = Date.now()
+    if (json) {
+      io.stdout.write(jsonOutput('keys.list', { keys: records.map((r) => publicRecord(r, now)) }))
       return EXIT.ok
     }
-    const now = Date.now()
     const rows = [
       ['ID', 'OWNER', 'STATUS', 'EXPIRES', 'SCOPES'],
       ...records.map((r) => [r.id, r.owner, status(r, now), r.expiresAt ?? 'never', r.scopes.join(' ')]),

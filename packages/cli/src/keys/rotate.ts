@@ -1,48 +1,53 @@
 import { rotateApiKey } from '@callsign/api-key'
-import { type CommandIo, EXIT } from '../command.js'
+import { type Command, EXIT } from '../command.js'
 import { parseDuration } from '../parse-duration.js'
 import { deliverKey } from './deliver-key.js'
-import { openStore, parse, parseExpires } from './shared.js'
-import type { Subcommand } from './subcommand.js'
+import { keyIdArgument, openStore, parseExpires, STORE_OPTION } from './shared.js'
 
-export const rotateSubcommand: Subcommand = {
+export const rotateSubcommand: Command = {
   name: 'rotate',
   summary: 'Replace a key; the old one works for a grace period',
-  help: `Usage: callsign keys rotate <id> [--grace 1h] [options]
-
-Creates a new key with the same owner, scopes and labels, and prints it once, alone on stdout (or
-writes it to --out). The old key keeps working for the grace period, never past its own expiry.
-
-Options:
-  --grace <duration>  how long the old key keeps working: 24h (default), 1h, 15m, 0s is not allowed;
-                      use "callsign keys revoke" to end it at once
-  --expires <d|never> lifetime of the new key (default 90d)
-  --out <file>        write the new key to this new file (mode 0600) instead of stdout
-  --json              print one JSON object with the new record, "id" and "key"
-  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
-  -h, --help          show this help
-`,
-  async run(argv: readonly string[], io: CommandIo) {
-    const { values, positionals } = parse(
-      argv,
-      {
-        grace: { type: 'string' },
-        expires: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        store: { type: 'string' },
-      },
-      1,
-    )
+  usage: '<id|key> [--grace 1h] [options]',
+  description: `Creates a new key with the same owner, scopes and labels, and prints it once, alone on stdout
+(or writes it to --out). The old key keeps working for the grace period, never past its own expiry.`,
+  positionals: ['<id|key>'],
+  options: {
+    grace: {
+      type: 'string',
+      value: '<duration>',
+      help: 'how long the old key keeps working: 24h (default), 1h, 15m;\nuse "callsign keys revoke" to end it at once',
+    },
+    expires: {
+      type: 'string',
+      value: '<d|never>',
+      help: "lifetime of the new key (default: the old key's lifetime, or never if it had none)",
+    },
+    out: {
+      type: 'string',
+      value: '<file>',
+      help: 'write the new key to this new file (mode 0600) instead of stdout',
+    },
+    store: STORE_OPTION,
+  },
+  json: '{ schema, id, owner, scopes, createdAt, expiresAt, …, key } of the new key (no "key" with --out)',
+  async run({ values, positionals, json }, io) {
     const graceMs = values.grace === undefined ? undefined : parseDuration(String(values.grace), '--grace')
-    const expiresIn = parseExpires(values.expires)
-    const store = await openStore(values.store, io)
+    const store = await openStore(values.store, io, { write: true })
+    const id = keyIdArgument(positionals[0]!)
+    let expiresIn = parseExpires(values.expires)
+    if (expiresIn === undefined) {
+      // the new key lives as long as the old one was made to, not the library's default
+      const old = await store.find(id)
+      if (old) {
+        expiresIn = old.expiresAt === null ? 'never' : Date.parse(old.expiresAt) - Date.parse(old.createdAt)
+      }
+    }
     await deliverKey(
       io,
       values.out as string | undefined,
-      values.json === true,
+      json,
       async () => {
-        const rotated = await rotateApiKey(store, positionals[0]!, {
+        const rotated = await rotateApiKey(store, id, {
           ...(graceMs === undefined ? {} : { graceMs }),
           ...(expiresIn === undefined ? {} : { expiresIn }),
         })

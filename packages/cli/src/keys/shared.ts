@@ -1,33 +1,17 @@
-import { parseArgs } from 'node:util'
-import { type ApiKeyRecord, fileKeyStore, type KeyStore } from '@callsign/api-key'
-import { isScope } from '@callsign/core'
-import { type CommandIo, UsageError } from '../command.js'
+import { existsSync, statSync } from 'node:fs'
+import { type ApiKeyRecord, fileKeyStore, type KeyStore, parseApiKey } from '@callsign/api-key'
+import { ConfigError, isScope } from '@callsign/core'
+import { type CommandIo, type OptionSpec, UsageError } from '../command.js'
 import { parseDuration } from '../parse-duration.js'
 
 /** Where the key store lives when neither `--store` nor `CALLSIGN_KEY_STORE` says: relative to the working folder. */
 export const DEFAULT_KEY_STORE = '.callsign/keys.json'
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>
-
-/** `node:util` parseArgs, strict, with its complaints turned into usage errors. */
-export function parse(argv: readonly string[], options: OptionSpec, positionals = 0) {
-  let parsed: ReturnType<typeof parseArgs>
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options,
-      allowPositionals: true,
-      strict: true,
-    })
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : 'invalid arguments')
-  }
-  if (parsed.positionals.length !== positionals) {
-    throw new UsageError(
-      positionals === 0 ? `unexpected argument "${parsed.positionals[0]}"` : 'expected exactly one key id',
-    )
-  }
-  return parsed as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }
+/** The `--store` option, the same on every command that reads or writes the key store. */
+export const STORE_OPTION: OptionSpec = {
+  type: 'string',
+  value: '<file|url>',
+  help: 'the key store: a file or a postgres:// URL\n(default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)',
 }
 
 export function storePath(value: unknown, io: CommandIo): string {
@@ -58,14 +42,67 @@ export function shownStore(where: string): string {
 /**
  * The key store named by `--store` or `CALLSIGN_KEY_STORE`: a PostgreSQL store for a postgres:// URL
  * (loaded only then; it does not listen, and its idle connections let the process exit), else a file.
+ * A file that does not exist is an error, unless the command creates the store (`create: true`):
+ * a mistyped path must not read as an empty store.
  */
-export async function openStore(value: unknown, io: CommandIo): Promise<KeyStore> {
+export async function openStore(
+  value: unknown,
+  io: CommandIo,
+  options: { readonly create?: boolean; readonly write?: boolean } = {},
+): Promise<KeyStore> {
   const where = storePath(value, io)
   if (isPostgresUrl(where)) {
     const { postgresKeyStore } = await import('@callsign/store-postgres')
     return postgresKeyStore(where, { listen: false })
   }
+  const source = value === undefined ? storeSource(io) : '--store'
+  if (!options.create) mustExist(where, source)
+  if (options.write) mustBeWritable(where, source)
   return fileKeyStore(where, { watch: false })
+}
+
+/** Where the store's location came from, for a message. */
+function storeSource(io: CommandIo): string {
+  return io.env.CALLSIGN_KEY_STORE ? '$CALLSIGN_KEY_STORE' : 'the default key store'
+}
+
+/** A ConfigError naming the option when the key store file is not there. */
+export function mustExist(file: string, source: string): void {
+  if (existsSync(file)) return
+  throw new ConfigError(
+    `${source} ${file}: no key store there (\`callsign keys create\` makes one; check the path)`,
+  )
+}
+
+/**
+ * A ConfigError when the store file is read-only (say `chmod 444` to freeze it): a write would
+ * replace it with a new file of mode 0600, silently undoing that.
+ */
+function mustBeWritable(file: string, source: string): void {
+  let mode: number
+  try {
+    mode = statSync(file).mode
+  } catch {
+    return // not there yet: created with mode 0600
+  }
+  if ((mode & 0o200) === 0) {
+    throw new ConfigError(
+      `${source} ${file} is read-only (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); make it writable to change it`,
+    )
+  }
+}
+
+/**
+ * The key id of a command's argument: the argument itself, or the id read out of a whole key
+ * (`csk_<id>_<secret>`), so a key pasted by mistake still works and is never printed back.
+ */
+export function keyIdArgument(argument: string): string {
+  if (/^[A-Za-z0-9]{12}$/.test(argument)) return argument
+  try {
+    return parseApiKey(argument).id
+  } catch {
+    throw new UsageError('expected a key id (12 letters and digits) or a whole key; this is neither')
+  }
 }
 
 export function parseExpires(value: unknown): number | 'never' | undefined {
@@ -84,20 +121,33 @@ export function checkScopes(values: unknown): string[] {
   return scopes
 }
 
-/** A record as the CLI shows it: everything but the secret's hash. */
-export function publicRecord(record: ApiKeyRecord): Omit<ApiKeyRecord, 'secretHash'> {
+/** A key's state at `now`, the same word in the table and in JSON. */
+export type KeyState = 'active' | 'expired' | 'revoked' | 'rotated' | 'rotated-out'
+
+export function keyState(record: ApiKeyRecord, now: number): KeyState {
+  if (record.state === 'revoked') return 'revoked'
+  if (record.graceUntil !== null) return Date.parse(record.graceUntil) > now ? 'rotated' : 'rotated-out'
+  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return 'expired'
+  return 'active'
+}
+
+/**
+ * A record as the CLI shows it: everything but the secret's hash, with `state` as of `now` (the
+ * table's word: a key past its expiry is "expired", not the stored "active").
+ */
+export function publicRecord(
+  record: ApiKeyRecord,
+  now: number,
+): Omit<ApiKeyRecord, 'secretHash' | 'state'> & { state: KeyState } {
   const { secretHash: _hidden, ...rest } = record
-  return rest
+  return { ...rest, state: keyState(record, now) }
 }
 
 /** `active`, `revoked`, `expired`, `rotated (grace until …)` or `rotated out`, at `now`. */
 export function status(record: ApiKeyRecord, now: number): string {
-  if (record.state === 'revoked') return 'revoked'
-  if (record.graceUntil !== null) {
-    return Date.parse(record.graceUntil) > now ? `rotated (grace until ${record.graceUntil})` : 'rotated out'
-  }
-  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return 'expired'
-  return 'active'
+  const state = keyState(record, now)
+  if (state === 'rotated') return `rotated (grace until ${record.graceUntil})`
+  return state === 'rotated-out' ? 'rotated out' : state
 }
 
 export function describe(record: ApiKeyRecord): string {

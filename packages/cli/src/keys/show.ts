@@ -1,34 +1,28 @@
 import { KeyStoreError } from '@callsign/api-key'
-import { type CommandIo, EXIT } from '../command.js'
-import { openStore, parse, publicRecord, status } from './shared.js'
-import type { Subcommand } from './subcommand.js'
+import { type Command, EXIT, jsonOutput } from '../command.js'
+import { keyIdArgument, openStore, publicRecord, STORE_OPTION, status } from './shared.js'
 
-export const showSubcommand: Subcommand = {
+export const showSubcommand: Command = {
   name: 'show',
-  summary: 'Show one key record',
-  help: `Usage: callsign keys show <id> [--json] [--store <file>]
-
-Shows one key's record (never the key or its secret).
-
-Options:
-  --json              print the record as one JSON object
-  --store <file|url>  the key store: a file or a postgres:// URL (default: $CALLSIGN_KEY_STORE, else .callsign/keys.json)
-  -h, --help          show this help
-`,
-  async run(argv: readonly string[], io: CommandIo) {
-    const { values, positionals } = parse(argv, { json: { type: 'boolean' }, store: { type: 'string' } }, 1)
-    const id = positionals[0]!
+  summary: 'Show one key record (never the key or its secret)',
+  usage: '<id|key> [--json] [--store <file|url>]',
+  description: 'Takes a key id, or a whole key (its id is read out of it; the key is never printed).',
+  positionals: ['<id|key>'],
+  options: { store: STORE_OPTION },
+  json: '{ schema, key: { id, owner, scopes, state, status, createdAt, expiresAt, … } }',
+  async run({ values, positionals, json }, io) {
+    const id = keyIdArgument(positionals[0]!)
     const record = await (await openStore(values.store, io)).find(id)
-    if (!record)
-      throw new KeyStoreError('ERR_KEY_NOT_FOUND', `no key with id "${id.replace(/[^\x21-\x7e]/g, '?')}"`)
-    if (values.json) {
-      io.stdout.write(`${JSON.stringify(publicRecord(record), null, 2)}\n`)
+    if (!record) throw new KeyStoreError('ERR_KEY_NOT_FOUND', `no key with id ${JSON.stringify(id)}`)
+    const now = Date.now()
+    if (json) {
+      io.stdout.write(jsonOutput('keys.show', { key: publicRecord(record, now) }))
       return EXIT.ok
     }
     const shown: [string, string][] = [
       ['id', record.id],
       ['owner', record.owner],
-      ['status', status(record, Date.now())],
+      ['status', status(record, now)],
       ['scopes', record.scopes.join(' ')],
       ['created', record.createdAt],
       ['expires', record.expiresAt ?? 'never'],

@@ -1,3 +1,4 @@
+import { plural } from '../plural.js'
 import type { AuditReadStats } from './read-audit-log.js'
 import type { ReviewReport } from './review-access.js'
 
@@ -6,15 +7,17 @@ const TITLES = {
   unused: 'Credentials to disable (unused or never used)',
   'unused-scopes': 'Grants to trim (scopes not used)',
   expiring: 'Credentials expiring soon',
+  expired: 'Certificates expired (still deployed)',
   'no-expiry': 'Keys with no expiry',
 } as const
 
 /** The review as readable tables, one per kind of finding. */
 export function formatReport(report: ReviewReport, stats: AuditReadStats): string {
   const lines = [
-    `Access review at ${report.now}: ${report.credentials} credentials, ${stats.events} audit events in ${stats.files} file(s)` +
-      (stats.corrupt ? `, ${stats.corrupt} corrupt line(s) skipped` : '') +
-      (stats.dropped ? `, ${stats.dropped} event(s) reported dropped by the writers` : ''),
+    `Access review at ${report.now}: ${plural(report.credentials, 'credential')}, ${plural(stats.events, 'audit event')} in ${plural(stats.files, 'file')}` +
+      (stats.first ? ` (${stats.first} to ${stats.last})` : '') +
+      (stats.corrupt ? `, ${plural(stats.corrupt, 'corrupt line')} skipped` : '') +
+      (stats.dropped ? `, ${plural(stats.dropped, 'event')} reported dropped by the writers` : ''),
     '',
   ]
   for (const type of Object.keys(TITLES) as (keyof typeof TITLES)[]) {
@@ -30,6 +33,6 @@ export function formatReport(report: ReviewReport, stats: AuditReadStats): strin
       `  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`.trimEnd()
     lines.push(format(header), ...table.map(format), '')
   }
-  lines.push(report.findings.length === 0 ? 'No findings.' : `${report.findings.length} finding(s).`)
+  lines.push(report.findings.length === 0 ? 'No findings.' : `${plural(report.findings.length, 'finding')}.`)
   return `${lines.join('\n')}\n`
 }

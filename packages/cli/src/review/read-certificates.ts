@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { ConfigError } from '@callsign/core'
 import { certificateThumbprint } from '@callsign/mtls'
 import type { ReviewedCredential } from './review-access.js'
 
@@ -19,7 +20,12 @@ export function readCertificates(dir: string): ReviewedCredential[] {
       if (statSync(path).isDirectory()) walk(path)
       else if (/\.(crt|pem)$/.test(name)) {
         for (const pem of readFileSync(path, 'utf8').match(PEM) ?? []) {
-          const cert = new X509Certificate(pem)
+          let cert: X509Certificate
+          try {
+            cert = new X509Certificate(pem)
+          } catch (cause) {
+            throw new ConfigError(`--certs: ${path} holds an unreadable certificate`, { cause })
+          }
           const id = certificateThumbprint(cert.raw)
           if (seen.has(id)) continue
           seen.set(id, {
@@ -36,7 +42,14 @@ export function readCertificates(dir: string): ReviewedCredential[] {
       }
     }
   }
-  walk(dir)
+  try {
+    if (!statSync(dir).isDirectory()) throw new ConfigError(`--certs ${dir}: not a folder`)
+    walk(dir)
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    throw new ConfigError(`--certs ${dir}: cannot read it`, { cause: error })
+  }
+  if (seen.size === 0) throw new ConfigError(`--certs ${dir}: no certificate (*.crt, *.pem) under it`)
   return [...seen.values()]
 }
 

@@ -1,4 +1,5 @@
 import type { AuditEvent, CredentialKind } from '@callsign/core'
+import { plural } from '../plural.js'
 
 const DAY = 86_400_000
 
@@ -35,7 +36,7 @@ export const DEFAULT_THRESHOLDS: ReviewThresholds = {
   expiringDays: 14,
 }
 
-export type FindingType = 'old-key' | 'unused' | 'unused-scopes' | 'expiring' | 'no-expiry'
+export type FindingType = 'old-key' | 'unused' | 'unused-scopes' | 'expiring' | 'expired' | 'no-expiry'
 
 export interface Finding {
   readonly type: FindingType
@@ -59,9 +60,14 @@ export interface ReviewReport {
 }
 
 /**
- * Reviews credentials against the audit trail. Reads the events once, as a stream, keeping only
- * per-credential and per-caller summaries: memory grows with the number of credentials, never
- * with the size of the log.
+ * Reviews credentials against the audit trail. A finding about a window (scopes unused in the
+ * scope window) is made only for a credential that has existed for the whole window; "unused"
+ * counts from the last use, or from the creation of a key never used. Expired certificates are
+ * reported (`expired`); expired keys are not (they are refused already). Events after `now` are
+ * not counted, so a review `--now` in the past sees what was known then.
+ *
+ * Reads the events once, as a stream, keeping only per-credential and per-caller summaries:
+ * memory grows with the number of credentials, never with the size of the log.
  */
 export async function reviewAccess(
   credentials: readonly ReviewedCredential[],
@@ -75,6 +81,7 @@ export async function reviewAccess(
   for await (const event of events) {
     if (event.decision !== 'allow' || event.caller === undefined) continue
     const time = Date.parse(event.time)
+    if (time > now.getTime()) continue
     if (event.credentialId !== undefined) {
       const key = `${event.kind}:${event.credentialId}`
       if ((lastUsed.get(key) ?? Number.NEGATIVE_INFINITY) < time) lastUsed.set(key, time)
@@ -87,42 +94,61 @@ export async function reviewAccess(
   }
 
   const findings: Finding[] = []
-  const days = (ms: number) => Math.floor(ms / DAY)
+  const days = (ms: number) => plural(Math.floor(ms / DAY), 'day')
   for (const credential of credentials) {
     if (!credential.active) continue
-    const expiresIn = credential.expiresAt ? credential.expiresAt.getTime() - now.getTime() : undefined
-    if (expiresIn !== undefined && expiresIn <= 0) continue
     const base = { credentialId: credential.id, kind: credential.kind, owner: credential.owner }
+    const expiresIn = credential.expiresAt ? credential.expiresAt.getTime() - now.getTime() : undefined
+    if (expiresIn !== undefined && expiresIn <= 0) {
+      // an expired key is refused and harmless; an expired certificate is still deployed, and breaks
+      // every connection that presents it
+      if (credential.kind === 'mtls') {
+        findings.push({
+          ...base,
+          type: 'expired',
+          detail: `expired ${days(-expiresIn)} ago (${credential.expiresAt?.toISOString()})`,
+          action: 'renew it',
+        })
+      }
+      continue
+    }
+    // How long the credential has existed: a finding about a window is made only once the
+    // credential has existed for the whole window (unknown: assumed to have).
     const age = credential.createdAt ? now.getTime() - credential.createdAt.getTime() : undefined
+    const existedFor = (windowDays: number) => age === undefined || age >= windowDays * DAY
+    const since = age === undefined ? '' : ` (created ${days(age)} ago)`
 
     if (credential.kind === 'api-key' && age !== undefined && age > thresholds.maxKeyAgeDays * DAY) {
       findings.push({
         ...base,
         type: 'old-key',
-        detail: `created ${days(age)} days ago`,
+        detail: `created ${days(age)} ago`,
         action: 'rotate it',
       })
     }
     const used = lastUsed.get(`${credential.kind}:${credential.id}`)
-    const idleSince = used ?? credential.createdAt?.getTime()
-    const idle = idleSince !== undefined && now.getTime() - idleSince > thresholds.unusedDays * DAY
-    if (credential.kind === 'api-key' && idle) {
-      findings.push({
-        ...base,
-        type: 'unused',
-        detail: used === undefined ? 'never used' : `last used ${days(now.getTime() - used)} days ago`,
-        action: 'disable it',
-      })
+    if (credential.kind === 'api-key') {
+      const idle = used === undefined ? age : now.getTime() - used
+      if (idle !== undefined && idle > thresholds.unusedDays * DAY) {
+        findings.push({
+          ...base,
+          type: 'unused',
+          detail:
+            used === undefined ? `never used since created ${days(idle)} ago` : `last used ${days(idle)} ago`,
+          action: 'disable it',
+        })
+      }
     }
-    if (credential.scopes.length > 0) {
+    if (credential.scopes.length > 0 && existedFor(thresholds.scopeWindowDays)) {
       const usedScopes = scopesUsedBy.get(credential.owner) ?? new Set<string>()
       const unusedScopes = credential.scopes.filter((scope) => !usedScopes.has(scope))
       const recommended = credential.scopes.filter((scope) => usedScopes.has(scope))
+      const window = `in the last ${plural(thresholds.scopeWindowDays, 'day')}${since}`
       if (unusedScopes.length > 0 && recommended.length > 0) {
         findings.push({
           ...base,
           type: 'unused-scopes',
-          detail: `${unusedScopes.join(', ')} not used by ${credential.owner} in ${thresholds.scopeWindowDays} days`,
+          detail: `${unusedScopes.join(', ')} not used by ${credential.owner} ${window}`,
           action: `narrow it to ${recommended.join(' ')}`,
           unusedScopes,
           recommendedScopes: recommended,
@@ -131,7 +157,7 @@ export async function reviewAccess(
         findings.push({
           ...base,
           type: 'unused-scopes',
-          detail: `none of its scopes used by ${credential.owner} in ${thresholds.scopeWindowDays} days`,
+          detail: `none of its scopes used by ${credential.owner} ${window}`,
           action: 'disable it, or grant only what is used',
           unusedScopes,
           recommendedScopes: [],
@@ -144,7 +170,7 @@ export async function reviewAccess(
       findings.push({
         ...base,
         type: 'expiring',
-        detail: `expires in ${Math.max(0, days(expiresIn))} days (${credential.expiresAt?.toISOString()})`,
+        detail: `expires in ${expiresIn < DAY ? 'less than a day' : days(expiresIn)} (${credential.expiresAt?.toISOString()})`,
         action: credential.kind === 'mtls' ? 'renew it' : 'rotate it',
       })
     }
