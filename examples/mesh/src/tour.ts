@@ -18,6 +18,8 @@ type Row = [call: string, expected: string, got: string, seen: string]
  */
 export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<number> {
   const { ca, urls, paths } = mesh
+  // Every key the tour judges was provisioned before this moment (see step 9).
+  const started = Date.now()
   const key = (owner: string) => readFileSync(keyFile(paths, owner), 'utf8').trim()
   const bearer = (owner: string) => `Bearer ${key(owner)}`
   let failures = 0
@@ -213,6 +215,9 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
   section('')
 
   say("== 9. `callsign review` over the mesh's audit logs")
+  // A grant is called unused only once its key has existed for the whole window. The keys are
+  // minutes old, so the review looks at the tour as a one-day window, as of one day after it began.
+  say('   (as of one day after the tour began, with a one-day scope window)')
   const review = await callsign([
     'review',
     '--store',
@@ -221,6 +226,10 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
     paths.audit,
     '--certs',
     paths.certs,
+    '--now',
+    new Date(started + 86_400_000).toISOString(),
+    '--scope-window',
+    '1d',
   ])
   say(review.stdout.replace(/^/gm, '   '))
   if (![0, 1].includes(review.code ?? -1) || !review.stdout.includes('Access review')) {

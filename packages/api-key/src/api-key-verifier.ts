@@ -1,6 +1,5 @@
 import {
   type AuditReason,
-  AuthError,
   type AuthRequest,
   type Caller,
   type Clock,

@@ -46,7 +46,8 @@ function record(
 const keys = {
   gateway: record('gateway', ['orders:read'], 20, 70),
   reporting: record('reporting', ['reports:read', 'reports:write'], 120, 200),
-  billing: record('billing', ['orders:read', 'orders:write', 'orders:admin'], 40, 50),
+  // old enough (100 days) for its unused orders:write and orders:admin to be a finding in the 90-day window
+  billing: record('billing', ['orders:read', 'orders:write', 'orders:admin'], 100, 50),
   // an owner with markup in its name: the page must show it as text
   odd: record('<script>alert(1)</script>', ['orders:read'], 10, null),
 }

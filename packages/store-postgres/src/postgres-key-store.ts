@@ -6,7 +6,7 @@ import {
   type KeyStoreErrorCode,
   type KeyStoreHealth,
 } from '@callsign/api-key'
-import { type Clock, ConfigError, type Logger, systemClock } from '@callsign/core'
+import { type Clock, type Logger, systemClock } from '@callsign/core'
 import { checkLogger, warn } from '@callsign/core/adapter'
 import type pg from 'pg'
 import { type ChangeListener, changeListener } from './lib/change-listener.js'
