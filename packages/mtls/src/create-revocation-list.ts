@@ -1,9 +1,10 @@
-import { createPrivateKey, type KeyObject, sign, X509Certificate } from 'node:crypto'
+import { sign } from 'node:crypto'
 import { ConfigError } from '@callsign/core'
 import { subjectKeyIdentifier, subjectName } from './lib/certificate-facts.js'
 import { normalSerial } from './lib/crl.js'
 import { contextTag, node, octetString, oid, sequence, TAG, time, unsignedInteger } from './lib/der.js'
 import { toPem } from './lib/pem.js'
+import { readSigningCa } from './lib/signing-ca.js'
 
 /** One revoked certificate: its serial number (hex) and when it was revoked. */
 export interface RevokedCertificate {
@@ -45,16 +46,7 @@ const ALGORITHMS: Readonly<
  */
 export function createRevocationList(options: CreateRevocationListOptions): string {
   const where = 'createRevocationList'
-  let caCert: X509Certificate
-  let caKey: KeyObject
-  try {
-    caCert = new X509Certificate(Buffer.from(options.ca.cert))
-    caKey = createPrivateKey(Buffer.from(options.ca.key))
-  } catch (cause) {
-    throw new ConfigError(`${where}: "ca" must hold a PEM certificate and its PEM private key`, { cause })
-  }
-  if (!caCert.ca) throw new ConfigError(`${where}: "ca.cert" is not a CA certificate`)
-  if (!caCert.checkPrivateKey(caKey)) throw new ConfigError(`${where}: "ca.key" does not match "ca.cert"`)
+  const { cert: caCert, key: caKey } = readSigningCa(options.ca, where)
   const algorithm = ALGORITHMS[caKey.asymmetricKeyType ?? '']
   if (!algorithm)
     throw new ConfigError(`${where}: a ${caKey.asymmetricKeyType} CA key cannot sign a CRL here`)

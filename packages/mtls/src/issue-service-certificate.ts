@@ -1,10 +1,11 @@
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import { isIP } from 'node:net'
 import { ConfigError } from '@callsign/core'
 import { certificateThumbprint } from './certificate-thumbprint.js'
 import { buildCertificate, OID_COMMON_NAME } from './lib/build-certificate.js'
 import { subjectAltNames, subjectKeyIdentifier, subjectName } from './lib/certificate-facts.js'
 import { toPem } from './lib/pem.js'
+import { readSigningCa } from './lib/signing-ca.js'
 import { parseSpiffeId } from './parse-spiffe-id.js'
 
 export interface IssueServiceCertificateOptions {
@@ -54,16 +55,7 @@ const DNS_NAME =
  */
 export function issueServiceCertificate(options: IssueServiceCertificateOptions): ServiceCertificate {
   const where = 'issueServiceCertificate'
-  let caCert: X509Certificate
-  let caKey: ReturnType<typeof createPrivateKey>
-  try {
-    caCert = new X509Certificate(Buffer.from(options.ca.cert))
-    caKey = createPrivateKey(Buffer.from(options.ca.key))
-  } catch (cause) {
-    throw new ConfigError(`${where}: "ca" must hold a PEM certificate and its PEM private key`, { cause })
-  }
-  if (!caCert.ca) throw new ConfigError(`${where}: "ca.cert" is not a CA certificate`)
-  if (!caCert.checkPrivateKey(caKey)) throw new ConfigError(`${where}: "ca.key" does not match "ca.cert"`)
+  const { cert: caCert, key: caKey } = readSigningCa(options.ca, where)
   let spiffeId: ReturnType<typeof parseSpiffeId>
   try {
     spiffeId = parseSpiffeId(options.spiffeId)
