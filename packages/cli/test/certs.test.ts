@@ -19,7 +19,7 @@ describe('callsign certs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const out = join(dir, 'flow')
     const init = await runCli(['certs', 'init', '--trust-domain', 'shop.internal', '--dir', out])
     expect(init.code).toBe(0)
-    expect(init.stdout).toContain('trust domain shop.internal')
+    expect(init.stderr).toContain('trust domain shop.internal')
     const issue = await runCli([
       'certs',
       'issue',
@@ -32,7 +32,8 @@ describe('callsign certs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       'prod',
     ])
     expect(issue.code).toBe(0)
-    expect(issue.stdout).toContain('Issued spiffe://shop.internal/ns/prod/sa/billing')
+    expect(issue.stderr).toContain('Issued spiffe://shop.internal/ns/prod/sa/billing')
+    expect(issue.stdout).toBe('') // status goes to stderr: stdout carries only a command's output
 
     expect((await stat(join(out, 'ca', 'ca.key'))).mode & 0o777).toBe(0o600)
     expect((await stat(join(out, 'billing', 'tls.key'))).mode & 0o777).toBe(0o600)
@@ -132,7 +133,7 @@ describe('callsign certs revoke and list', () => {
 
     const revoked = await runCli(['certs', 'revoke', 'billing', '--dir', out])
     expect(revoked.code).toBe(0)
-    expect(revoked.stdout).toContain(
+    expect(revoked.stderr).toContain(
       `Revoked billing (spiffe://mesh.local/ns/default/sa/billing), serial ${serial('billing')}`,
     )
     const crl = spawnSync(
@@ -177,7 +178,7 @@ describe('callsign certs revoke and list', () => {
     const gone = '0A:1B:2C'
     expect((await runCli(['certs', 'revoke', gone, '--dir', out])).code).toBe(0)
     const again = await runCli(['certs', 'revoke', '0xa1b2c', '--dir', out])
-    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('already revoked') })
+    expect(again).toMatchObject({ code: 0, stderr: expect.stringContaining('already revoked') })
     const table = await runCli(['certs', 'list', '--dir', out])
     expect(table.stdout).toMatch(/^SERVICE\s+SERIAL\s+SPIFFE ID\s+NOT AFTER\s+REVOKED$/m)
     expect(table.stdout).toMatch(/^-\s+A1B2C\s+-\s+-\s+\d{4}-/m)

@@ -12,7 +12,7 @@ describe('callsign jwks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const dir = await newDir()
     const generated = await runCli(['jwks', 'generate', '--dir', dir, '--alg', 'ES256'])
     expect(generated.code).toBe(0)
-    const kid = /signing key (\S+) \(ES256\)/.exec(generated.stdout)?.[1] as string
+    const kid = /signing key (\S+) \(ES256\)/.exec(generated.stderr)?.[1] as string
     expect(kid).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect((await stat(join(dir, 'private', `${kid}.json`))).mode & 0o777).toBe(0o600)
     expect(await readFile(join(dir, 'private', `${kid}.json`), 'utf8')).toMatch(PRIVATE)
@@ -29,11 +29,12 @@ describe('callsign jwks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     await runCli(['jwks', 'generate', '--dir', dir])
     const published = await runCli(['jwks', 'rotate', '--dir', dir, '--publish'])
     expect(published.code).toBe(0)
-    const next = /next key \(published, not signing\): (\S+)/.exec(published.stdout)?.[1]
+    const next = /next key \(published, not signing\): (\S+)/.exec(published.stderr)?.[1]
     expect(next).toBeDefined()
     const promoted = await runCli(['jwks', 'rotate', '--dir', dir, '--promote'])
     expect(promoted.code).toBe(0)
-    expect(promoted.stdout).toContain(`signing key: ${next}`)
+    expect(promoted.stderr).toContain(`signing key: ${next}`)
+    expect(promoted.stdout).toBe('')
     const jwks = JSON.parse(await readFile(join(dir, 'jwks.json'), 'utf8')) as { keys: { kid: string }[] }
     expect(jwks.keys).toHaveLength(2)
     expect(jwks.keys[0]?.kid).toBe(next)

@@ -59,7 +59,7 @@ async function init({ values }: ParsedArgs, io: CommandIo): Promise<number> {
   const crlPath = devCrlPath(dir)
   mkdirSync(dirname(crlPath), { recursive: true, mode: 0o755 })
   await writeFileAtomic(crlPath, createRevocationList({ ca, revoked: [] }), { mode: 0o644 })
-  io.stdout.write(
+  io.stderr.write(
     `Created the development CA of trust domain ${ca.trustDomain}\n  ${join(caDir, 'ca.crt')}\n  ${join(caDir, 'ca.key')} (0600)\n  ${crlPath} (revocation list)\n  valid until ${ca.notAfter.toISOString()}\n`,
   )
   return EXIT.ok
@@ -116,7 +116,7 @@ async function issue({ values, positionals }: ParsedArgs, io: CommandIo): Promis
   await writeFileAtomic(join(out, 'tls.key'), issued.key)
   await writeFileAtomic(join(out, 'tls.crt'), issued.cert, { mode: 0o644 })
   await writeFileAtomic(join(out, 'ca.crt'), ca.cert, { mode: 0o644 })
-  io.stdout.write(
+  io.stderr.write(
     `Issued ${issued.spiffeId}\n  ${join(out, 'tls.crt')}\n  ${join(out, 'tls.key')} (0600)\n  ${join(out, 'ca.crt')}\n  DNS ${dnsNames.join(', ') || '(none)'}; IP ${ipAddresses.join(', ') || '(none)'}\n  valid until ${issued.notAfter.toISOString()}\n  x5t#S256 ${issued.thumbprint}\n`,
   )
   return EXIT.ok
@@ -167,7 +167,7 @@ async function revoke({ values, positionals }: ParsedArgs, io: CommandIo): Promi
     throw new UsageError(`"${target}" is neither a service of ${dir} nor a hex serial number`)
   }
   if (ca.revoked.some((entry) => entry.serial === serial)) {
-    io.stdout.write(`${label} (serial ${serial}) is already revoked in ${ca.crlPath}\n`)
+    io.stderr.write(`${label} (serial ${serial}) is already revoked in ${ca.crlPath}\n`)
     return EXIT.ok
   }
   const number = ca.crlNumber + 1
@@ -178,7 +178,7 @@ async function revoke({ values, positionals }: ParsedArgs, io: CommandIo): Promi
   })
   mkdirSync(dirname(ca.crlPath), { recursive: true, mode: 0o755 })
   await writeFileAtomic(ca.crlPath, crl, { mode: 0o644 })
-  io.stdout.write(
+  io.stderr.write(
     `Revoked ${label}, serial ${serial}\n  ${ca.crlPath} (CRL number ${number}, ${ca.revoked.length + 1} revoked)\n  servers reading it with tlsServerOptions({ crl }) refuse it at their next reload, open connections included\n`,
   )
   return EXIT.ok

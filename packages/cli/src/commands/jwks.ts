@@ -42,7 +42,7 @@ async function generate({ values, json }: ParsedArgs, io: CommandIo): Promise<nu
     io.stdout.write(
       jsonOutput('jwks.generate', { dir, current: { kid: created.current.kid, alg: created.current.alg } }),
     )
-  } else io.stdout.write(`created ${dir} with signing key ${created.current.kid} (${created.current.alg})\n`)
+  } else io.stderr.write(`created ${dir} with signing key ${created.current.kid} (${created.current.alg})\n`)
   return EXIT.ok
 }
 
@@ -69,7 +69,7 @@ async function rotate({ values, json }: ParsedArgs, io: CommandIo): Promise<numb
     ...(rotated.nextKid ? [`next key (published, not signing): ${rotated.nextKid}`] : []),
     ...(rotated.previousKid ? [`previous key (published): ${rotated.previousKid}`] : []),
   ]
-  io.stdout.write(`${lines.join('\n')}\n`)
+  io.stderr.write(`${lines.join('\n')}\n`)
   return EXIT.ok
 }
 
