@@ -5,6 +5,9 @@
  *   pnpm demo            the tour, then a clean stop
  *   pnpm demo --keep     the tour, then the mesh keeps running (Ctrl-C stops it)
  *
+ *   MESH_DATABASE_URL=postgres://127.0.0.1/test pnpm demo
+ *                        also two gateway replicas on that PostgreSQL key store, and a key revoked under both
+ *
  * MESH_STATE and MESH_CERTS move the state folder and the certificates (the tests use both).
  */
 import { join, relative, resolve } from 'node:path'
@@ -35,7 +38,7 @@ process.on('SIGTERM', () => void stop(143))
 try {
   const [issuer, gateway, orders, billing, inventory] = await freePorts(5)
   const mesh = await startMesh(paths, { issuer, gateway, orders, billing, inventory } as never, say)
-  const failures = await runTour(mesh, say)
+  const failures = await runTour(mesh, say, process.env.MESH_DATABASE_URL || undefined)
   if (keep) {
     const rel = (path: string) => relative(process.cwd(), path) || '.'
     say('\nThe mesh keeps running. Try it with curl:')

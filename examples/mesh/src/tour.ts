@@ -6,7 +6,10 @@ import { parseApiKey } from '@callsign/api-key'
 import { meshDir } from './config.js'
 import { grpc, http, type Outcome } from './lib/calls.js'
 import { callsign, mustCallsign, nodeArgs } from './lib/callsign.js'
+import { freePorts } from './lib/free-ports.js'
+import { startService } from './lib/processes.js'
 import { table } from './lib/table.js'
+import { waitHealthy } from './lib/wait-healthy.js'
 import { intruderLoot, keyFile, secretFiles } from './provision.js'
 import { DEMO_TOKEN_TTL_SECONDS, type Mesh } from './start-mesh.js'
 
@@ -16,7 +19,11 @@ type Row = [call: string, expected: string, got: string, seen: string]
  * The narrated tour. Each step states what should happen, does it for real against the running
  * mesh, and prints what each service saw. Returns the number of steps that did not behave.
  */
-export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<number> {
+/**
+ * The narrated tour. With `database` (a `postgres://` URL), a last step runs two gateway replicas on
+ * the PostgreSQL key store and revokes a key under both.
+ */
+export async function runTour(mesh: Mesh, say: (line: string) => void, database?: string): Promise<number> {
   const { ca, urls, paths } = mesh
   // Every key the tour judges was provisioned before this moment (see step 9).
   const started = Date.now()
@@ -235,6 +242,66 @@ export async function runTour(mesh: Mesh, say: (line: string) => void): Promise<
   if (![0, 1].includes(review.code ?? -1) || !review.stdout.includes('Access review')) {
     failures++
     say(`   review did not run (exit ${review.code}): ${review.stderr}`)
+  }
+
+  if (database !== undefined) {
+    section('10. Two gateway replicas on one PostgreSQL key store: a revocation reaches both')
+    await mustCallsign(['store', 'migrate', '--store', database])
+    const replicaKeyFile = keyFile(paths, 'replicated')
+    rmSync(replicaKeyFile, { force: true })
+    mkdirSync(dirname(replicaKeyFile), { recursive: true, mode: 0o700 })
+    await mustCallsign([
+      'keys',
+      'create',
+      '--owner',
+      'partner',
+      '--scope',
+      'shop:read',
+      '--expires',
+      '1h',
+      '--out',
+      replicaKeyFile,
+      '--store',
+      database,
+    ])
+    const replicated = `Bearer ${readFileSync(replicaKeyFile, 'utf8').trim()}`
+    const replicas = (await freePorts(2)).map((port) => `http://127.0.0.1:${port}`)
+    replicas.forEach((url, i) => {
+      const env = { ...mesh.env, PORT: new URL(url).port, KEY_STORE: database }
+      startService('gateway', env, paths.logs, `gateway-replica-${i + 1}`)
+    })
+    for (const [i, url] of replicas.entries()) {
+      await waitHealthy(`gateway replica ${i + 1}`, () => http(`${url}/healthz`, { ca }))
+    }
+    const call = (url: string) => http(`${url}/shop/orders/7`, { ca, authorization: replicated })
+    for (const [i, url] of replicas.entries()) {
+      const before = await until(
+        () => call(url),
+        (o) => o.status === '200',
+        3000,
+      )
+      expect(`partner → gateway replica ${i + 1} GET /shop/orders/7`, '200', before.outcome)
+    }
+    await mustCallsign(['keys', 'revoke', parseApiKey(replicated.slice(7)).id, '--store', database])
+    const afterRevoke = await Promise.all(
+      replicas.map((url) =>
+        until(
+          () => call(url),
+          (o) => o.status === '401',
+          3000,
+        ),
+      ),
+    )
+    for (const [i, after] of afterRevoke.entries()) {
+      expect(
+        `partner (revoked key) → gateway replica ${i + 1} GET /shop/orders/7`,
+        '401 ERR_INVALID_CREDENTIAL',
+        after.outcome,
+        `refused ${after.ms} ms after the revoke`,
+        after.outcome.status === '401' && after.ms <= 2000,
+      )
+    }
+    section('')
   }
 
   // MESH_REPORT: the same outcomes as JSON, for the end-to-end test

@@ -3,7 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  DATABASE_URL,
+  dropSchema,
+  postgresReachable,
+  testSchema,
+} from '../../../packages/store-postgres/test/support/postgres.js'
 import { nodeArgs } from '../src/lib/callsign.js'
 import { secretFiles } from '../src/provision.js'
 
@@ -21,6 +27,16 @@ let run: { code: number | null; stdout: string }
 let report: { failures: number; steps: Step[]; review: { code: number } }
 let state: string
 
+// With PostgreSQL reachable (always in CI), the tour also runs its PostgreSQL step: two gateway
+// replicas on one key store, in a schema of this run's own.
+const schema = testSchema('mesh')
+const database = (await postgresReachable('the mesh tour, PostgreSQL step'))
+  ? `${DATABASE_URL}?schema=${schema}`
+  : undefined
+afterAll(async () => {
+  if (database) await dropSchema(schema)
+})
+
 // The whole tour, in process mode on loopback, in fresh state and certificate folders.
 beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'callsign-mesh-'))
@@ -33,6 +49,7 @@ beforeAll(async () => {
         MESH_STATE: state,
         MESH_CERTS: join(root, 'certs'),
         MESH_REPORT: reportFile,
+        ...(database ? { MESH_DATABASE_URL: database } : {}),
         CI: 'true',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -126,6 +143,16 @@ describe('the example mesh, end to end', () => {
       .map((l) => JSON.parse(l))
     expect(audit.some((e) => e.decision === 'deny' && e.code === 'ERR_INSUFFICIENT_SCOPE')).toBe(true)
     expect(audit.some((e) => e.decision === 'allow' && e.caller === 'storefront')).toBe(true)
+  })
+
+  it.runIf(database)('runs two gateway replicas on PostgreSQL, and both refuse a key revoked there', () => {
+    const replicas = report.steps.filter((s) => s.section.startsWith('10. '))
+    expect(replicas.map((s) => [s.call, s.got, s.pass])).toEqual([
+      ['partner → gateway replica 1 GET /shop/orders/7', '200', true],
+      ['partner → gateway replica 2 GET /shop/orders/7', '200', true],
+      ['partner (revoked key) → gateway replica 1 GET /shop/orders/7', '401 ERR_INVALID_CREDENTIAL', true],
+      ['partner (revoked key) → gateway replica 2 GET /shop/orders/7', '401 ERR_INVALID_CREDENTIAL', true],
+    ])
   })
 
   it('ends with callsign review, which finds the unused reports:read grant', () => {

@@ -6,10 +6,15 @@ import { nodeArgs } from './callsign.js'
 
 const children = new Set<ChildProcess>()
 
-/** Starts `src/services/<name>.ts` as a local process; its output goes to `<logs>/<name>.log`. */
-export function startService(name: string, env: NodeJS.ProcessEnv, logs: string): ChildProcess {
+/** Starts `src/services/<name>.ts` as a local process; its output goes to `<logs>/<logName>.log`. */
+export function startService(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  logs: string,
+  logName = name,
+): ChildProcess {
   mkdirSync(logs, { recursive: true })
-  const log = createWriteStream(join(logs, `${name}.log`), { flags: 'a' })
+  const log = createWriteStream(join(logs, `${logName}.log`), { flags: 'a' })
   const child = spawn(process.execPath, [...nodeArgs, join(meshDir, 'src', 'services', `${name}.ts`)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
