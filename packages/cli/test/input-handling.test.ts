@@ -99,7 +99,7 @@ describe('no silent surprises (item 5)', { timeout: CLI_TEST_TIMEOUT_MS }, () =>
     expect((await runCli(['certs', 'issue', 'billing', '--dir', certs])).code).toBe(0)
     const renewed = await runCli(['certs', 'issue', 'billing', '--dir', certs, '--dns', 'billing.internal'])
     expect(renewed.code).toBe(0)
-    expect(renewed.stdout).toContain('DNS billing.internal; IP 127.0.0.1') // the SANs it got, in words
+    expect(renewed.stderr).toContain('DNS billing.internal; IP 127.0.0.1') // the SANs it got, in words
     const moved = await runCli(['certs', 'issue', 'billing', '--dir', certs, '--namespace', 'shop'])
     expect(moved.code).toBe(1)
     expect(moved.stderr).toContain(
