@@ -116,23 +116,7 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
   expect('intruder process exit code', '0 (nothing let in)', String(intruder.code), '', intruder.code === 0)
 
   section('5. A key revoked with `callsign keys revoke` is refused within a second')
-  const partnerFile = keyFile(paths, 'partner')
-  rmSync(partnerFile, { force: true })
-  mkdirSync(dirname(partnerFile), { recursive: true, mode: 0o700 })
-  await mustCallsign([
-    'keys',
-    'create',
-    '--owner',
-    'partner',
-    '--scope',
-    'shop:read',
-    '--expires',
-    '1h',
-    '--out',
-    partnerFile,
-    '--store',
-    paths.keyStore,
-  ])
+  const partnerFile = await partnerKey(paths, 'partner', paths.keyStore)
   const partner = `Bearer ${readFileSync(partnerFile, 'utf8').trim()}`
   const before = await until(
     () => http(`${urls.gateway}/shop/orders/7`, { ca, authorization: partner }),
@@ -247,23 +231,7 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
   if (database !== undefined) {
     section('10. Two gateway replicas on one PostgreSQL key store: a revocation reaches both')
     await mustCallsign(['store', 'migrate', '--store', database])
-    const replicaKeyFile = keyFile(paths, 'replicated')
-    rmSync(replicaKeyFile, { force: true })
-    mkdirSync(dirname(replicaKeyFile), { recursive: true, mode: 0o700 })
-    await mustCallsign([
-      'keys',
-      'create',
-      '--owner',
-      'partner',
-      '--scope',
-      'shop:read',
-      '--expires',
-      '1h',
-      '--out',
-      replicaKeyFile,
-      '--store',
-      database,
-    ])
+    const replicaKeyFile = await partnerKey(paths, 'replicated', database)
     const replicated = `Bearer ${readFileSync(replicaKeyFile, 'utf8').trim()}`
     const replicas = (await freePorts(2)).map((port) => `http://127.0.0.1:${port}`)
     replicas.forEach((url, i) => {
@@ -433,4 +401,26 @@ function findSecrets(mesh: Mesh) {
     if (/Bearer [A-Za-z0-9]/.test(text)) found.push(`a bearer credential in ${file}`)
   }
   return { files: files.length, secrets: secrets.length, found }
+}
+
+/** A new partner key (shop:read, one hour) in `store`, written to the key file named `name`. */
+async function partnerKey(paths: Mesh['paths'], name: string, store: string): Promise<string> {
+  const file = keyFile(paths, name)
+  rmSync(file, { force: true })
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  await mustCallsign([
+    'keys',
+    'create',
+    '--owner',
+    'partner',
+    '--scope',
+    'shop:read',
+    '--expires',
+    '1h',
+    '--out',
+    file,
+    '--store',
+    store,
+  ])
+  return file
 }
