@@ -14,6 +14,7 @@ import {
   type PipelineHealth,
   worseStatus,
 } from './health.js'
+import { withDeadline } from './lib/with-deadline.js'
 import { checkLogger, type Logger, warn } from './logger.js'
 import type { Verifier } from './verifier.js'
 
@@ -140,7 +141,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const telemetry = decisionTelemetry(options.telemetry)
   /** Decisions are timed for the audit trail and for the duration histogram, and only then. */
   const timed = sinks.length > 0 || telemetry.metering
-  const deadlines = deadlineQueue(timeoutMs)
+  const now = () => (timed ? performance.now() : 0)
   const emit = (event: AuditEvent) => {
     for (const sink of sinks) {
       try {
@@ -152,16 +153,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
 
   /** The one audit event of a decision, and the decision itself. */
-  const record = (
-    req: AuthRequest,
-    started: number,
-    requirement: Requirement | undefined,
-    caller: Caller | null,
-    error: AuthError | undefined,
-  ): Decision => {
+  const record = (attempt: Attempt, { caller = null, error }: Result): Decision => {
+    const { req, requirement } = attempt
     const decision = error === undefined ? 'allow' : dryRun ? 'would-deny' : 'deny'
     const reason = error ? error.reason : requirement?.public ? 'public' : 'granted'
-    const latency = timed ? performance.now() - started : Number.NaN
+    const latency = timed ? performance.now() - attempt.started : Number.NaN
     telemetry.record({
       req,
       decision,
@@ -193,22 +189,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   /** The scope check, once the verifiers have answered. */
   const conclude = (
-    req: AuthRequest,
-    started: number,
+    attempt: Attempt & { requirement: Requirement },
     current: Policy,
-    requirement: Requirement | undefined,
-    outcome: Outcome | null,
+    outcome: Outcome,
   ): Decision => {
-    if (outcome instanceof AuthError) return record(req, started, requirement, null, outcome)
-    if (outcome === null || requirement === undefined)
-      return record(req, started, requirement, null, undefined)
+    if (outcome instanceof AuthError) return record(attempt, { error: outcome })
     let caller: Caller
     try {
       caller = withGrants(outcome, current.grantsFor(outcome.id))
     } catch (cause) {
-      return record(req, started, requirement, null, refusalOf(cause))
+      return record(attempt, { error: refusalOf(cause) })
     }
-    return record(req, started, requirement, caller, missingScopes(caller, requirement.scopes))
+    return record(attempt, { caller, error: missingScopes(caller, attempt.requirement.scopes) })
   }
 
   const health = (): PipelineHealth => {
@@ -233,42 +225,52 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     policy,
     health,
     decide(req) {
-      const started = timed ? performance.now() : 0
+      const started = now()
       let current: Policy
       let requirement: Requirement | undefined
       try {
         current = policy()
         requirement = current.requirement(req.transport, req.method, req.route)
       } catch (cause) {
-        return record(req, started, undefined, null, refusalOf(cause))
+        return record({ req, started, requirement: undefined }, { error: refusalOf(cause) })
       }
       if (requirement === undefined) {
         const error = new AuthError('ERR_ROUTE_NOT_IN_POLICY', { reason: 'route_not_in_policy' })
-        return record(req, started, requirement, null, error)
+        return record({ req, started, requirement }, { error })
       }
-      if (requirement.public) return record(req, started, requirement, null, undefined)
+      const attempt = { req, started, requirement }
+      if (requirement.public) return record(attempt, {})
       const outcome = authenticate(req, verifiers)
-      if (!(outcome instanceof Promise)) return conclude(req, started, current, requirement, outcome)
-      return deadlines.race(outcome).then((settled) => conclude(req, started, current, requirement, settled))
+      if (!(outcome instanceof Promise)) return conclude(attempt, current, outcome)
+      return withDeadline(outcome, timeoutMs, verifierTimeout).then((settled) =>
+        conclude(attempt, current, settled),
+      )
     },
     authorize(req, caller, scopes) {
-      const started = timed ? performance.now() : 0
-      const requirement: Requirement = { key: req.route, public: false, scopes }
+      const attempt = { req, started: now(), requirement: { key: req.route, public: false, scopes } }
       if (caller === null) {
-        return record(
-          req,
-          started,
-          requirement,
-          null,
-          new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }),
-        )
+        return record(attempt, { error: new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_caller' }) })
       }
-      return record(req, started, requirement, caller, missingScopes(caller, scopes))
+      return record(attempt, { caller, error: missingScopes(caller, scopes) })
     },
     refuse(req, error) {
-      return record(req, timed ? performance.now() : 0, undefined, null, error)
+      return record({ req, started: now(), requirement: undefined }, { error })
     },
   }
+}
+
+/** One decision under way: what its audit event says besides the outcome. */
+interface Attempt {
+  readonly req: AuthRequest
+  /** `performance.now()` when it started; 0 when no sink or meter wants the latency. */
+  readonly started: number
+  readonly requirement: Requirement | undefined
+}
+
+/** How a decision ended: the caller it found, if any, and the refusal, if any. */
+interface Result {
+  readonly caller?: Caller | null
+  readonly error?: AuthError | undefined
 }
 
 type Outcome = Caller | AuthError
@@ -370,69 +372,9 @@ function noCredential(): AuthError {
   return new AuthError('ERR_NO_CREDENTIAL', { reason: 'no_credential' })
 }
 
-/** One decision waiting on its verifiers, in the list of pending decisions, oldest first. */
-class Pending {
-  prev: Pending | undefined
-  next: Pending | undefined
-  done = false
-  constructor(
-    readonly at: number,
-    readonly resolve: (outcome: Outcome) => void,
-  ) {}
-}
-
-/**
- * The verifiers' outcome, or a refusal once the deadline passes. Every decision of a pipeline has
- * the same timeout, so deadlines fall in the order decisions start: pending decisions form a list,
- * oldest first, and one timer for the oldest serves them all (a timer per request costs more than
- * a cached verification). A settled decision leaves the list at once. The timer is not cleared
- * when the list empties, only unref'd (so it never keeps the process alive): arming and clearing a
- * timer on every request costs more than the decision. When it fires with nothing due, it re-arms
- * for the oldest pending decision, or not at all.
- */
-function deadlineQueue(ms: number) {
-  let first: Pending | undefined
-  let last: Pending | undefined
-  let timer: NodeJS.Timeout | undefined
-  const unlink = (entry: Pending) => {
-    if (entry.prev) entry.prev.next = entry.next
-    else first = entry.next
-    if (entry.next) entry.next.prev = entry.prev
-    else last = entry.prev
-    entry.prev = entry.next = undefined
-  }
-  const fire = () => {
-    timer = undefined
-    const now = performance.now()
-    while (first !== undefined && first.at <= now) {
-      const entry = first
-      unlink(entry)
-      entry.done = true
-      entry.resolve(new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_timeout' }))
-    }
-    if (first !== undefined) timer = setTimeout(fire, first.at - now)
-  }
-  const settle = (entry: Pending, outcome: Outcome) => {
-    if (entry.done) return
-    entry.done = true
-    unlink(entry)
-    if (first === undefined) timer?.unref()
-    entry.resolve(outcome)
-  }
-  return {
-    race(work: Promise<Outcome>): Promise<Outcome> {
-      return new Promise((resolve) => {
-        const entry = new Pending(performance.now() + ms, resolve)
-        entry.prev = last
-        if (last) last.next = entry
-        else first = entry
-        last = entry
-        if (timer === undefined) timer = setTimeout(fire, ms)
-        else if (!timer.hasRef()) timer.ref()
-        work.then((outcome) => settle(entry, outcome))
-      })
-    },
-  }
+/** The refusal of a decision still waiting on its verifiers at its deadline. */
+function verifierTimeout(): AuthError {
+  return new AuthError('ERR_INVALID_CREDENTIAL', { reason: 'verifier_timeout' })
 }
 
 /** The refusal for a caller that lacks one of `required`, or undefined when it holds them all. */

@@ -324,6 +324,17 @@ describe('createPipeline: no fall-through, no guessing', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(firstAt)
   })
 
+  it('leaves no timer running once a decision that waited on its verifier is made', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+    const { pipeline } = setup()
+    const before = timers()
+    const decision = pipeline.decide(request({ authorization: 'Bearer tok-reader' }))
+    expect(decision).toBeInstanceOf(Promise)
+    expect(timers()).toBe(before + 1) // the deadline, while the verifier works
+    expect(await decision).toMatchObject({ allowed: true })
+    expect(timers()).toBe(before)
+  })
+
   it('adds the callee grants to the caller of an mTLS connection', async () => {
     const { pipeline } = setup({ verifiers: [certVerifier] })
     const decision = await pipeline.decide(request({}, { tls }))
