@@ -191,14 +191,24 @@ describe('the packed packages', () => {
     expect(readdirSync(tarballs).sort()).toEqual(PACKAGES.map((p) => `callsign-${p}-0.1.0.tgz`).sort())
     for (const name of PACKAGES) {
       const files = (await must('tar', ['-tzf', tarball(name)], root)).split('\n')
-      for (const file of ['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'src/index.ts']) {
+      const entry =
+        name === 'cli'
+          ? ['bin/callsign.js', 'dist/bin.js', 'src/bin.ts']
+          : ['dist/index.js', 'dist/index.d.ts', 'src/index.ts']
+      for (const file of ['LICENSE', 'README.md', ...entry]) {
         expect(files, `${name}: ${file}`).toContain(`package/${file}`)
       }
       const m = await manifest(name)
       expect(m.publishConfig, name).toEqual({ access: 'public' })
       expect(m.license, name).toBe('Apache-2.0')
-      expect(m.types, name).toBe('./dist/index.d.ts')
-      expect(m.main, name).toBe('./dist/index.js')
+      if (name === 'cli') {
+        // A command, not a library: no module to import.
+        expect(m.exports, name).toEqual({})
+        expect(m.bin, name).toEqual({ callsign: './bin/callsign.js' })
+      } else {
+        expect(m.types, name).toBe('./dist/index.d.ts')
+        expect(m.main, name).toBe('./dist/index.js')
+      }
       expect(m.repository, name).toBeDefined()
       for (const [dep, range] of Object.entries((m.dependencies ?? {}) as Record<string, string>)) {
         if (dep.startsWith('@callsign/')) expect(range, `${name} → ${dep}`).toBe('^0.1.0')

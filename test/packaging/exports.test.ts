@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
@@ -70,4 +71,10 @@ describe('public surface', () => {
       ).toEqual(exported)
     },
   )
+
+  it('@callsign/cli is a command, not a library: it exports no module', () => {
+    expect(() => createRequire(import.meta.url).resolve('@callsign/cli')).toThrow(
+      expect.objectContaining({ code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' }),
+    )
+  })
 })

@@ -7,7 +7,7 @@ import { apiKeyVerifier, fileKeyStore } from '@callsign/api-key'
 import { AuthError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, cliCommand, repoRoot, runCli } from '../../../test/support/run-cli.js'
-import { main } from '../src/index.js'
+import { main } from '../src/main.js'
 
 let dir: string
 let store: string

@@ -1,2 +1,0 @@
-export { type Command, type CommandIo, EXIT, UsageError } from './command.js'
-export { main } from './main.js'
