@@ -20,11 +20,8 @@ declare global {
  * })
  */
 export function getCaller(req: { readonly caller?: Caller | null }): Caller {
-  const caller = req.caller
-  if (!caller) {
-    throw new Error(
-      'getCaller(): no verified caller on this request (a public route, or auth() is not attached)',
-    )
-  }
-  return caller
+  if (req.caller) return req.caller
+  throw new Error(
+    'getCaller(): no verified caller on this request (a public route, or auth() is not attached)',
+  )
 }

@@ -8,11 +8,8 @@ import type { Caller } from '@callsign/core'
  * app.get('/orders/:id', async (request) => ({ requestedBy: getCaller(request).id }))
  */
 export function getCaller(request: { readonly caller?: Caller | null }): Caller {
-  const caller = request.caller
-  if (!caller) {
-    throw new Error(
-      'getCaller(): no verified caller on this request (a public route, or auth is not registered)',
-    )
-  }
-  return caller
+  if (request.caller) return request.caller
+  throw new Error(
+    'getCaller(): no verified caller on this request (a public route, or auth is not registered)',
+  )
 }

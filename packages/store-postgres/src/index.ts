@@ -1,4 +1,4 @@
-export type { PostgresSharedStateOptions } from './lib/shared-state-pool.js'
+export type { PostgresSharedStateOptions } from './lib/shared-state.js'
 export { type MigrateOptions, type MigrateResult, migrate, SCHEMA_VERSION } from './migrate.js'
 export {
   type FailureBucketRule,

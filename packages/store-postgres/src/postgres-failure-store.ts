@@ -1,5 +1,4 @@
-import { type PostgresSharedStateOptions, sharedStatePool } from './lib/shared-state-pool.js'
-import { storeFailure } from './lib/store-failure.js'
+import { type PostgresSharedStateOptions, sharedState } from './lib/shared-state.js'
 
 /** One set of failure buckets, as the issuer names it (`FailureRule` in `@callsign/issuer`). */
 export interface FailureBucketRule {
@@ -14,9 +13,6 @@ export interface PostgresFailureStore {
   fail(rule: FailureBucketRule, keys: readonly string[], nowMs: number): Promise<void>
   close(): Promise<void>
 }
-
-/** Full buckets are deleted after this many failures. */
-const PRUNE_EVERY = 1000
 
 /**
  * The issuer's token buckets of failed client authentications in one PostgreSQL table every
@@ -33,21 +29,13 @@ export function postgresFailureStore(
   url: string,
   options: PostgresSharedStateOptions = {},
 ): PostgresFailureStore {
-  const where = 'postgresFailureStore'
-  const { names, pool } = sharedStatePool(url, options, where, 'callsign-failure-store')
-  const query = async (text: string, values: unknown[]) => {
-    try {
-      return await pool.query(text, values)
-    } catch (cause) {
-      throw storeFailure(cause, 'failure store')
-    }
-  }
-  let failures = 0
+  const state = sharedState(url, options, { where: 'postgresFailureStore', what: 'failure store' })
+  const table = state.names.failures
   return {
     async retryAfter(rule, keys, nowMs) {
       const perMs = rule.perMinute / 60_000
-      const { rows } = await query(
-        `SELECT tokens, at_ms FROM ${names.failures} WHERE rule = $1 AND key = ANY($2)`,
+      const { rows } = await state.query(
+        `SELECT tokens, at_ms FROM ${table} WHERE rule = $1 AND key = ANY($2)`,
         [rule.name, keys],
       )
       let wait = 0
@@ -61,8 +49,8 @@ export function postgresFailureStore(
       const now = Math.floor(nowMs)
       const perMs = rule.perMinute / 60_000
       for (const key of keys) {
-        await query(
-          `INSERT INTO ${names.failures} AS f (rule, key, tokens, at_ms)
+        await state.query(
+          `INSERT INTO ${table} AS f (rule, key, tokens, at_ms)
            VALUES ($1, $2, $3::float8 - 1, $5::bigint)
            ON CONFLICT (rule, key) DO UPDATE SET
              tokens = GREATEST(0, LEAST($3::float8, f.tokens + GREATEST(0, $5::bigint - f.at_ms) * $4::float8) - 1),
@@ -70,16 +58,10 @@ export function postgresFailureStore(
           [rule.name, key, rule.burst, perMs, now],
         )
       }
-      if (++failures % PRUNE_EVERY === 0) {
-        // a bucket untouched for as long as it takes to refill from empty is full: forget it
-        const full = now - Math.ceil(rule.burst / perMs)
-        pool
-          .query(`DELETE FROM ${names.failures} WHERE rule = $1 AND at_ms < $2`, [rule.name, full])
-          .catch(() => {})
-      }
+      // a bucket untouched for as long as it takes to refill from empty is full: forget it
+      const full = now - Math.ceil(rule.burst / perMs)
+      state.pruneNowAndThen(`DELETE FROM ${table} WHERE rule = $1 AND at_ms < $2`, [rule.name, full])
     },
-    async close() {
-      await pool.end().catch(() => {})
-    },
+    close: state.close,
   }
 }

@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto'
-import { type PostgresSharedStateOptions, sharedStatePool } from './lib/shared-state-pool.js'
-import { storeFailure } from './lib/store-failure.js'
+import { type PostgresSharedStateOptions, sharedState } from './lib/shared-state.js'
 
 /** A JWT replay store on PostgreSQL (a `ReplayStore` for `jwtVerifier`'s `replayProtection`). */
 export interface PostgresReplayStore {
   claim(key: string, untilMs: number, nowMs: number): Promise<boolean>
   close(): Promise<void>
 }
-
-/** Expired entries are deleted after this many claims. */
-const PRUNE_EVERY = 1000
 
 /**
  * The one use of each token id, in one PostgreSQL table every replica shares: a token replayed to
@@ -27,29 +23,20 @@ export function postgresReplayStore(
   url: string,
   options: PostgresSharedStateOptions = {},
 ): PostgresReplayStore {
-  const where = 'postgresReplayStore'
-  const { names, pool } = sharedStatePool(url, options, where, 'callsign-replay-store')
-  let claims = 0
+  const state = sharedState(url, options, { where: 'postgresReplayStore', what: 'replay store' })
+  const table = state.names.replay
   return {
     async claim(key, untilMs, nowMs) {
       const hash = createHash('sha256').update(key).digest()
       const now = Math.floor(nowMs)
-      try {
-        const { rowCount } = await pool.query(
-          `INSERT INTO ${names.replay} AS r (key_hash, until_ms) VALUES ($1, $2)
-           ON CONFLICT (key_hash) DO UPDATE SET until_ms = EXCLUDED.until_ms WHERE r.until_ms <= $3`,
-          [hash, Math.ceil(untilMs), now],
-        )
-        if (++claims % PRUNE_EVERY === 0) {
-          pool.query(`DELETE FROM ${names.replay} WHERE until_ms <= $1`, [now]).catch(() => {})
-        }
-        return rowCount === 1
-      } catch (cause) {
-        throw storeFailure(cause, 'replay store')
-      }
+      const { rowCount } = await state.query(
+        `INSERT INTO ${table} AS r (key_hash, until_ms) VALUES ($1, $2)
+         ON CONFLICT (key_hash) DO UPDATE SET until_ms = EXCLUDED.until_ms WHERE r.until_ms <= $3`,
+        [hash, Math.ceil(untilMs), now],
+      )
+      state.pruneNowAndThen(`DELETE FROM ${table} WHERE until_ms <= $1`, [now])
+      return rowCount === 1
     },
-    async close() {
-      await pool.end().catch(() => {})
-    },
+    close: state.close,
   }
 }

@@ -106,3 +106,16 @@ describe.skipIf(!postgres)('the shared failed-authentication store', () => {
     expect(cut.audit.at(-1)).toMatchObject({ decision: 'deny', reason: 'limiter_unavailable' })
   })
 })
+
+describe('a shared-state store whose database cannot be reached', () => {
+  it('names itself in the error, not the URL', async () => {
+    const replay = tracked(postgresReplayStore(NOWHERE))
+    const claimed = await replay.claim('jti-1', Date.now() + 60_000, Date.now()).catch((e: Error) => e)
+    expect((claimed as Error).message).toMatch(/^the PostgreSQL replay store did not answer/)
+    const failures = tracked(postgresFailureStore(NOWHERE))
+    const rule = { name: 'client', burst: 5, perMinute: 10 }
+    const failed = await failures.fail(rule, ['10.0.0.1'], Date.now()).catch((e: Error) => e)
+    expect((failed as Error).message).toMatch(/^the PostgreSQL failure store did not answer/)
+    for (const error of [claimed, failed]) expect(String((error as Error).message)).not.toContain('127.0.0.1')
+  })
+})
