@@ -4,6 +4,7 @@ import type { TLSSocket } from 'node:tls'
 import { createPipeline, definePolicy, type TlsPeer } from '@callsign/core'
 import { createDevCa, issueServiceCertificate, mtlsVerifier } from '@callsign/mtls'
 import { measure, table } from './support/measure.js'
+import { tlsGuarded } from './support/tls-guarded.js'
 
 /**
  * mTLS per-request cost on an established connection: the identity is worked out once per
@@ -41,17 +42,7 @@ export async function run(): Promise<string> {
     lastSocket = req.socket as TLSSocket
     res.end('ok')
   })
-  const guarded = createServer(tls, async (req, res) => {
-    const decision = await pipeline.decide({
-      transport: 'http',
-      method: 'GET',
-      route: '/orders',
-      header: () => [],
-      tls: peerOf(req.socket as TLSSocket),
-    })
-    res.statusCode = decision.allowed ? 200 : 401
-    res.end('ok')
-  })
+  const guarded = createServer(tls, tlsGuarded(pipeline, peerOf))
   const urlOf = async (s: Server) => {
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
     return `https://127.0.0.1:${(s.address() as AddressInfo).port}/orders`

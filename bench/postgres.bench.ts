@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { apiKeyVerifier, createApiKey, fileKeyStore } from '@callsign/api-key'
 import type { AuthRequest } from '@callsign/core'
 import { migrate, type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
-import { bundleWorker } from '../packages/store-postgres/test/support/bundle-worker.js'
 import {
   DATABASE_URL,
   dropSchema,
@@ -16,6 +15,7 @@ import {
   refusals,
   startReplica,
 } from '../packages/store-postgres/test/support/replica-process.js'
+import { bundleWorker } from '../test/support/bundle-worker.js'
 import { measure, table } from './support/measure.js'
 
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 40)
@@ -39,7 +39,9 @@ const request = (key: string): AuthRequest => ({
  * replica's first refusal, in epoch milliseconds across processes on one host.
  */
 async function propagation(schema: string): Promise<number[]> {
-  const script = await bundleWorker('service-replica')
+  const script = await bundleWorker(
+    new URL('../packages/store-postgres/test/support/service-replica.ts', import.meta.url),
+  )
   const writer = postgresKeyStore(DATABASE_URL, { schema, listen: false })
   const { key, record } = await createApiKey(writer, { owner: 'billing', scopes: ['orders:read'] })
   const replicas: ReplicaProcess[] = (['fastify', 'express', 'grpc'] as const).map((kind) =>

@@ -4,7 +4,6 @@ import { Agent, createServer, request } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TLSSocket } from 'node:tls'
 import { createPipeline, definePolicy } from '@callsign/core'
 import { tlsPeerFromSocket } from '@callsign/core/adapter'
 import {
@@ -15,6 +14,7 @@ import {
   tlsServerOptions,
 } from '@callsign/mtls'
 import { cliCommand } from '../test/support/run-cli.js'
+import { tlsGuarded } from './support/tls-guarded.js'
 
 const ROUNDS = Number(process.env.BENCH_REVOCATION_ROUNDS ?? 5)
 const CLIENT = 'spiffe://mesh.local/ns/prod/sa/billing'
@@ -65,17 +65,7 @@ export async function run(): Promise<string> {
         }),
       ],
     })
-    const https = createServer(serverTls.options, async (req, res) => {
-      const decision = await pipeline.decide({
-        transport: 'http',
-        method: 'GET',
-        route: '/orders',
-        header: () => [],
-        tls: tlsPeerFromSocket(req.socket as TLSSocket),
-      })
-      res.statusCode = decision.allowed ? 200 : 401
-      res.end()
-    })
+    const https = createServer(serverTls.options, tlsGuarded(pipeline, tlsPeerFromSocket))
     serverTls.attach(https)
     await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve))
     const { port } = https.address() as AddressInfo

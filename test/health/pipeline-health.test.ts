@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPipeline, definePolicy, jsonLinesAuditSink, type Pipeline } from '@callsign/core'
 import { auth } from '@callsign/express'
-import { jwtVerifier } from '@callsign/jwt'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { es256Pair, jwksServer, manualClock } from '../../packages/jwt/test/support.js'
+import { es256Pair, jwksServer, jwksVerifier } from '../../packages/jwt/test/support.js'
 import { inMemoryMetrics } from '../support/in-memory-metrics.js'
 
 // pipeline.health() over a real JWKS server on 127.0.0.1 that fails and recovers, a real audit
@@ -17,12 +16,7 @@ import { inMemoryMetrics } from '../support/in-memory-metrics.js'
 const meter = inMemoryMetrics()
 
 const jwks = await jwksServer({ keys: [es256Pair('k1').jwk] })
-const clock = manualClock()
-const verifier = jwtVerifier({
-  issuer: jwks.issuer,
-  audience: 'orders',
-  jwksUri: jwks.jwksUri,
-  clock,
+const { verifier, clock } = jwksVerifier(jwks, {
   keyCache: { maxAge: 60, staleIfError: 120, unknownKidCooldown: 1 },
 })
 const audit = jsonLinesAuditSink(join(mkdtempSync(join(tmpdir(), 'callsign-health-')), 'audit.jsonl'))

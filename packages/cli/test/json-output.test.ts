@@ -5,13 +5,13 @@ import { type ApiKeyRecord, fileKeyStore } from '@callsign/api-key'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 import { keyRecord } from './support/key-record.js'
+import { ISS, inspectToken, jsonOf, mintToken } from './support/token-commands.js'
 
 let dir: string
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'callsign-json-'))
 })
 
-const ISS = 'https://issuer.test'
 const DAY = 86_400_000
 
 const record = (owner: string, overrides: Partial<ApiKeyRecord>) =>
@@ -32,8 +32,7 @@ describe('machine-readable output (item 9)', { timeout: CLI_TEST_TIMEOUT_MS }, (
     }
     for (const row of Object.values(rows)) await keys.create(row)
     const result = await runCli(['keys', 'list', '--json', '--store', store])
-    expect(result.code).toBe(0)
-    const body = JSON.parse(result.stdout) as { schema: string; keys: { id: string; state: string }[] }
+    const body = jsonOf(result, 0) as { schema: string; keys: { id: string; state: string }[] }
     expect(body.schema).toBe('callsign.keys.list/v1')
     const states = Object.fromEntries(body.keys.map((key) => [key.id, key.state]))
     expect(states).toEqual(Object.fromEntries(Object.entries(rows).map(([state, row]) => [row.id, state])))
@@ -43,8 +42,7 @@ describe('machine-readable output (item 9)', { timeout: CLI_TEST_TIMEOUT_MS }, (
     const policy = join(dir, 'orders.policy.yaml')
     writeFileSync(policy, "routes:\n  'GET /orders/:id': [orders:read]\n")
     const check = await runCli(['policy', 'check', policy, '--json'])
-    expect(check.code).toBe(0)
-    expect(JSON.parse(check.stdout)).toEqual({
+    expect(jsonOf(check, 0)).toEqual({
       schema: 'callsign.policy.check/v1',
       file: policy,
       valid: true,
@@ -64,8 +62,7 @@ describe('machine-readable output (item 9)', { timeout: CLI_TEST_TIMEOUT_MS }, (
       'GET /orders/1',
       '--json',
     ])
-    expect(explain.code).toBe(1)
-    expect(JSON.parse(explain.stdout)).toMatchObject({
+    expect(jsonOf(explain, 1)).toMatchObject({
       schema: 'callsign.policy.explain/v1',
       decision: 'deny',
       reason: 'ERR_INSUFFICIENT_SCOPE',
@@ -79,41 +76,14 @@ describe('tokens and signing keys (items 9 and 11)', { timeout: CLI_TEST_TIMEOUT
   it('jwks generate --json; tokens mint; tokens inspect --json; tokens decode marked UNVERIFIED', async () => {
     const keys = join(dir, 'jwks')
     const generated = await runCli(['jwks', 'generate', '--dir', keys, '--json'])
-    expect(generated.code).toBe(0)
-    expect(JSON.parse(generated.stdout)).toMatchObject({
+    expect(jsonOf(generated, 0)).toMatchObject({
       schema: 'callsign.jwks.generate/v1',
       current: { alg: 'ES256' },
     })
-    const mint = await runCli([
-      'tokens',
-      'mint',
-      '--dir',
-      keys,
-      '--iss',
-      ISS,
-      '--sub',
-      'billing',
-      '--aud',
-      'orders',
-      '--scope',
-      'orders:read',
-    ])
+    const mint = await mintToken(keys)
     expect(mint.code).toBe(0)
     const token = mint.stdout.trim()
-    const inspected = await runCli([
-      'tokens',
-      'inspect',
-      token,
-      '--dir',
-      keys,
-      '--iss',
-      ISS,
-      '--aud',
-      'orders',
-      '--json',
-    ])
-    expect(inspected.code).toBe(0)
-    expect(JSON.parse(inspected.stdout)).toMatchObject({
+    expect(jsonOf(await inspectToken(token, keys, 'orders', '--json'), 0)).toMatchObject({
       schema: 'callsign.tokens.inspect/v1',
       accepted: true,
       caller: 'billing',
@@ -147,24 +117,11 @@ describe('tokens and signing keys (items 9 and 11)', { timeout: CLI_TEST_TIMEOUT
     const generated = await runCli(['jwks', 'generate', '--dir', keys, '--alg', 'ES384'])
     expect(generated.code).toBe(0)
     expect(generated.stderr).toContain("warning: ES384 is not in jwtVerifier's default algorithms")
-    const token = (
-      await runCli([
-        'tokens',
-        'mint',
-        '--dir',
-        keys,
-        '--iss',
-        ISS,
-        '--sub',
-        's',
-        '--aud',
-        'orders',
-        '--scope',
-        'a:b',
-      ])
-    ).stdout.trim()
-    const inspect = ['tokens', 'inspect', token, '--dir', keys, '--iss', ISS, '--aud', 'orders']
-    const [refused, accepted] = await Promise.all([runCli(inspect), runCli([...inspect, '--alg', 'ES384'])])
+    const token = (await mintToken(keys)).stdout.trim()
+    const [refused, accepted] = await Promise.all([
+      inspectToken(token, keys, 'orders'),
+      inspectToken(token, keys, 'orders', '--alg', 'ES384'),
+    ])
     expect(refused.code).toBe(1)
     expect(refused.stdout).toContain('refused: alg_not_allowed')
     expect(accepted.code).toBe(0)

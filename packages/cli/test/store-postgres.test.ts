@@ -4,23 +4,13 @@ import { join } from 'node:path'
 import { apiKeyVerifier } from '@callsign/api-key'
 import { AuthError } from '@callsign/core'
 import { postgresKeyStore } from '@callsign/store-postgres'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
-import {
-  DATABASE_URL,
-  dropSchema,
-  eventually,
-  postgresReachable,
-  sql,
-  testSchema,
-} from '../../store-postgres/test/support/postgres.js'
+import { DATABASE_URL, eventually, sql } from '../../store-postgres/test/support/postgres.js'
+import { testDatabase } from '../../store-postgres/test/support/test-database.js'
 
-const postgres = await postgresReachable('the CLI on a PostgreSQL key store')
-const schema = testSchema('cli')
+const { postgres, schema } = await testDatabase('the CLI on a PostgreSQL key store', 'cli')
 const url = `${DATABASE_URL}?schema=${schema}`
-afterAll(async () => {
-  if (postgres) await dropSchema(schema)
-})
 
 const KEY = /^csk_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}$/
 

@@ -6,32 +6,15 @@ import { join } from 'node:path'
 import { createKeyDir } from '@callsign/jwt'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
+import { ISS, inspectToken, mintToken } from './support/token-commands.js'
 
-const ISS = 'https://issuer.test'
 let dir: string
 beforeAll(async () => {
   dir = join(await mkdtemp(join(tmpdir(), 'callsign-tokens-cli-')), 'keys')
   await createKeyDir(dir)
 })
 
-const mint = (...extra: string[]) =>
-  runCli([
-    'tokens',
-    'mint',
-    '--dir',
-    dir,
-    '--iss',
-    ISS,
-    '--sub',
-    'billing',
-    '--aud',
-    'orders',
-    '--scope',
-    'orders:read',
-    '--scope',
-    'orders:write',
-    ...extra,
-  ])
+const mint = (...extra: string[]) => mintToken(dir, '--scope', 'orders:write', ...extra)
 
 describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('mints a token printed alone on stdout, which inspect accepts with exit 0 showing header and claims', async () => {
@@ -39,17 +22,7 @@ describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(minted.code).toBe(0)
     expect(minted.stdout).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/)
     const token = minted.stdout.trim()
-    const inspected = await runCli([
-      'tokens',
-      'inspect',
-      token,
-      '--dir',
-      dir,
-      '--iss',
-      ISS,
-      '--aud',
-      'orders',
-    ])
+    const inspected = await inspectToken(token, dir, 'orders')
     expect(inspected.code).toBe(0)
     expect(inspected.stdout).toContain('"alg": "ES256"')
     expect(inspected.stdout).toContain('"scope": "orders:read orders:write"')
@@ -58,22 +31,12 @@ describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
   it('exits 1 and says why for a token that would be refused (wrong_audience, lifetime_too_long)', async () => {
     const token = (await mint()).stdout.trim()
-    const wrongAud = await runCli([
-      'tokens',
-      'inspect',
-      token,
-      '--dir',
-      dir,
-      '--iss',
-      ISS,
-      '--aud',
-      'payments',
-    ])
+    const wrongAud = await inspectToken(token, dir, 'payments')
     expect(wrongAud.code).toBe(1)
     expect(wrongAud.stdout).toContain('refused: wrong_audience')
     // minted for a verifier that allows 1h, inspected with the default 15m
     const long = (await mint('--ttl', '1h', '--max-lifetime', '1h')).stdout.trim()
-    const tooLong = await runCli(['tokens', 'inspect', long, '--dir', dir, '--iss', ISS, '--aud', 'orders'])
+    const tooLong = await inspectToken(long, dir, 'orders')
     expect(tooLong.code).toBe(1)
     expect(tooLong.stdout).toContain('refused: lifetime_too_long')
   })

@@ -16,24 +16,11 @@ import {
   status,
 } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jsonUnaryMethod } from '../../../test/support/json-unary-method.js'
 import { makeTestPki, type TestPki } from './support/certs.js'
 
 /** A one-method service defined with grpc-js generic definitions (JSON on the wire): it echoes the metadata. */
-const json = {
-  serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
-  deserialize: (bytes: Buffer) => JSON.parse(bytes.toString()) as unknown,
-}
-const EchoService: ServiceDefinition = {
-  whoAmI: {
-    path: '/callsign.test.Echo/WhoAmI',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: json.serialize,
-    requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize,
-    responseDeserialize: json.deserialize,
-  },
-}
+const EchoService: ServiceDefinition = { whoAmI: jsonUnaryMethod('/callsign.test.Echo/WhoAmI') }
 const EchoClient = makeGenericClientConstructor(EchoService, 'Echo')
 /** The test server's certificate names localhost; Node warns about an IP address as TLS server name. */
 const TLS_NAME = { 'grpc.ssl_target_name_override': 'localhost' }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { type Clock, ConfigError } from '@callsign/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type JwtVerifierOptions, jwtVerifier, mintToken } from '../src/index.js'
-import { es256Pair, jwksServer, manualClock, requestWith } from './support.js'
+import { es256Pair, jwksServer, jwksVerifier, requestWith } from './support.js'
 
 const k1 = es256Pair('k1')
 const k2 = es256Pair('k2')
@@ -14,14 +14,7 @@ afterEach(async () => {
 async function setup(keys: unknown[] = [k1.jwk], options: Partial<JwtVerifierOptions> = {}) {
   const server = await jwksServer({ keys })
   servers.push(server)
-  const clock = manualClock()
-  const verifier = jwtVerifier({
-    issuer: server.issuer,
-    audience: 'orders',
-    jwksUri: server.jwksUri,
-    clock,
-    ...options,
-  } as JwtVerifierOptions)
+  const { verifier, clock } = jwksVerifier(server, options)
   const token = (pair = k1, kid = pair.jwk.kid as string) =>
     mintToken({
       key: { alg: 'ES256', kid, privateKey: pair.privateKey },
@@ -228,14 +221,7 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
       const server = await jwksServer({ keys: [k1.jwk] })
       servers.push(server)
       server.state.mode = mode
-      const clock = manualClock()
-      const verifier = jwtVerifier({
-        issuer: server.issuer,
-        audience: 'orders',
-        jwksUri: server.jwksUri,
-        clock,
-        keyCache: { timeout: 0.3 },
-      })
+      const { verifier, clock } = jwksVerifier(server, { keyCache: { timeout: 0.3 } })
       const t = await k1Token(server.issuer, clock)
       expect(await reasonOf(verifier.verifyToken(t))).toBe('keys_unavailable')
       expect(verifier.health().issuers[0]).toMatchObject({
@@ -250,13 +236,7 @@ describe('jwtVerifier key cache over a real JWKS server', () => {
     // down before the verifier exists: its warm-up fetch must not win a race with the close
     const server = await jwksServer({ keys: [k1.jwk] })
     await server.close()
-    const clock = manualClock()
-    const verifier = jwtVerifier({
-      issuer: server.issuer,
-      audience: 'orders',
-      jwksUri: server.jwksUri,
-      clock,
-    })
+    const { verifier, clock } = jwksVerifier(server)
     const t = await k1Token(server.issuer, clock)
     expect(await reasonOf(verifier.verifyToken(t))).toBe('keys_unavailable')
     expect(verifier.health().issuers[0]?.lastError).toBe('network')

@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:cryp
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { AuthRequest, Clock, TlsPeer } from '@callsign/core'
+import { type JwtVerifier, type JwtVerifierOptions, jwtVerifier } from '../src/index.js'
 
 /** A clock tests move by hand. */
 export function manualClock(
@@ -140,4 +141,23 @@ export async function jwksServer(initial: { keys: unknown[] }) {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/**
+ * A verifier for the audience `orders` of the tokens `server` issues, fetching its keys from the
+ * server's JWKS URL, on a manual clock; `options` adds to or changes that.
+ */
+export function jwksVerifier(
+  server: { readonly issuer: string; readonly jwksUri: string },
+  options: Partial<JwtVerifierOptions> = {},
+): { verifier: JwtVerifier; clock: ReturnType<typeof manualClock> } {
+  const clock = manualClock()
+  const verifier = jwtVerifier({
+    issuer: server.issuer,
+    audience: 'orders',
+    jwksUri: server.jwksUri,
+    clock,
+    ...options,
+  } as JwtVerifierOptions)
+  return { verifier, clock }
 }

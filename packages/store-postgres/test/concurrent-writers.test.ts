@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { createApiKey } from '@callsign/api-key'
 import { migrate, postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bundleWorker } from './support/bundle-worker.js'
+import { bundleWorker } from '../../../test/support/bundle-worker.js'
 import { DATABASE_URL, dropSchema, postgresReachable, testSchema } from './support/postgres.js'
 
 const postgres = await postgresReachable('the PostgreSQL concurrent-writers test')
@@ -26,7 +26,7 @@ let script = ''
 beforeAll(async () => {
   if (!postgres) return
   await migrate(DATABASE_URL, { schema })
-  script = await bundleWorker('writer-worker')
+  script = await bundleWorker(new URL('./support/writer-worker.ts', import.meta.url))
 })
 afterAll(async () => {
   if (postgres) await dropSchema(schema)

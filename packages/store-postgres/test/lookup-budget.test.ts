@@ -1,19 +1,14 @@
 import { type ApiKeyRecord, apiKeyVerifier, createApiKey, generateApiKey } from '@callsign/api-key'
 import { AuthError } from '@callsign/core'
-import { migrate, type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
+import { type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { activeRecord } from '../../api-key/test/support/bulk-store.js'
-import {
-  DATABASE_URL,
-  dropSchema,
-  eventually,
-  postgresReachable,
-  sql,
-  testSchema,
-} from './support/postgres.js'
+import { DATABASE_URL, eventually, sql } from './support/postgres.js'
+import { testDatabase } from './support/test-database.js'
 
-const postgres = await postgresReachable('the PostgreSQL lookup budget test')
-const schema = testSchema('budget')
+const { postgres, schema } = await testDatabase('the PostgreSQL lookup budget test', 'budget', {
+  migrated: true,
+})
 const ACTIVE = 100_000
 const keys: string[] = []
 let store: PostgresKeyStore
@@ -37,15 +32,12 @@ async function insertKeys(count: number): Promise<void> {
 
 beforeAll(async () => {
   if (!postgres) return
-  await migrate(DATABASE_URL, { schema })
   await insertKeys(ACTIVE)
   store = postgresKeyStore(DATABASE_URL, { schema })
   await store.ready()
 }, 120_000)
 afterAll(async () => {
-  if (!postgres) return
-  await store.close()
-  await dropSchema(schema)
+  if (postgres) await store.close()
 })
 
 const request = (key: string) => ({

@@ -1,8 +1,8 @@
 import { createApiKey } from '@callsign/api-key'
 import { migrate, postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bundleWorker } from '../../../test/support/bundle-worker.js'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
-import { bundleWorker } from './support/bundle-worker.js'
 import { DATABASE_URL, dropSchema, eventually, postgresReachable, testSchema } from './support/postgres.js'
 import { type ReplicaProcess, refusals, startReplica } from './support/replica-process.js'
 
@@ -13,7 +13,7 @@ let script = ''
 beforeAll(async () => {
   if (!postgres) return
   await migrate(DATABASE_URL, { schema })
-  script = await bundleWorker('service-replica')
+  script = await bundleWorker(new URL('./support/service-replica.ts', import.meta.url))
 })
 afterAll(async () => {
   for (const replica of replicas) replica.stop()

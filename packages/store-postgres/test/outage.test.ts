@@ -1,31 +1,20 @@
 import { apiKeyVerifier, createApiKey, type KeyStore } from '@callsign/api-key'
 import { AuthError, type Clock } from '@callsign/core'
-import { migrate, type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  DATABASE_URL,
-  dropSchema,
-  eventually,
-  postgresReachable,
-  sql,
-  testSchema,
-} from './support/postgres.js'
+import { type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
+import { afterAll, describe, expect, it } from 'vitest'
+import { DATABASE_URL, eventually, sql } from './support/postgres.js'
 import { tcpProxy } from './support/tcp-proxy.js'
+import { testDatabase } from './support/test-database.js'
 
-const postgres = await postgresReachable('the PostgreSQL outage tests')
-const schema = testSchema('outage')
+const { postgres, schema } = await testDatabase('the PostgreSQL outage tests', 'outage', { migrated: true })
 const open: PostgresKeyStore[] = []
 const store = (options: Parameters<typeof postgresKeyStore>[1] = {}, url = DATABASE_URL) => {
   const made = postgresKeyStore(url, { schema, onError: () => {}, ...options })
   open.push(made)
   return made
 }
-beforeAll(async () => {
-  if (postgres) await migrate(DATABASE_URL, { schema })
-})
 afterAll(async () => {
   for (const made of open) await made.close()
-  if (postgres) await dropSchema(schema)
 })
 
 const request = (key: string) => ({

@@ -1,45 +1,12 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { vi } from 'vitest'
+import { bundleWorker } from '../../../../test/support/bundle-worker.js'
 
 let bundle: string | undefined
 
-/**
- * Bundles `store-worker.ts` with the package sources into one script, once per test file, so that
- * each worker process starts in plain Node in a few tens of milliseconds (tsx takes a second or
- * more per process on a loaded machine). esbuild is the one tsx itself runs on.
- */
-async function workerScript(): Promise<string> {
-  if (bundle === undefined) {
-    const require = createRequire(createRequire(import.meta.url).resolve('tsx'))
-    const esbuild = require('esbuild') as { build(options: Record<string, unknown>): Promise<unknown> }
-    const outfile = join(mkdtempSync(join(tmpdir(), 'callsign-worker-')), 'store-worker.mjs')
-    await esbuild.build({
-      entryPoints: [fileURLToPath(new URL('./store-worker.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      conditions: ['@callsign/source'],
-      logLevel: 'error',
-      // bundled CommonJS dependencies may require Node's built-ins
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-    })
-    bundle = outfile
-  }
-  return bundle
-}
-
-/** Call once (in `beforeAll`) before starting workers. */
+/** Call once (in `beforeAll`) before starting workers: bundles `store-worker.ts`, once per test file. */
 export async function prepareWorkers(): Promise<void> {
-  await workerScript()
+  bundle ??= await bundleWorker(new URL('./store-worker.ts', import.meta.url))
 }
 
 export interface Worker {

@@ -17,6 +17,7 @@ import { postgresKeyStore } from '@callsign/store-postgres'
 import * as grpc from '@grpc/grpc-js'
 import express from 'express'
 import Fastify from 'fastify'
+import { jsonUnaryMethod } from '../../../../test/support/json-unary-method.js'
 
 const [url, schema, kind, key] = process.argv.slice(2) as [string, string, string, string]
 const store = postgresKeyStore(url, { schema })
@@ -28,21 +29,7 @@ const options = {
   },
 }
 
-const json = {
-  serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
-  deserialize: (bytes: Buffer) => JSON.parse(bytes.toString()) as unknown,
-}
-const Orders = {
-  Get: {
-    path: '/replica.v1.Orders/Get',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: json.serialize,
-    requestDeserialize: json.deserialize,
-    responseSerialize: json.serialize,
-    responseDeserialize: json.deserialize,
-  },
-} as const
+const Orders = { Get: jsonUnaryMethod('/replica.v1.Orders/Get') }
 
 /** Starts the service; resolves to one call with the key: 0 when accepted, else the status. */
 async function start(): Promise<() => Promise<number>> {
