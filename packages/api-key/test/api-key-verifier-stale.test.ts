@@ -1,7 +1,8 @@
 import { AuthError, ConfigError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { authRequest as request } from '../../../test/support/auth-request.js'
 import { type ApiKeyRecord, apiKeyVerifier, createApiKey, fileKeyStore, type KeyStore } from '../src/index.js'
-import { manualClock, request, tempDir } from './support.js'
+import { manualClock, tempDir } from './support.js'
 
 let dir: Awaited<ReturnType<typeof tempDir>>
 beforeEach(async () => {

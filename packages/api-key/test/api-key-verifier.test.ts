@@ -1,5 +1,6 @@
 import { AuthError, ConfigError, createPipeline, definePolicy } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { authRequest as request } from '../../../test/support/auth-request.js'
 import {
   type ApiKeyRecord,
   apiKeyVerifier,
@@ -13,7 +14,7 @@ import {
 } from '../src/index.js'
 import { checksumOf } from '../src/lib/key-format.js'
 import { activeRecord, writeBulkKeys, writeBulkStore } from './support/bulk-store.js'
-import { manualClock, request, tempDir, turnsDuring } from './support.js'
+import { manualClock, tempDir, turnsDuring } from './support.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR

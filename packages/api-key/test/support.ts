@@ -1,20 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AuthRequest, Clock } from '@callsign/core'
-
-/** An AuthRequest as an adapter would build it: header names lower-case, every value of a header. */
-export function request(headers: Record<string, string | readonly string[]> = {}): AuthRequest {
-  return {
-    transport: 'http',
-    method: 'GET',
-    route: '/orders/:id',
-    header: (name) => {
-      const value = headers[name]
-      return value === undefined ? [] : typeof value === 'string' ? [value] : value
-    },
-  }
-}
+import type { Clock } from '@callsign/core'
 
 /** A clock the test moves by hand. */
 export function manualClock(

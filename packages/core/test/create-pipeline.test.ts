@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { authRequest as request } from '../../../test/support/auth-request.js'
 import { GRPC_STATUS, httpRefusal } from '../src/adapter.js'
 import {
   type AuditEvent,
   AuthError,
-  type AuthRequest,
   type Caller,
   ConfigError,
   createPipeline,
@@ -77,23 +77,6 @@ const policy = definePolicy({
   },
   grants: { 'spiffe://mesh.local/web': ['orders:read'] },
 })
-
-function request(
-  headers: Record<string, string | string[]> = {},
-  overrides: Partial<AuthRequest> = {},
-): AuthRequest {
-  return {
-    transport: 'http',
-    method: 'GET',
-    route: '/orders/:id',
-    header: (name) => {
-      const value = headers[name]
-      return value === undefined ? [] : Array.isArray(value) ? value : [value]
-    },
-    remoteAddress: '127.0.0.1',
-    ...overrides,
-  }
-}
 
 const tls = { authorized: true, peerCertificateChain: () => [], connection: {} }
 

@@ -2,6 +2,7 @@ import { type ApiKeyRecord, apiKeyVerifier, createApiKey, generateApiKey } from 
 import { AuthError } from '@callsign/core'
 import { type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { authRequest } from '../../../test/support/auth-request.js'
 import { activeRecord } from '../../api-key/test/support/bulk-store.js'
 import { DATABASE_URL, eventually, sql } from './support/postgres.js'
 import { testDatabase } from './support/test-database.js'
@@ -40,15 +41,9 @@ afterAll(async () => {
   if (postgres) await store.close()
 })
 
-const request = (key: string) => ({
-  transport: 'http' as const,
-  method: 'GET',
-  route: '/orders',
-  header: (name: string) => (name === 'authorization' ? [`Bearer ${key}`] : []),
-})
 async function outcome(verifier: ReturnType<typeof apiKeyVerifier>, key: string): Promise<string> {
   try {
-    return (await verifier.verify(request(key)))?.id ? 'accepted' : 'null'
+    return (await verifier.verify(authRequest({ authorization: `Bearer ${key}` })))?.id ? 'accepted' : 'null'
   } catch (error) {
     if (error instanceof AuthError) return error.reason
     throw error

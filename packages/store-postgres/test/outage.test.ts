@@ -2,6 +2,7 @@ import { apiKeyVerifier, createApiKey, type KeyStore } from '@callsign/api-key'
 import { AuthError, type Clock } from '@callsign/core'
 import { type PostgresKeyStore, postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, describe, expect, it } from 'vitest'
+import { authRequest } from '../../../test/support/auth-request.js'
 import { DATABASE_URL, eventually, sql } from './support/postgres.js'
 import { tcpProxy } from './support/tcp-proxy.js'
 import { testDatabase } from './support/test-database.js'
@@ -17,16 +18,10 @@ afterAll(async () => {
   for (const made of open) await made.close()
 })
 
-const request = (key: string) => ({
-  transport: 'http' as const,
-  method: 'GET',
-  route: '/orders',
-  header: (name: string) => (name === 'authorization' ? [`Bearer ${key}`] : []),
-})
 /** The verifier's answer: the caller id, or the refusal's reason. */
 async function outcome(verifier: ReturnType<typeof apiKeyVerifier>, key: string): Promise<string> {
   try {
-    return (await verifier.verify(request(key)))?.id ?? 'null'
+    return (await verifier.verify(authRequest({ authorization: `Bearer ${key}` })))?.id ?? 'null'
   } catch (error) {
     if (error instanceof AuthError) return `refused: ${error.reason}`
     throw error
