@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process'
 import { createApiKey } from '@callsign/api-key'
-import { migrate, postgresKeyStore } from '@callsign/store-postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { postgresKeyStore } from '@callsign/store-postgres'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { bundleWorker } from '../../../test/support/bundle-worker.js'
-import { DATABASE_URL, dropSchema, postgresReachable, testSchema } from './support/postgres.js'
+import { DATABASE_URL } from './support/postgres.js'
+import { testDatabase } from './support/test-database.js'
 
-const postgres = await postgresReachable('the PostgreSQL concurrent-writers test')
-const schema = testSchema('writers')
+const { postgres, schema } = await testDatabase('the PostgreSQL concurrent-writers test', 'writers', {
+  migrated: true,
+})
 
 function run(
   script: string,
@@ -24,12 +26,7 @@ function run(
 
 let script = ''
 beforeAll(async () => {
-  if (!postgres) return
-  await migrate(DATABASE_URL, { schema })
-  script = await bundleWorker(new URL('./support/writer-worker.ts', import.meta.url))
-})
-afterAll(async () => {
-  if (postgres) await dropSchema(schema)
+  if (postgres) script = await bundleWorker(new URL('./support/writer-worker.ts', import.meta.url))
 })
 
 describe.skipIf(!postgres)('concurrent writers in several processes', () => {

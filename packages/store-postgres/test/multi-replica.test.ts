@@ -1,23 +1,22 @@
 import { createApiKey } from '@callsign/api-key'
-import { migrate, postgresKeyStore } from '@callsign/store-postgres'
+import { postgresKeyStore } from '@callsign/store-postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleWorker } from '../../../test/support/bundle-worker.js'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
-import { DATABASE_URL, dropSchema, eventually, postgresReachable, testSchema } from './support/postgres.js'
+import { DATABASE_URL, eventually } from './support/postgres.js'
 import { type ReplicaProcess, refusals, startReplica } from './support/replica-process.js'
+import { testDatabase } from './support/test-database.js'
 
-const postgres = await postgresReachable('the PostgreSQL multi-replica test')
-const schema = testSchema('replicas')
+const { postgres, schema } = await testDatabase('the PostgreSQL multi-replica test', 'replicas', {
+  migrated: true,
+})
 const replicas: ReplicaProcess[] = []
 let script = ''
 beforeAll(async () => {
-  if (!postgres) return
-  await migrate(DATABASE_URL, { schema })
-  script = await bundleWorker(new URL('./support/service-replica.ts', import.meta.url))
+  if (postgres) script = await bundleWorker(new URL('./support/service-replica.ts', import.meta.url))
 })
-afterAll(async () => {
+afterAll(() => {
   for (const replica of replicas) replica.stop()
-  if (postgres) await dropSchema(schema)
 })
 
 /** The status each service answers a revoked key with: 401, or gRPC's UNAUTHENTICATED. */
