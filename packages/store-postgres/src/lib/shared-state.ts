@@ -34,7 +34,11 @@ export interface SharedState {
 /** Calls to `pruneNowAndThen` per clean-up statement run. */
 const PRUNE_EVERY = 1000
 
-/** The table names and a bounded pool for a shared-state store, its options checked (`ConfigError`). */
+/**
+ * The table names and a bounded pool for a shared-state store, its options checked (`ConfigError`).
+ * `postgresReplayStore` and `postgresFailureStore` are both built on it, so their factories look
+ * alike (signature, naming, `close`): what they share lives here, what differs is their statements.
+ */
 export function sharedState(
   url: string,
   options: PostgresSharedStateOptions,
