@@ -8,10 +8,11 @@ import { grpc, http, type Outcome } from './lib/calls.js'
 import { callsign, mustCallsign, nodeArgs } from './lib/callsign.js'
 import { freePorts } from './lib/free-ports.js'
 import { startService } from './lib/processes.js'
+import { scrapeRefusals } from './lib/refusals.js'
 import { table } from './lib/table.js'
 import { waitHealthy } from './lib/wait-healthy.js'
 import { intruderLoot, keyFile, secretFiles } from './provision.js'
-import { DEMO_TOKEN_TTL_SECONDS, type Mesh } from './start-mesh.js'
+import { DEMO_TOKEN_TTL_SECONDS, type Mesh, type Service } from './start-mesh.js'
 
 type Row = [call: string, expected: string, got: string, seen: string]
 
@@ -272,11 +273,41 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
     section('')
   }
 
+  section("Refusals by reason, as each service's Prometheus metrics count them")
+  const refusals = await meshRefusals(mesh)
+  if (refusals instanceof Error) {
+    expect('scrape every service /metrics', 'refusals by reason', `failed: ${refusals.message}`, '', false)
+  } else {
+    say(`${table(['reason', 'refused', 'by'], refusalRows(refusals))}\n`)
+    // the refusals steps 2, 4, 5 and 7 made, each where it happened
+    const made = [
+      ['gateway', 'scope_missing'],
+      ['gateway', 'no_credential'],
+      ['orders', 'no_credential'],
+      ['billing', 'no_credential'],
+      ['inventory', 'no_credential'],
+      ['gateway', 'revoked'],
+      ['billing', 'revoked'],
+    ] as const
+    const missing = made.filter(([service, reason]) => !refusals[service][reason])
+    expect(
+      'the refusals of steps 2, 4, 5 and 7, in each service /metrics',
+      'all counted',
+      missing.length ? `not counted: ${missing.map((m) => m.join(' ')).join(', ')}` : 'all counted',
+    )
+  }
+  section('')
+
   // MESH_REPORT: the same outcomes as JSON, for the end-to-end test
   if (process.env.MESH_REPORT) {
     writeFileSync(
       process.env.MESH_REPORT,
-      JSON.stringify({ failures, steps: report, review: { code: review.code } }),
+      JSON.stringify({
+        failures,
+        steps: report,
+        review: { code: review.code },
+        refusals: refusals instanceof Error ? null : refusals,
+      }),
     )
   }
   say(failures === 0 ? 'Every step behaved as expected.' : `${failures} step(s) did not behave as expected.`)
@@ -423,4 +454,34 @@ async function partnerKey(paths: Mesh['paths'], name: string, store: string): Pr
     store,
   ])
   return file
+}
+
+/** Each service's refusals by reason, scraped from its metrics endpoint; the error if one cannot be read. */
+async function meshRefusals(mesh: Mesh): Promise<Record<Service, Record<string, number>> | Error> {
+  try {
+    const entries = await Promise.all(
+      Object.entries(mesh.metricsUrls).map(async ([service, url]) => [service, await scrapeRefusals(url)]),
+    )
+    return Object.fromEntries(entries) as Record<Service, Record<string, number>>
+  } catch (error) {
+    return error as Error
+  }
+}
+
+/** One row a reason, most refused first: the total, then each service's count. */
+function refusalRows(refusals: Record<Service, Record<string, number>>): string[][] {
+  const byReason = new Map<string, [service: string, count: number][]>()
+  for (const [service, counts] of Object.entries(refusals)) {
+    for (const [reason, count] of Object.entries(counts)) {
+      byReason.set(reason, [...(byReason.get(reason) ?? []), [service, count]])
+    }
+  }
+  const total = (counts: [string, number][]) => counts.reduce((sum, [, count]) => sum + count, 0)
+  return [...byReason]
+    .sort(([, a], [, b]) => total(b) - total(a))
+    .map(([reason, counts]) => [
+      reason,
+      String(total(counts)),
+      counts.map(([service, count]) => `${service} ${count}`).join(' · '),
+    ])
 }
