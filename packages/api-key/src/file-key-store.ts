@@ -88,7 +88,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
       warn(logger, 'CALLSIGN_KEY_STORE_RELOAD', `${error.message}; keeping the last good keys`))
   let loadedAt: number | null = null
   let failedReload: { readonly at: number; readonly error: string } | null = null
-  const telemetry = reloadTelemetry('@callsign/api-key', 'key_store', () => loadedAt)
+  const telemetry = reloadTelemetry('@callsign/api-key', 'key_store', () => loadedAt, file)
   const reloaded = () => {
     loadedAt = clock.now()
     failedReload = null

@@ -109,7 +109,7 @@ export function reloader(
   let current = loadTlsMaterial(files, where, implicit)
   let loadedAt = Date.now()
   let failedReload: { readonly at: number; readonly error: string } | null = null
-  const telemetry = reloadTelemetry('@callsign/mtls', 'tls_material', () => loadedAt)
+  const telemetry = reloadTelemetry('@callsign/mtls', 'tls_material', () => loadedAt, files.cert)
   /** Every CA the bundle has held: a CRL of a CA dropped since may stay listed. */
   const known = new Map<string, X509Certificate>()
   const remember = (loaded: LoadedTls) => {
