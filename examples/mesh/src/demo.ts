@@ -47,6 +47,8 @@ try {
     say(
       `  curl -s --cacert ${rel(join(paths.certs, 'ca', 'ca.crt'))} ${mesh.urls.issuer}/.well-known/openid-configuration`,
     )
+    say("Each service's Prometheus metrics:")
+    for (const [service, url] of Object.entries(mesh.metricsUrls)) say(`  curl -s ${url}   # ${service}`)
     say(`Logs: ${rel(paths.logs)}  Audit: ${rel(paths.audit)}.  Ctrl-C stops everything.`)
     await new Promise(() => {})
   }
