@@ -8,7 +8,7 @@ import { grpc, http, type Outcome } from './lib/calls.js'
 import { callsign, mustCallsign, nodeArgs } from './lib/callsign.js'
 import { freePorts } from './lib/free-ports.js'
 import { startService } from './lib/processes.js'
-import { scrapeRefusals } from './lib/refusals.js'
+import { refusalsByReason } from './lib/refusals.js'
 import { table } from './lib/table.js'
 import { waitHealthy } from './lib/wait-healthy.js'
 import { intruderLoot, keyFile, secretFiles } from './provision.js'
@@ -198,9 +198,9 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
   )
 
   section('8. No secret in any log or audit line')
-  const leaks = findSecrets(mesh)
+  const leaks = findSecrets(mesh, logAndAuditFiles(mesh))
   expect(
-    `${leaks.files} log and audit files searched for ${leaks.secrets} secrets`,
+    `${leaks.sources} log and audit files searched for ${leaks.secrets} secrets`,
     'none found',
     leaks.found.length ? leaks.found.join(', ') : 'none found',
   )
@@ -274,11 +274,16 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
   }
 
   section("Refusals by reason, as each service's Prometheus metrics count them")
-  const refusals = await meshRefusals(mesh)
-  if (refusals instanceof Error) {
-    expect('scrape every service /metrics', 'refusals by reason', `failed: ${refusals.message}`, '', false)
+  const scraped = await scrapeMetrics(mesh)
+  let refusals: Record<Service, Record<string, number>> | null = null
+  if (scraped instanceof Error) {
+    expect('scrape every service /metrics', 'refusals by reason', `failed: ${scraped.message}`, '', false)
   } else {
-    say(`${table(['reason', 'refused', 'by'], refusalRows(refusals))}\n`)
+    const counted = Object.fromEntries(
+      Object.entries(scraped).map(([service, text]) => [service, refusalsByReason(text)]),
+    ) as Record<Service, Record<string, number>>
+    refusals = counted
+    say(`${table(['reason', 'refused', 'by'], refusalRows(counted))}\n`)
     // the refusals steps 2, 4, 5 and 7 made, each where it happened
     const made = [
       ['gateway', 'scope_missing'],
@@ -289,11 +294,18 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
       ['gateway', 'revoked'],
       ['billing', 'revoked'],
     ] as const
-    const missing = made.filter(([service, reason]) => !refusals[service][reason])
+    const missing = made.filter(([service, reason]) => !counted[service][reason])
     expect(
       'the refusals of steps 2, 4, 5 and 7, in each service /metrics',
       'all counted',
       missing.length ? `not counted: ${missing.map((m) => m.join(' ')).join(', ')}` : 'all counted',
+    )
+    const texts = Object.entries(scraped).map(([service, text]) => ({ where: `${service} /metrics`, text }))
+    const leaks = findSecrets(mesh, texts)
+    expect(
+      `${leaks.sources} services' metrics searched for ${leaks.secrets} secrets`,
+      'none found',
+      leaks.found.length ? leaks.found.join(', ') : 'none found',
     )
   }
   section('')
@@ -306,7 +318,7 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
         failures,
         steps: report,
         review: { code: review.code },
-        refusals: refusals instanceof Error ? null : refusals,
+        refusals,
       }),
     )
   }
@@ -410,28 +422,31 @@ function runIntruder(mesh: Mesh): Promise<{ attempts: Attempt[]; code: number | 
   })
 }
 
-/** Every secret the mesh holds (API keys, the expired token), searched for in every log and audit file. */
-function findSecrets(mesh: Mesh) {
+/** Every secret the mesh holds (API keys, the expired token), searched for in each text of `sources`. */
+function findSecrets(mesh: Mesh, sources: readonly { where: string; text: string }[]) {
   const secrets = secretFiles(mesh.paths.secrets).map((name) => ({
     name,
     value: readFileSync(join(mesh.paths.secrets, name), 'utf8').trim(),
   }))
-  const files = [mesh.paths.logs, mesh.paths.audit].flatMap((dir) =>
-    readdirSync(dir).map((name) => join(dir, name)),
-  )
   const found: string[] = []
-  for (const file of files) {
-    const text = readFileSync(file, 'utf8')
+  for (const { where, text } of sources) {
     for (const secret of secrets) {
       // the secret part of a key (after its id) and a whole token
       const needle = secret.value.includes('_')
         ? secret.value.slice(secret.value.lastIndexOf('_') + 1)
         : secret.value
-      if (needle.length > 16 && text.includes(needle)) found.push(`${secret.name} in ${file}`)
+      if (needle.length > 16 && text.includes(needle)) found.push(`${secret.name} in ${where}`)
     }
-    if (/Bearer [A-Za-z0-9]/.test(text)) found.push(`a bearer credential in ${file}`)
+    if (/Bearer [A-Za-z0-9]/.test(text)) found.push(`a bearer credential in ${where}`)
   }
-  return { files: files.length, secrets: secrets.length, found }
+  return { sources: sources.length, secrets: secrets.length, found }
+}
+
+/** Every log and audit file of the mesh, with its text. */
+function logAndAuditFiles(mesh: Mesh) {
+  return [mesh.paths.logs, mesh.paths.audit]
+    .flatMap((dir) => readdirSync(dir).map((name) => join(dir, name)))
+    .map((file) => ({ where: file, text: readFileSync(file, 'utf8') }))
 }
 
 /** A new partner key (shop:read, one hour) in `store`, written to the key file named `name`. */
@@ -456,13 +471,17 @@ async function partnerKey(paths: Mesh['paths'], name: string, store: string): Pr
   return file
 }
 
-/** Each service's refusals by reason, scraped from its metrics endpoint; the error if one cannot be read. */
-async function meshRefusals(mesh: Mesh): Promise<Record<Service, Record<string, number>> | Error> {
+/** Each service's metrics, as Prometheus scrapes them (plain HTTP); the error if one cannot be read. */
+async function scrapeMetrics(mesh: Mesh): Promise<Record<Service, string> | Error> {
   try {
     const entries = await Promise.all(
-      Object.entries(mesh.metricsUrls).map(async ([service, url]) => [service, await scrapeRefusals(url)]),
+      Object.entries(mesh.metricsUrls).map(async ([service, url]) => {
+        const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
+        if (!response.ok) throw new Error(`${url} answered ${response.status}`)
+        return [service, await response.text()]
+      }),
     )
-    return Object.fromEntries(entries) as Record<Service, Record<string, number>>
+    return Object.fromEntries(entries) as Record<Service, string>
   } catch (error) {
     return error as Error
   }

@@ -179,6 +179,7 @@ describe('the example mesh, end to end', () => {
     expect(report.refusals?.billing?.revoked).toBeGreaterThanOrEqual(1) // step 7
     expect(run.stdout).toContain("== Refusals by reason, as each service's Prometheus metrics count them")
     expect(run.stdout).toMatch(/^scope_missing +3 +inventory 1 · gateway 2$/m)
+    expect(step(/services' metrics searched for \d+ secrets/).got).toBe('none found')
   })
 
   it('ends with callsign review, which finds the unused reports:read grant', () => {

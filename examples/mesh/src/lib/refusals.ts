@@ -19,10 +19,3 @@ export function refusalsByReason(metricsText: string): Record<string, number> {
   }
   return refusals
 }
-
-/** Scrapes a service's metrics endpoint (plain HTTP) and returns its refusals by reason. */
-export async function scrapeRefusals(metricsUrl: string): Promise<Record<string, number>> {
-  const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) })
-  if (!response.ok) throw new Error(`${metricsUrl} answered ${response.status}`)
-  return refusalsByReason(await response.text())
-}
