@@ -32,5 +32,6 @@ export {
 } from './reloadable-file.js'
 export { requiredScopes } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
+export { type TokenBucket, type TokenBucketRate, tokenBucket } from './token-bucket.js'
 export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'
 export { writeFileAtomic } from './write-file-atomic.js'
