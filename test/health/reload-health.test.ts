@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { apiKeyVerifier, createApiKey, type FileKeyStore, fileKeyStore } from '@callsign/api-key'
 import { createPipeline, definePolicy } from '@callsign/core'
+import { reloadableFile } from '@callsign/core/adapter'
 import { createDevCa, issueServiceCertificate, mtlsVerifier, tlsServerOptions } from '@callsign/mtls'
 import { afterAll, describe, expect, it } from 'vitest'
 import { postToken, startIssuer } from '../../packages/issuer/test/support/issuer-fixture.js'
@@ -157,6 +158,45 @@ describe('two reloaders of one kind in one process', () => {
     }
     expect(JSON.stringify(await meter.everything())).not.toContain(dir)
     for (const store of stores) store.close()
+  })
+})
+
+describe('a reloadable file of your own, with telemetry', () => {
+  it("is labelled by its first path's folder and name, or by telemetry.file", () => {
+    const folder = join(dir, 'acme')
+    mkdirSync(folder)
+    const paths = [join(folder, 'partners.json'), join(folder, 'extra.json')]
+    for (const path of paths) writeFileSync(path, '{}')
+    const load = () => JSON.parse(readFileSync(paths[0]!, 'utf8')) as unknown
+    const byDefault = reloadableFile({
+      paths,
+      load,
+      watch: false,
+      onError: () => {},
+      telemetry: { meter: '@acme/partners', part: 'partners' },
+    })
+    const named = reloadableFile({
+      paths,
+      load,
+      watch: false,
+      onError: () => {},
+      telemetry: { meter: '@acme/partners', part: 'partners', file: paths[1]! },
+    })
+    expect(byDefault.reload()).toBe(true)
+    expect(named.reload()).toBe(true)
+    return expect(points('callsign.partners.reloads')).resolves.toEqual([
+      {
+        attributes: {
+          'callsign.reload.file': 'acme/partners.json',
+          'callsign.reload.outcome': 'success',
+        },
+        value: 1,
+      },
+      {
+        attributes: { 'callsign.reload.file': 'acme/extra.json', 'callsign.reload.outcome': 'success' },
+        value: 1,
+      },
+    ])
   })
 })
 
