@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { ApiKeyRecord } from '../src/index.js'
 import {
   changesInSlices,
+  MOST_CHANGES_AT_ONCE,
   type ParsedStore,
   parseStoreBytes,
   parseStoreInSlices,
@@ -166,6 +167,16 @@ describe('changesInSlices', () => {
     ) as ParsedStore
     expect(previous.inStoreLayout).toBe(false)
     expect(await changesInSlices(Buffer.from(serializeStore(records)), previous)).toBeUndefined()
+  })
+
+  it('is undefined for more changes than it sets in one turn (a bulk change), and gives them up to that', async () => {
+    const records = bulkRecords(MOST_CHANGES_AT_ONCE + 1)
+    const previous = parseStoreBytes(Buffer.from(serializeStore(records))) as ParsedStore
+    const all = records.map(revoked)
+    expect(await changesInSlices(Buffer.from(serializeStore(all)), previous)).toBeUndefined()
+    const most = [...all.slice(0, -1), records.at(-1)!]
+    const changes = await changesInSlices(Buffer.from(serializeStore(most)), previous)
+    expect(changes?.changed).toHaveLength(MOST_CHANGES_AT_ONCE)
   })
 
   it('gives the event loop turns while it compares a large store', async () => {
