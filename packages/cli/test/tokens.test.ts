@@ -108,4 +108,38 @@ describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('--dir or --jwks-uri')
   })
+
+  it('exits 1 for a --dir that is not a key directory, saying to run callsign jwks generate, for mint and inspect', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'callsign-tokens-cli-empty-'))
+    const minted = await runCli([
+      'tokens',
+      'mint',
+      '--dir',
+      empty,
+      '--iss',
+      ISS,
+      '--sub',
+      'billing',
+      '--aud',
+      'orders',
+      '--scope',
+      'orders:read',
+    ])
+    const inspected = await runCli([
+      'tokens',
+      'inspect',
+      'a.b.c',
+      '--dir',
+      empty,
+      '--iss',
+      ISS,
+      '--aud',
+      'orders',
+    ])
+    for (const result of [minted, inspected]) {
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(`${empty} is not a key directory`)
+      expect(result.stderr).toContain('callsign jwks generate --dir <dir>')
+    }
+  })
 })
