@@ -14,12 +14,12 @@ beforeAll(async () => {
   await createKeyDir(dir)
 })
 
-const mint = (...extra: string[]) =>
+const mintFrom = (keys: string, ...extra: string[]) =>
   runCli([
     'tokens',
     'mint',
     '--dir',
-    dir,
+    keys,
     '--iss',
     ISS,
     '--sub',
@@ -32,6 +32,8 @@ const mint = (...extra: string[]) =>
     'orders:write',
     ...extra,
   ])
+
+const mint = (...extra: string[]) => mintFrom(dir, ...extra)
 
 describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('mints a token printed alone on stdout, which inspect accepts with exit 0 showing header and claims', async () => {
@@ -111,20 +113,7 @@ describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
   it('exits 1 for a --dir that is not a key directory, saying to run callsign jwks generate, for mint and inspect', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'callsign-tokens-cli-empty-'))
-    const minted = await runCli([
-      'tokens',
-      'mint',
-      '--dir',
-      empty,
-      '--iss',
-      ISS,
-      '--sub',
-      'billing',
-      '--aud',
-      'orders',
-      '--scope',
-      'orders:read',
-    ])
+    const minted = await mintFrom(empty)
     const inspected = await runCli([
       'tokens',
       'inspect',
