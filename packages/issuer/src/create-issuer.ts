@@ -71,7 +71,7 @@ export interface FailedAuthenticationOptions {
 export interface IssuerOptions {
   /** The issuer URL: the `iss` claim, and the base of the discovery, JWKS and token URLs. */
   readonly issuer: string
-  /** A key directory (`callsign jwks generate --dir <dir>`), reloaded when it changes. */
+  /** A key directory (`createKeyDir` of `@callsign/jwt`, or `callsign jwks generate --dir <dir>`), reloaded when it changes. */
   readonly keys: string
   /** The audiences a token may be issued for. A request naming another is `invalid_target`. */
   readonly audiences: readonly string[]
