@@ -1,7 +1,7 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { KeyStore } from '@callsign/api-key'
-import type { AuditEvent, AuditSink, Clock, Logger } from '@callsign/core'
+import { type AuditEvent, type AuditSink, type Clock, ConfigError, type Logger } from '@callsign/core'
 import type { ServerTls } from '@callsign/mtls'
 import type { JWK } from 'jose'
 import type { FailureStore } from './failure-store.js'
@@ -169,7 +169,8 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     throw error
   })
   return Object.freeze({
-    async listen({ port, host = 'localhost' }: IssuerListenOptions) {
+    async listen(where: IssuerListenOptions) {
+      const { port, host = 'localhost' } = checkListen(where)
       await app.listen({ port, host })
       return app.server.address() as AddressInfo
     },
@@ -177,4 +178,14 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     reloadKeys: () => keyRing.reload(),
     close: () => app.close(),
   })
+}
+
+function checkListen(where: IssuerListenOptions): IssuerListenOptions {
+  if (!Number.isSafeInteger(where?.port) || where.port < 0 || where.port > 65_535) {
+    throw new ConfigError('issuer.listen: "port" must be a whole number from 0 to 65535')
+  }
+  if (where.host !== undefined && (typeof where.host !== 'string' || where.host === '')) {
+    throw new ConfigError('issuer.listen: "host" must be an address or a host name')
+  }
+  return where
 }

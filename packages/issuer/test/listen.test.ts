@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileKeyStore } from '@callsign/api-key'
+import { ConfigError } from '@callsign/core'
 import { createIssuer, type Issuer } from '@callsign/issuer'
 import { createKeyDir } from '@callsign/jwt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -61,6 +62,24 @@ describe('Issuer: listen and close', () => {
       await expect(fetch(url)).rejects.toThrow()
     } finally {
       if (!closed) await issuer.close()
+    }
+  })
+
+  it('refuses a port or host that is not one with a ConfigError, listening nowhere', async () => {
+    const issuer = await createIssuer(await options())
+    try {
+      for (const where of [
+        { port: -1 },
+        { port: 65_536 },
+        { port: 1.5 },
+        { port: '8443' },
+        { port: 0, host: '' },
+      ]) {
+        await expect(issuer.listen(where as never)).rejects.toThrow(ConfigError)
+      }
+      await expect(issuer.listen(undefined as never)).rejects.toThrow(/"port" must be/)
+    } finally {
+      await issuer.close()
     }
   })
 
