@@ -23,8 +23,12 @@ interface ErrnoLike {
 /** A system error in words: `billing.key already exists`, never `EEXIST: file already exists, open …`. */
 export function describeErrno(error: ErrnoLike): string | undefined {
   if (typeof error.code !== 'string' || typeof error.syscall !== 'string') return undefined
-  const text = ERRNO_TEXT[error.code] ?? error.code
+  const text = errnoText(error.code)
   return typeof error.path === 'string' ? `${error.path}: ${text}` : `${text} (${error.syscall})`
+}
+
+function errnoText(code: string): string {
+  return ERRNO_TEXT[code] ?? code
 }
 
 /**
@@ -49,8 +53,11 @@ export function errorMessage(error: unknown): string {
   if (cause && typeof cause === 'object') {
     const why = describeErrno(cause as ErrnoLike)
     if (why && !message.includes(why)) {
-      // the cause in words replaces a bare errno code in the message: "(ENOTDIR)"
-      message = `${message.replace(/ \(E[A-Z]+\)$/, '')} (${why})`
+      // the cause in words replaces a bare errno code in the message: "(ENOTDIR)"; without a path,
+      // the words alone: "did not answer (connection refused)", not "(connection refused (connect))"
+      const { code, path } = cause as ErrnoLike
+      const words = typeof path === 'string' ? why : errnoText(code as string)
+      message = `${message.replace(/ \(E[A-Z]+\)$/, '')} (${words})`
     }
   }
   const hint = HINTS.find(([pattern]) => pattern.test(message))?.[1]

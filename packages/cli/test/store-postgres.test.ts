@@ -134,3 +134,16 @@ describe.skipIf(!postgres)('callsign keys and store on PostgreSQL', { timeout: C
     expect(`${result.stdout}${result.stderr}`).not.toContain('hunter2-secret')
   })
 })
+
+describe('callsign on a PostgreSQL key store that cannot be reached', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
+  it('says why in words, once, with no URL in the message', async () => {
+    const unreachable = 'postgres://postgres:hunter2@127.0.0.1:1/test'
+    const result = await runCli(['keys', 'list', '--store', unreachable])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(
+      'callsign keys list: the PostgreSQL key store did not answer (connection refused)\n',
+    )
+  })
+})
