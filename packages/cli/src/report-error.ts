@@ -32,9 +32,17 @@ function errnoText(code: string): string {
 }
 
 /**
+ * What to run, for a library's refusal that a command can fix: the libraries' messages name no
+ * command (they are read by programs that do not ship this CLI), so the CLI adds its own.
+ */
+const HINTS: readonly (readonly [RegExp, string])[] = [
+  [/ is not a key directory \(no \w+\.json\)/, 'create one with `callsign jwks generate --dir <dir>`'],
+]
+
+/**
  * The message of an error as the user should read it: a system error in words; a library's
  * configuration error without the internal function name it starts with (`mintToken: `); the
- * cause (in words) appended when the message alone does not say why.
+ * cause (in words) appended when the message alone does not say why; a hint of what to run.
  */
 export function errorMessage(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
@@ -52,7 +60,8 @@ export function errorMessage(error: unknown): string {
       message = `${message.replace(/ \(E[A-Z]+\)$/, '')} (${words})`
     }
   }
-  return message
+  const hint = HINTS.find(([pattern]) => pattern.test(message))?.[1]
+  return hint === undefined ? message : `${message}; ${hint}`
 }
 
 /**

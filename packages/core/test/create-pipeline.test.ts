@@ -578,4 +578,20 @@ describe('createPipeline: options', () => {
     expect(() => createPipeline(options as never)).toThrow(ConfigError)
     expect(() => createPipeline(options as never)).toThrow(message)
   })
+
+  it('needs no verifier for a fixed policy whose every route is public, and still one for a watcher', async () => {
+    const open = definePolicy({ routes: { 'GET /healthz': 'public', 'POST /oauth2/token': 'public' } })
+    const pipeline = createPipeline({ policy: open, verifiers: [] })
+    expect(await pipeline.decide(request({}, { route: '/healthz' }))).toMatchObject({
+      allowed: true,
+      caller: null,
+    })
+    expect(await pipeline.decide(request({}, { route: '/other' }))).toMatchObject({
+      allowed: false,
+      error: { code: 'ERR_ROUTE_NOT_IN_POLICY' },
+    })
+    expect(() => createPipeline({ policy: { current: open }, verifiers: [] })).toThrow(
+      'at least one verifier',
+    )
+  })
 })

@@ -27,7 +27,7 @@ const issuer = await createIssuer({
   audit: jsonLinesAuditSink(config.auditFile),
 })
 
-await issuer.app.listen({ port: config.port, host: config.host })
+await issuer.listen({ port: config.port, host: config.host })
 log('listening', { port: config.port, tokenTtl: config.tokenTtlSeconds })
 closeOnSignal(async () => {
   await issuer.close()

@@ -63,6 +63,12 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 export function clientAuthenticator(options: ClientAuthenticatorOptions): ClientAuthenticator {
   const { store, mtls, certificateClients, assertions, clock } = options
 
+  // API key clients are checked with verifyApiKey, against the store on every request, not with
+  // apiKeyVerifier's cache. The cache pays off per API call; a client asks for a token once per token
+  // lifetime. Reading the store each time, a revoked key is refused at its next request, as soon as the
+  // store knows, with no notification or staleness window in between; an unknown key id costs one
+  // lookup, and every failure is counted by the failed-authentication limit, which is checked before
+  // any lookup. Its refusals map to RFC 6749 answers below (store down: temporarily_unavailable).
   const byKey = (key: string, challenge: 'Basic' | 'Bearer' | undefined) => async (): Promise<Caller> => {
     if (!store) throw refuse('api_keys_not_accepted', challenge)
     try {

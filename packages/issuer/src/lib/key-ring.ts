@@ -1,7 +1,6 @@
-import { join } from 'node:path'
 import { type Clock, ConfigError } from '@callsign/core'
 import { openReloadableFile, type ReloadableFile } from '@callsign/core/adapter'
-import { type KeyDir, readKeyDir, type SigningKey } from '@callsign/jwt'
+import { type KeyDir, keyDirWatchFiles, readKeyDir, type SigningKey } from '@callsign/jwt'
 import type { JWK } from 'jose'
 
 export interface KeyRingOptions {
@@ -29,8 +28,8 @@ const RETRY_MS = 250
 const RETRIES = 4
 
 /**
- * The issuer's view of a key directory (the layout of `@callsign/jwt`'s `createKeyDir`), reloaded when
- * `state.json` or `jwks.json` changes. It remembers every key that stopped signing while it watched,
+ * The issuer's view of a key directory (its layout is `@callsign/jwt`'s), reloaded when a rotation
+ * changes it. It remembers every key that stopped signing while it watched,
  * and keeps publishing it until `retainMs` after that moment, even once the directory has dropped it.
  */
 export async function openKeyRing(dir: string, options: KeyRingOptions): Promise<KeyRing> {
@@ -45,7 +44,7 @@ export async function openKeyRing(dir: string, options: KeyRingOptions): Promise
   let keyDir: ReloadableFile<KeyDir, Promise<boolean>>
   try {
     keyDir = await openReloadableFile({
-      paths: [join(dir, 'state.json'), join(dir, 'jwks.json')],
+      paths: keyDirWatchFiles(dir),
       load: () => readKeys(dir),
       watch: options.watch,
       onReload(next, previous) {

@@ -54,7 +54,7 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
   if (typeof options !== 'object' || options === null) fail('options are required')
   const issuer = checkIssuer(options.issuer)
   if (typeof options.keys !== 'string' || options.keys.length === 0) {
-    fail('"keys" must be the path of a key directory (callsign jwks generate --dir <dir>)')
+    fail('"keys" must be the path of a key directory (made by createKeyDir of @callsign/jwt)')
   }
   const audiences = options.audiences
   if (!Array.isArray(audiences) || audiences.length === 0) {
