@@ -165,6 +165,7 @@ function compileGrants(value: PolicyInput['grants']): {
   }
   const named = new Set<string>()
   for (const { to, scopes, where } of grants) {
+    if (!Array.isArray(scopes)) throw new ConfigError(`${where}: "scopes" must be a list of scopes`)
     const list = Object.freeze(checkScopes(scopes, where))
     if (typeof to === 'function') {
       matched.push({ matches: (callerId) => to(callerId) === true, scopes: list })

@@ -141,8 +141,12 @@ describe('definePolicy', () => {
       '"a" is granted twice',
     ],
     [{ routes: {}, grants: [{ to: 42, scopes: ['a:b'] }] }, 'grant [0] is not a valid caller id'],
-    [{ routes: {}, grants: [{ to: () => true }] }, "grant [0] must be 'public' or a list of scopes"],
-    [{ routes: {}, grants: [{ to: () => true, scopes: [] }] }, 'grant [0] has an empty scope list'],
+    [{ routes: {}, grants: [{ to: (): boolean => true }] }, 'grant [0]: "scopes" must be a list of scopes'],
+    [
+      { routes: {}, grants: { billing: 'orders:read' } },
+      'grant "billing": "scopes" must be a list of scopes',
+    ],
+    [{ routes: {}, grants: [{ to: (): boolean => true, scopes: [] }] }, 'grant [0] has an empty scope list'],
     [
       { routes: {}, grants: [{ to: 'a', scopes: ['a:b'], kind: 'mtls' }] },
       'grant [0] has an unknown field "kind"',

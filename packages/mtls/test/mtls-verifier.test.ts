@@ -431,11 +431,11 @@ describe('mtlsVerifier options', () => {
     expect(() => verifier().verify(request)).toThrow(expect.objectContaining({ reason: 'weak_key' }))
   })
 
-  it("authenticates only: the caller it gives holds no scopes (the pipeline adds the policy's grants)", () => {
+  it("authenticates only: the caller it gives holds no scopes (the pipeline adds the policy's grants)", async () => {
     const leaf = new X509Certificate(clients.billing!.cert)
     const tls = { authorized: true, peerCertificateChain: () => [leaf.raw], connection: {} }
     const request = { transport: 'http' as const, method: 'GET', route: '/', header: () => [], tls }
-    const caller = verifier().verify(request)
+    const caller = await verifier().verify(request)
     expect(caller).toMatchObject({ id: 'spiffe://mesh.local/ns/prod/sa/billing', kind: 'mtls' })
     expect(caller?.scopes.size).toBe(0)
   })
