@@ -20,7 +20,8 @@ export interface PolicyInput {
  * A grant to the callers `to` names: an exact caller id; a pattern ending in `/*`, every caller id
  * below that path on whole segments (`'spiffe://mesh.local/ns/prod/*'` matches
  * `spiffe://mesh.local/ns/prod/sa/billing`, not `spiffe://mesh.local/ns/prod-admin/sa/x` nor the
- * prefix itself); or a caller-id predicate, such as `authorizePathPrefix(...)` of `@callsign/mtls`.
+ * prefix itself); or a caller-id predicate, such as `authorizePathPrefix(...)` of `@callsign/mtls`,
+ * which grants only when it returns `true` (one that throws refuses the request: 401 `verifier_error`).
  */
 export interface PolicyGrant {
   readonly to: string | ((callerId: string) => boolean)
