@@ -81,7 +81,7 @@ describe('the TLS material in pipeline.health() and its reload metrics', () => {
     const serverTls = tlsServerOptions({ ...files, watch: false, onError: () => {} })
     const pipeline = createPipeline({
       policy,
-      verifiers: [mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'], grants: {} })],
+      verifiers: [mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'] })],
     })
     const notAfter = (pem: string) => new Date(new X509Certificate(pem).validTo)
     expect(pipeline.health()).toEqual({

@@ -218,6 +218,11 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
     paths.audit,
     '--certs',
     paths.certs,
+    // each service's policy: what it grants a certificate's identity is all that certificate holds
+    ...readdirSync(join(meshDir, 'policies')).flatMap((file) => [
+      '--policy',
+      join(meshDir, 'policies', file),
+    ]),
     '--now',
     new Date(started + 86_400_000).toISOString(),
     '--scope-window',

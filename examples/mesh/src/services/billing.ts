@@ -30,9 +30,7 @@ serverTls.attach(app.server as never)
 
 await app.register(auth, {
   policy: watchPolicyFile(config.policyFile),
-  verifiers: [
-    mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: [config.trustDomain], grants: {} }),
-  ],
+  verifiers: [mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: [config.trustDomain] })],
   audit: jsonLinesAuditSink(config.auditFile),
 })
 

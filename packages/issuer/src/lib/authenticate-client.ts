@@ -43,8 +43,8 @@ export interface ClientAuthenticator {
 export interface ClientAuthenticatorOptions {
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
-  /** The certificate identities registered as clients. */
-  readonly certificateClients: ReadonlySet<string>
+  /** The certificate identities registered as clients → the scopes each may be issued. */
+  readonly certificateClients: ReadonlyMap<string, readonly string[]>
   /** private_key_jwt clients, when any is registered. */
   readonly assertions: AssertionVerifier | undefined
   readonly clock: Clock
@@ -160,8 +160,10 @@ export function clientAuthenticator(options: ClientAuthenticatorOptions): Client
             if (!mtls) throw refuse('certificates_not_accepted', undefined)
             const caller = await verifyCertificate(mtls, req)
             if (caller.id !== clientId) throw refuse('client_id_mismatch', undefined)
-            if (!certificateClients.has(caller.id)) throw refuse('unknown_client', undefined)
-            return caller
+            const registered = certificateClients.get(caller.id)
+            if (!registered) throw refuse('unknown_client', undefined)
+            // the verifier authenticates; what the client may be issued is its registration's
+            return { ...caller, scopes: new Set(registered) }
           },
         }
       }
