@@ -37,6 +37,7 @@ function errnoText(code: string): string {
  */
 const HINTS: readonly (readonly [RegExp, string])[] = [
   [/ is not a key directory \(no \w+\.json\)/, 'create one with `callsign jwks generate --dir <dir>`'],
+  [/^the PostgreSQL [a-z ]+ has no tables: /, 'run `callsign store migrate --store <url>`'],
 ]
 
 /**
