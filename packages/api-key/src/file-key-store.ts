@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { type Clock, ConfigError, type Logger, systemClock } from '@callsign/core'
-import { checkLogger, reloadTelemetry, warn, watchFiles } from '@callsign/core/adapter'
+import { checkLogger, reloadReport, watchFiles } from '@callsign/core/adapter'
 import type { ApiKeyRecord, KeyStore, KeyStoreHealth } from './api-key-record.js'
 import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
@@ -88,26 +88,23 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   }
   const clock = options.clock ?? systemClock
   const logger = checkLogger(options.logger, 'fileKeyStore')
-  const onError =
-    options.onError ??
-    ((error: ConfigError) =>
-      warn(logger, 'CALLSIGN_KEY_STORE_RELOAD', `${error.message}; keeping the last good keys`))
-  let loadedAt: number | null = null
-  let failedReload: { readonly at: number; readonly error: string } | null = null
-  const telemetry = reloadTelemetry('@callsign/api-key', 'key_store', () => loadedAt, file)
+  const initial = loadSync(file, true)
+  // Reported as every file-backed part reports, though its loads do not fit `reloadableFile`: its own
+  // writes replace the records outside any load, a stale load is dropped, and the watcher's loads are
+  // parsed in slices and coalesced.
+  const report = reloadReport({
+    onError: options.onError,
+    warning: { code: 'CALLSIGN_KEY_STORE_RELOAD', keeping: 'the last good keys' },
+    logger,
+    errorCode: 'invalid_store_file',
+    telemetry: { meter: '@callsign/api-key', part: 'key_store', file },
+    clock,
+  })
   const reloaded = () => {
-    loadedAt = clock.now()
-    failedReload = null
-    telemetry.succeeded()
+    report.succeeded()
     options.onReload?.()
   }
-  const reloadFailed = (error: ConfigError) => {
-    failedReload = { at: clock.now(), error: 'invalid_store_file' }
-    telemetry.failed('invalid_store_file')
-    onError(error)
-  }
-  const initial = loadSync(file, true)
-  loadedAt = clock.now()
+  const reloadFailed = report.failed
   let records = initial?.records ?? new Map<string, ApiKeyRecord>()
   /** The identity of the file last read (good or not), so that an unchanged file is not read again. */
   let seen = initial?.identity ?? 'missing'
@@ -286,15 +283,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   return {
     path: file,
     health() {
-      return {
-        status: failedReload === null ? 'ok' : 'degraded',
-        keys: records.size,
-        loadedAt: loadedAt === null ? null : new Date(loadedAt).toISOString(),
-        lastReloadError: failedReload && {
-          at: new Date(failedReload.at).toISOString(),
-          error: failedReload.error,
-        },
-      }
+      const { status, loadedAt, lastReloadError } = report.health()
+      return { status, keys: records.size, loadedAt, lastReloadError }
     },
     async find(id) {
       return findLocal(id)

@@ -206,6 +206,54 @@ describe('fileKeyStore', () => {
     expect(service.reload()).toBe(false)
   })
 
+  it('by default warns once through the logger of a failed reload, and says so in health() until a good one', async () => {
+    const path = tmp.file('keys.json')
+    let now = Date.parse('2026-01-01T00:00:00Z')
+    const warnings: unknown[][] = []
+    const store = open(path, {
+      watch: false,
+      logger: { warn: (...args: unknown[]) => warnings.push(args) },
+      clock: { now: () => now },
+    })
+    await createApiKey(store, { owner: 'billing', scopes: ['a:b'] })
+    const good = await readFile(path, 'utf8')
+    expect(store.health()).toEqual({
+      status: 'ok',
+      keys: 1,
+      loadedAt: '2026-01-01T00:00:00.000Z',
+      lastReloadError: null,
+    })
+
+    now += 60_000
+    await writeFile(path, '{"version": 1, "keys": [ oops')
+    expect(store.reload()).toBe(false)
+    expect(warnings).toEqual([
+      [
+        { code: 'CALLSIGN_KEY_STORE_RELOAD' },
+        expect.stringMatching(/^key store .*keys\.json is not valid JSON.*; keeping the last good keys$/),
+      ],
+    ])
+    const degraded = store.health()
+    expect(Object.keys(degraded)).toEqual(['status', 'keys', 'loadedAt', 'lastReloadError'])
+    expect(degraded).toEqual({
+      status: 'degraded',
+      keys: 1,
+      loadedAt: '2026-01-01T00:00:00.000Z',
+      lastReloadError: { at: '2026-01-01T00:01:00.000Z', error: 'invalid_store_file' },
+    })
+
+    now += 60_000
+    await writeFile(path, good)
+    expect(store.reload()).toBe(true)
+    expect(store.health()).toEqual({
+      status: 'ok',
+      keys: 1,
+      loadedAt: '2026-01-01T00:02:00.000Z',
+      lastReloadError: null,
+    })
+    expect(warnings).toHaveLength(1)
+  })
+
   it('loses no record when 20 writers on two store objects create keys at once', async () => {
     const path = tmp.file('keys.json')
     const a = open(path, { watch: false })

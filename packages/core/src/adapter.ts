@@ -21,12 +21,17 @@ export { isLoopbackHost } from './is-loopback-host.js'
 export { checkLogger, warn } from './logger.js'
 export { rawHeader } from './raw-header.js'
 export { refusal } from './refusal.js'
+export {
+  type ReloadableFileHealth,
+  type ReloadReport,
+  type ReloadReportOptions,
+  reloadReport,
+} from './reload-report.js'
 export { type ReloadTelemetry, reloadTelemetry } from './reload-telemetry.js'
 export {
   openReloadableFile,
   type ReloadableFile,
   type ReloadableFileCommon,
-  type ReloadableFileHealth,
   type ReloadableFileOptions,
   reloadableFile,
 } from './reloadable-file.js'

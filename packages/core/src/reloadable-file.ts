@@ -1,8 +1,9 @@
-import { ConfigError } from './auth-error.js'
-import { type Clock, systemClock } from './clock.js'
-import type { HealthStatus } from './health.js'
-import { type Logger, warn } from './logger.js'
-import { reloadTelemetry } from './reload-telemetry.js'
+import {
+  type ReloadableFileHealth,
+  type ReloadErrorReporting,
+  type ReloadReportOptions,
+  reloadReport,
+} from './reload-report.js'
 import { type WatchFilesOptions, watchFiles } from './watch-files.js'
 
 /**
@@ -17,7 +18,7 @@ export type ReloadableFileOptions<T> = ReloadableFileCommon<T> & {
   readonly load: () => T
 }
 
-/** The options both kinds share: what to watch, and how a reload is reported. */
+/** The options both kinds share: what to watch, and how a reload is reported ({@link reloadReport}). */
 export type ReloadableFileCommon<T> = {
   /** The files `load` reads: a change to any of them reloads. */
   readonly paths: readonly string[]
@@ -25,38 +26,13 @@ export type ReloadableFileCommon<T> = {
   readonly watch?: boolean | WatchFilesOptions
   /** Called after a good reload, with the new value and the one it replaced. */
   readonly onReload?: (value: T, previous: T) => void
-  /** The short error code of a failed reload, in `health()` and the metrics. Default `invalid_file`. */
-  readonly errorCode?: string
   /**
    * Report reloads as metrics: {@link reloadTelemetry} with this meter name and part, labelled by
    * `file` (its folder and name; default: the first of `paths`). Default: none.
    */
   readonly telemetry?: { readonly meter: string; readonly part: string; readonly file?: string }
-  /** Time source of `health()`. Default: the system clock. */
-  readonly clock?: Clock
-} & (
-  | {
-      /** Called once for each reload that failed; the last good value stays in use. */
-      readonly onError: (error: ConfigError) => void
-    }
-  | {
-      /** Called once for each reload that failed. Default: the `warning` below. */
-      readonly onError?: (error: ConfigError) => void
-      /** The default `onError`: `warn(logger, code, '<error message>; keeping <keeping>')`. */
-      readonly warning: { readonly code: string; readonly keeping: string }
-      readonly logger?: Logger
-    }
-)
-
-/** What a reloadable file says of itself, for a part's `health()`. */
-export interface ReloadableFileHealth {
-  /** `degraded`: the last reload failed and the last good value is in use. */
-  readonly status: HealthStatus
-  /** ISO time of the last good load. */
-  readonly loadedAt: string
-  /** The last reload that failed, while no good one has followed it. */
-  readonly lastReloadError: { readonly at: string; readonly error: string } | null
-}
+} & Pick<ReloadReportOptions, 'errorCode' | 'clock'> &
+  ReloadErrorReporting
 
 /** A value loaded from files, reloaded when they change, the last good one kept. */
 export interface ReloadableFile<T, Reloaded = boolean> {
@@ -125,46 +101,25 @@ export async function openReloadableFile<T>(
   return { current: kept.current, reload, health: kept.health, close: watch(options, reload) }
 }
 
-/** The last good value, when it was loaded, the last failure, and how each reload is reported. */
+/** The last good value, and the report of each reload. */
 function lastGood<T>(first: T, options: ReloadableFileCommon<T>) {
-  const clock = options.clock ?? systemClock
-  const errorCode = options.errorCode ?? 'invalid_file'
+  const { telemetry } = options
+  const report = reloadReport({
+    ...options,
+    telemetry: telemetry && { ...telemetry, file: telemetry.file ?? options.paths[0] ?? '' },
+  })
   let current = first
-  let loadedAt = clock.now()
-  let failure: { readonly at: number; readonly error: string } | null = null
-  const { telemetry: metered } = options
-  const telemetry =
-    metered &&
-    reloadTelemetry(metered.meter, metered.part, () => loadedAt, metered.file ?? options.paths[0] ?? '')
-  const onError =
-    options.onError ??
-    ('warning' in options
-      ? (error: ConfigError) =>
-          warn(options.logger, options.warning.code, `${error.message}; keeping ${options.warning.keeping}`)
-      : () => {})
   return {
     current: () => current,
     loaded(next: T): true {
       const previous = current
       current = next
-      loadedAt = clock.now()
-      failure = null
-      telemetry?.succeeded()
+      report.succeeded()
       options.onReload?.(next, previous)
       return true
     },
-    failed(error: unknown): false {
-      if (!(error instanceof ConfigError)) throw error
-      failure = { at: clock.now(), error: errorCode }
-      telemetry?.failed(errorCode)
-      onError(error)
-      return false
-    },
-    health: (): ReloadableFileHealth => ({
-      status: failure ? 'degraded' : 'ok',
-      loadedAt: new Date(loadedAt).toISOString(),
-      lastReloadError: failure && { at: new Date(failure.at).toISOString(), error: failure.error },
-    }),
+    failed: report.failed,
+    health: report.health,
   }
 }
 
