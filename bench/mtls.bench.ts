@@ -19,13 +19,12 @@ export async function run(): Promise<string> {
   })
   const client = issueServiceCertificate({ ca, spiffeId: 'spiffe://mesh.local/ns/prod/sa/billing' })
   const tls = { ca: ca.cert, cert: server.cert, key: server.key, requestCert: true, rejectUnauthorized: true }
-  const verifier = mtlsVerifier({
-    identity: 'spiffe',
-    trustDomains: { 'mesh.local': { ca: ca.cert } },
-    grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] },
-  })
+  const verifier = mtlsVerifier({ identity: 'spiffe', trustDomains: { 'mesh.local': { ca: ca.cert } } })
   const pipeline = createPipeline({
-    policy: definePolicy({ routes: { 'GET /orders': ['orders:read'] } }),
+    policy: definePolicy({
+      routes: { 'GET /orders': ['orders:read'] },
+      grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] },
+    }),
     verifiers: [verifier],
   })
   const peerOf = (socket: TLSSocket): TlsPeer => ({

@@ -55,15 +55,11 @@ export async function run(): Promise<string> {
       clientCertificate: 'request',
     })
     const pipeline = createPipeline({
-      policy: definePolicy({ routes: { 'GET /orders': ['orders:read'] } }),
-      verifiers: [
-        mtlsVerifier({
-          identity: 'spiffe',
-          serverTls,
-          trustDomains: ['mesh.local'],
-          grants: { [CLIENT]: ['orders:read'] },
-        }),
-      ],
+      policy: definePolicy({
+        routes: { 'GET /orders': ['orders:read'] },
+        grants: { [CLIENT]: ['orders:read'] },
+      }),
+      verifiers: [mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'] })],
     })
     const https = createServer(serverTls.options, tlsGuarded(pipeline, tlsPeerFromSocket))
     serverTls.attach(https)

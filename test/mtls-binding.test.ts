@@ -42,7 +42,7 @@ let grpcServer: grpc.Server
 let grpcPort: number
 
 const verifiers = () => [
-  mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'], grants: {} }),
+  mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'] }),
   jwtVerifier({ issuer: ISSUER, audience: 'orders', keys: [publicKey] }),
 ]
 

@@ -100,8 +100,9 @@ const verifier = (serverTls: ServerTls) =>
     identity: 'spiffe',
     serverTls,
     trustDomains: ['mesh.local'],
-    grants: { [BILLING]: ['orders:read'] },
   })
+/** The verifier authenticates; the policy grants billing its scope. */
+const grants = { [BILLING]: ['orders:read'] }
 const clientTls = () => ({ ca: caY.cert, cert: client.cert, key: client.key })
 
 function httpsConnection(port: number): Connection {
@@ -146,7 +147,7 @@ async function expressTarget(serverTls: ServerTls, attach: boolean): Promise<Tar
   app.post('/orders', (_req, res) => res.json({ ok: true }))
   app.get('/healthz', (_req, res) => res.json({ ok: true }))
   expressAuth(app, {
-    policy: definePolicy({ routes: httpRoutes }),
+    policy: definePolicy({ routes: httpRoutes, grants }),
     verifiers: [verifier(serverTls)],
     audit: (event) => audit.push(event),
   })
@@ -174,7 +175,7 @@ async function fastifyTarget(serverTls: ServerTls, http2: boolean): Promise<Targ
     ? Fastify({ http2: true, https: serverTls.options })
     : Fastify({ https: serverTls.options })) as unknown as FastifyInstance
   await app.register(fastifyAuth, {
-    policy: definePolicy({ routes: httpRoutes }),
+    policy: definePolicy({ routes: httpRoutes, grants }),
     verifiers: [verifier(serverTls)],
     audit: (event) => audit.push(event),
   })
@@ -256,7 +257,7 @@ function grpcServerCredentials(serverTls: ServerTls): grpc.ServerCredentials {
 async function grpcTarget(serverTls: ServerTls): Promise<Target> {
   const audit: AuditEvent[] = []
   const interceptor = grpcAuth({
-    policy: definePolicy({ routes: { ...grpcRoutes, '/contract.v1.Orders/Unmapped': 'public' } }),
+    policy: definePolicy({ routes: { ...grpcRoutes, '/contract.v1.Orders/Unmapped': 'public' }, grants }),
     verifiers: [verifier(serverTls)],
     services: [Orders.service],
     audit: (event) => audit.push(event),

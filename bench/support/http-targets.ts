@@ -31,7 +31,9 @@ export interface Target {
 
 export type Guard = 'none' | 'api-key' | 'jwt' | 'jwt-nocache' | 'mtls'
 
-const policy = () => definePolicy({ routes: { 'GET /orders/:id': [SCOPE] } })
+// The mTLS client's scope is the policy's grant (the verifier only authenticates).
+const policy = () =>
+  definePolicy({ routes: { 'GET /orders/:id': [SCOPE] }, grants: { [CLIENT_SPIFFE_ID]: [SCOPE] } })
 
 /** Callsign's verifier for a guard, configured as its README recommends for production. */
 export function callsignVerifier(guard: Exclude<Guard, 'none'>, fixture: Fixture): Verifier {
@@ -57,7 +59,6 @@ export function callsignVerifier(guard: Exclude<Guard, 'none'>, fixture: Fixture
       return mtlsVerifier({
         identity: 'spiffe',
         trustDomains: { [TRUST_DOMAIN]: { ca: fixture.tls.ca } },
-        grants: { [CLIENT_SPIFFE_ID]: [SCOPE] },
       })
   }
 }

@@ -17,10 +17,15 @@ afterAll(() => creds.close())
 
 type Audit = (event: AuditEvent) => void
 const factories: Record<string, (c: RealCredentials, audit: Audit) => Promise<Harness>> = {
-  express: (c, audit) => expressHarness(c.certs, c.verifiers(), { audit }),
-  fastify: (c, audit) => fastifyHarness(c.certs, c.verifiers(), { audit }),
+  express: (c, audit) => expressHarness(c.certs, c.verifiers(), { audit, grants: c.grants }),
+  fastify: (c, audit) => fastifyHarness(c.certs, c.verifiers(), { audit, grants: c.grants }),
   grpc: (c, audit) =>
-    grpcHarness(c.certs, c.verifiers(), { audit }, { serverCredentials: c.grpcServerCredentials() }),
+    grpcHarness(
+      c.certs,
+      c.verifiers(),
+      { audit, grants: c.grants },
+      { serverCredentials: c.grpcServerCredentials() },
+    ),
 }
 
 for (const [name, factory] of Object.entries(factories)) {

@@ -49,10 +49,15 @@ afterAll(async () => {
 
 type Factory = (c: RealCredentials, extra: ExtraOptions) => Promise<Harness>
 const factories: Record<string, Factory> = {
-  express: (c, extra) => expressHarness(c.certs, c.verifiers(), extra),
-  fastify: (c, extra) => fastifyHarness(c.certs, c.verifiers(), extra),
+  express: (c, extra) => expressHarness(c.certs, c.verifiers(), { ...extra, grants: c.grants }),
+  fastify: (c, extra) => fastifyHarness(c.certs, c.verifiers(), { ...extra, grants: c.grants }),
   grpc: (c, extra) =>
-    grpcHarness(c.certs, c.verifiers(), extra, { serverCredentials: c.grpcServerCredentials() }),
+    grpcHarness(
+      c.certs,
+      c.verifiers(),
+      { ...extra, grants: c.grants },
+      { serverCredentials: c.grpcServerCredentials() },
+    ),
 }
 
 /** Every secret the table presents, and the parts of it that are secret on their own. */

@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { apiKeyVerifier, createApiKey, fileKeyStore } from '@callsign/api-key'
+import { basename, join } from 'node:path'
+import { apiKeyVerifier, createApiKey, type FileKeyStore, fileKeyStore } from '@callsign/api-key'
 import { createPipeline, definePolicy } from '@callsign/core'
+import { reloadableFile } from '@callsign/core/adapter'
 import { createDevCa, issueServiceCertificate, mtlsVerifier, tlsServerOptions } from '@callsign/mtls'
 import { afterAll, describe, expect, it } from 'vitest'
 import { postToken, startIssuer } from '../../packages/issuer/test/support/issuer-fixture.js'
@@ -51,17 +52,20 @@ describe('the key store in pipeline.health() and its reload metrics', () => {
     expect(store.reload()).toBe(true)
     expect(pipeline.health().status).toBe('ok')
 
+    const file = { 'callsign.reload.file': `${basename(dir)}/keys.json` }
     expect(await points('callsign.key_store.reloads')).toEqual(
       expect.arrayContaining([
         {
-          attributes: { 'callsign.reload.outcome': 'failure', 'error.type': 'invalid_store_file' },
+          attributes: { ...file, 'callsign.reload.outcome': 'failure', 'error.type': 'invalid_store_file' },
           value: 1,
         },
-        { attributes: { 'callsign.reload.outcome': 'success' }, value: 1 },
+        { attributes: { ...file, 'callsign.reload.outcome': 'success' }, value: 1 },
       ]),
     )
-    const [lastSuccess] = await points('callsign.key_store.reload.last_success')
-    expect(lastSuccess?.value).toBe(Math.floor(Date.parse(store.health().loadedAt as string) / 1000))
+    expect(await points('callsign.key_store.reload.last_success')).toContainEqual({
+      attributes: file,
+      value: Math.floor(Date.parse(store.health().loadedAt as string) / 1000),
+    })
     store.close()
   })
 })
@@ -77,7 +81,7 @@ describe('the TLS material in pipeline.health() and its reload metrics', () => {
     const serverTls = tlsServerOptions({ ...files, watch: false, onError: () => {} })
     const pipeline = createPipeline({
       policy,
-      verifiers: [mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'], grants: {} })],
+      verifiers: [mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'] })],
     })
     const notAfter = (pem: string) => new Date(new X509Certificate(pem).validTo)
     expect(pipeline.health()).toEqual({
@@ -102,13 +106,97 @@ describe('the TLS material in pipeline.health() and its reload metrics', () => {
     writeFileSync(files.key, server.key)
     expect(serverTls.reload()).toBe(true)
     expect(pipeline.health().status).toBe('ok')
+    const file = { 'callsign.reload.file': `${basename(dir)}/tls.crt` }
     expect(await points('callsign.tls_material.reloads')).toEqual(
       expect.arrayContaining([
-        { attributes: { 'callsign.reload.outcome': 'failure', 'error.type': 'invalid_tls_files' }, value: 1 },
-        { attributes: { 'callsign.reload.outcome': 'success' }, value: 1 },
+        {
+          attributes: { ...file, 'callsign.reload.outcome': 'failure', 'error.type': 'invalid_tls_files' },
+          value: 1,
+        },
+        { attributes: { ...file, 'callsign.reload.outcome': 'success' }, value: 1 },
       ]),
     )
     serverTls.close()
+  })
+})
+
+describe('two reloaders of one kind in one process', () => {
+  it("are two series, told apart by their file's folder and name, never the whole path", async () => {
+    const stores = ['partners', 'internal'].map((folder) => {
+      mkdirSync(join(dir, folder))
+      return fileKeyStore(join(dir, folder, 'keys.json'), { watch: false, onError: () => {} })
+    })
+    const [partners, internal] = stores as [FileKeyStore, FileKeyStore]
+    await createApiKey(partners, { owner: 'storefront', scopes: ['shop:read'] }) // writes the file
+    writeFileSync(join(dir, 'internal', 'keys.json'), '{ not json')
+    expect(internal.reload()).toBe(false)
+    expect(partners.reload()).toBe(true)
+
+    const reloads = (await points('callsign.key_store.reloads')).filter(({ attributes }) =>
+      ['partners/keys.json', 'internal/keys.json'].includes(String(attributes['callsign.reload.file'])),
+    )
+    expect(reloads).toEqual([
+      {
+        attributes: {
+          'callsign.reload.file': 'internal/keys.json',
+          'callsign.reload.outcome': 'failure',
+          'error.type': 'invalid_store_file',
+        },
+        value: 1,
+      },
+      {
+        attributes: { 'callsign.reload.file': 'partners/keys.json', 'callsign.reload.outcome': 'success' },
+        value: 1,
+      },
+    ])
+    const lastSuccess = await points('callsign.key_store.reload.last_success')
+    for (const folder of ['partners', 'internal']) {
+      expect(lastSuccess).toContainEqual({
+        attributes: { 'callsign.reload.file': `${folder}/keys.json` },
+        value: expect.any(Number),
+      })
+    }
+    expect(JSON.stringify(await meter.everything())).not.toContain(dir)
+    for (const store of stores) store.close()
+  })
+})
+
+describe('a reloadable file of your own, with telemetry', () => {
+  it("is labelled by its first path's folder and name, or by telemetry.file", () => {
+    const folder = join(dir, 'acme')
+    mkdirSync(folder)
+    const paths = [join(folder, 'partners.json'), join(folder, 'extra.json')]
+    for (const path of paths) writeFileSync(path, '{}')
+    const load = () => JSON.parse(readFileSync(paths[0]!, 'utf8')) as unknown
+    const byDefault = reloadableFile({
+      paths,
+      load,
+      watch: false,
+      onError: () => {},
+      telemetry: { meter: '@acme/partners', part: 'partners' },
+    })
+    const named = reloadableFile({
+      paths,
+      load,
+      watch: false,
+      onError: () => {},
+      telemetry: { meter: '@acme/partners', part: 'partners', file: paths[1]! },
+    })
+    expect(byDefault.reload()).toBe(true)
+    expect(named.reload()).toBe(true)
+    return expect(points('callsign.partners.reloads')).resolves.toEqual([
+      {
+        attributes: {
+          'callsign.reload.file': 'acme/partners.json',
+          'callsign.reload.outcome': 'success',
+        },
+        value: 1,
+      },
+      {
+        attributes: { 'callsign.reload.file': 'acme/extra.json', 'callsign.reload.outcome': 'success' },
+        value: 1,
+      },
+    ])
   })
 })
 

@@ -77,8 +77,7 @@ beforeAll(async () => {
     audit: (event) => audit.push(event),
     clock,
   })
-  await issuer.app.listen({ port: 0, host: '127.0.0.1' })
-  issuerUrl = `http://127.0.0.1:${(issuer.app.server.address() as AddressInfo).port}`
+  issuerUrl = `http://127.0.0.1:${(await issuer.listen({ port: 0, host: '127.0.0.1' })).port}`
 
   const routes = { 'GET /orders/:id': ['orders:read'] } as const
   const app = express()
@@ -135,7 +134,6 @@ afterAll(async () => {
   await fastifyApp?.close()
   expressServer?.closeAllConnections()
   if (expressServer) await new Promise((resolve) => expressServer.close(resolve))
-  issuer?.app.server.closeAllConnections()
   await issuer?.close()
   store?.close()
   await rm(dir, { recursive: true, force: true })

@@ -16,6 +16,8 @@ export function serviceConfig(service: string) {
     service,
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 0),
+    /** Where the service's Prometheus metrics are served (`/metrics`, on `host`); unset: not served. */
+    metricsPort: Number(process.env.METRICS_PORT ?? 0),
     trustDomain: process.env.TRUST_DOMAIN ?? 'mesh.local',
     policyFile: process.env.POLICY_FILE ?? join(meshDir, 'policies', `${service}.policy.yaml`),
     auditFile: process.env.AUDIT_FILE ?? join(state, 'audit', `${service}.jsonl`),

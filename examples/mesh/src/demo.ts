@@ -12,7 +12,6 @@
  */
 import { join, relative, resolve } from 'node:path'
 import { meshDir } from './config.js'
-import { freePorts } from './lib/free-ports.js'
 import { stopAll } from './lib/processes.js'
 import { keyFile, meshPaths } from './provision.js'
 import { startMesh } from './start-mesh.js'
@@ -36,8 +35,7 @@ process.on('SIGINT', () => void stop(130))
 process.on('SIGTERM', () => void stop(143))
 
 try {
-  const [issuer, gateway, orders, billing, inventory] = await freePorts(5)
-  const mesh = await startMesh(paths, { issuer, gateway, orders, billing, inventory } as never, say)
+  const mesh = await startMesh(paths, say)
   const failures = await runTour(mesh, say, process.env.MESH_DATABASE_URL || undefined)
   if (keep) {
     const rel = (path: string) => relative(process.cwd(), path) || '.'
@@ -49,6 +47,8 @@ try {
     say(
       `  curl -s --cacert ${rel(join(paths.certs, 'ca', 'ca.crt'))} ${mesh.urls.issuer}/.well-known/openid-configuration`,
     )
+    say("Each service's Prometheus metrics:")
+    for (const [service, url] of Object.entries(mesh.metricsUrls)) say(`  curl -s ${url}   # ${service}`)
     say(`Logs: ${rel(paths.logs)}  Audit: ${rel(paths.audit)}.  Ctrl-C stops everything.`)
     await new Promise(() => {})
   }

@@ -8,10 +8,11 @@ import { grpc, http, type Outcome } from './lib/calls.js'
 import { callsign, mustCallsign, nodeArgs } from './lib/callsign.js'
 import { freePorts } from './lib/free-ports.js'
 import { startService } from './lib/processes.js'
+import { refusalsByReason } from './lib/refusals.js'
 import { table } from './lib/table.js'
 import { waitHealthy } from './lib/wait-healthy.js'
 import { intruderLoot, keyFile, secretFiles } from './provision.js'
-import { DEMO_TOKEN_TTL_SECONDS, type Mesh } from './start-mesh.js'
+import { DEMO_TOKEN_TTL_SECONDS, type Mesh, type Service } from './start-mesh.js'
 
 type Row = [call: string, expected: string, got: string, seen: string]
 
@@ -197,9 +198,9 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
   )
 
   section('8. No secret in any log or audit line')
-  const leaks = findSecrets(mesh)
+  const leaks = findSecrets(mesh, logAndAuditFiles(mesh))
   expect(
-    `${leaks.files} log and audit files searched for ${leaks.secrets} secrets`,
+    `${leaks.sources} log and audit files searched for ${leaks.secrets} secrets`,
     'none found',
     leaks.found.length ? leaks.found.join(', ') : 'none found',
   )
@@ -217,6 +218,11 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
     paths.audit,
     '--certs',
     paths.certs,
+    // each service's policy: what it grants a certificate's identity is all that certificate holds
+    ...readdirSync(join(meshDir, 'policies')).flatMap((file) => [
+      '--policy',
+      join(meshDir, 'policies', file),
+    ]),
     '--now',
     new Date(started + 86_400_000).toISOString(),
     '--scope-window',
@@ -272,11 +278,53 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
     section('')
   }
 
+  section("Refusals by reason, as each service's Prometheus metrics count them")
+  const scraped = await scrapeMetrics(mesh)
+  let refusals: Record<Service, Record<string, number>> | null = null
+  if (scraped instanceof Error) {
+    expect('scrape every service /metrics', 'refusals by reason', `failed: ${scraped.message}`, '', false)
+  } else {
+    const counted = Object.fromEntries(
+      Object.entries(scraped).map(([service, text]) => [service, refusalsByReason(text)]),
+    ) as Record<Service, Record<string, number>>
+    refusals = counted
+    say(`${table(['reason', 'refused', 'by'], refusalRows(counted))}\n`)
+    // the refusals steps 2, 4, 5 and 7 made, each where it happened
+    const made = [
+      ['gateway', 'scope_missing'],
+      ['gateway', 'no_credential'],
+      ['orders', 'no_credential'],
+      ['billing', 'no_credential'],
+      ['inventory', 'no_credential'],
+      ['gateway', 'revoked'],
+      ['billing', 'revoked'],
+    ] as const
+    const missing = made.filter(([service, reason]) => !counted[service][reason])
+    expect(
+      'the refusals of steps 2, 4, 5 and 7, in each service /metrics',
+      'all counted',
+      missing.length ? `not counted: ${missing.map((m) => m.join(' ')).join(', ')}` : 'all counted',
+    )
+    const texts = Object.entries(scraped).map(([service, text]) => ({ where: `${service} /metrics`, text }))
+    const leaks = findSecrets(mesh, texts)
+    expect(
+      `${leaks.sources} services' metrics searched for ${leaks.secrets} secrets`,
+      'none found',
+      leaks.found.length ? leaks.found.join(', ') : 'none found',
+    )
+  }
+  section('')
+
   // MESH_REPORT: the same outcomes as JSON, for the end-to-end test
   if (process.env.MESH_REPORT) {
     writeFileSync(
       process.env.MESH_REPORT,
-      JSON.stringify({ failures, steps: report, review: { code: review.code } }),
+      JSON.stringify({
+        failures,
+        steps: report,
+        review: { code: review.code },
+        refusals,
+      }),
     )
   }
   say(failures === 0 ? 'Every step behaved as expected.' : `${failures} step(s) did not behave as expected.`)
@@ -379,28 +427,31 @@ function runIntruder(mesh: Mesh): Promise<{ attempts: Attempt[]; code: number | 
   })
 }
 
-/** Every secret the mesh holds (API keys, the expired token), searched for in every log and audit file. */
-function findSecrets(mesh: Mesh) {
+/** Every secret the mesh holds (API keys, the expired token), searched for in each text of `sources`. */
+function findSecrets(mesh: Mesh, sources: readonly { where: string; text: string }[]) {
   const secrets = secretFiles(mesh.paths.secrets).map((name) => ({
     name,
     value: readFileSync(join(mesh.paths.secrets, name), 'utf8').trim(),
   }))
-  const files = [mesh.paths.logs, mesh.paths.audit].flatMap((dir) =>
-    readdirSync(dir).map((name) => join(dir, name)),
-  )
   const found: string[] = []
-  for (const file of files) {
-    const text = readFileSync(file, 'utf8')
+  for (const { where, text } of sources) {
     for (const secret of secrets) {
       // the secret part of a key (after its id) and a whole token
       const needle = secret.value.includes('_')
         ? secret.value.slice(secret.value.lastIndexOf('_') + 1)
         : secret.value
-      if (needle.length > 16 && text.includes(needle)) found.push(`${secret.name} in ${file}`)
+      if (needle.length > 16 && text.includes(needle)) found.push(`${secret.name} in ${where}`)
     }
-    if (/Bearer [A-Za-z0-9]/.test(text)) found.push(`a bearer credential in ${file}`)
+    if (/Bearer [A-Za-z0-9]/.test(text)) found.push(`a bearer credential in ${where}`)
   }
-  return { files: files.length, secrets: secrets.length, found }
+  return { sources: sources.length, secrets: secrets.length, found }
+}
+
+/** Every log and audit file of the mesh, with its text. */
+function logAndAuditFiles(mesh: Mesh) {
+  return [mesh.paths.logs, mesh.paths.audit]
+    .flatMap((dir) => readdirSync(dir).map((name) => join(dir, name)))
+    .map((file) => ({ where: file, text: readFileSync(file, 'utf8') }))
 }
 
 /** A new partner key (shop:read, one hour) in `store`, written to the key file named `name`. */
@@ -423,4 +474,38 @@ async function partnerKey(paths: Mesh['paths'], name: string, store: string): Pr
     store,
   ])
   return file
+}
+
+/** Each service's metrics, as Prometheus scrapes them (plain HTTP); the error if one cannot be read. */
+async function scrapeMetrics(mesh: Mesh): Promise<Record<Service, string> | Error> {
+  try {
+    const entries = await Promise.all(
+      Object.entries(mesh.metricsUrls).map(async ([service, url]) => {
+        const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
+        if (!response.ok) throw new Error(`${url} answered ${response.status}`)
+        return [service, await response.text()]
+      }),
+    )
+    return Object.fromEntries(entries) as Record<Service, string>
+  } catch (error) {
+    return error as Error
+  }
+}
+
+/** One row a reason, most refused first: the total, then each service's count. */
+function refusalRows(refusals: Record<Service, Record<string, number>>): string[][] {
+  const byReason = new Map<string, [service: string, count: number][]>()
+  for (const [service, counts] of Object.entries(refusals)) {
+    for (const [reason, count] of Object.entries(counts)) {
+      byReason.set(reason, [...(byReason.get(reason) ?? []), [service, count]])
+    }
+  }
+  const total = (counts: [string, number][]) => counts.reduce((sum, [, count]) => sum + count, 0)
+  return [...byReason]
+    .sort(([, a], [, b]) => total(b) - total(a))
+    .map(([reason, counts]) => [
+      reason,
+      String(total(counts)),
+      counts.map(([service, count]) => `${service} ${count}`).join(' · '),
+    ])
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { meshDir } from '../src/config.js'
 import { nodeArgs } from '../src/lib/callsign.js'
 import { freePorts } from '../src/lib/free-ports.js'
+import { refusalsByReason } from '../src/lib/refusals.js'
 import { keyFile, meshPaths } from '../src/provision.js'
 
 // `pnpm test:compose`: the mesh run for real in docker compose (a Docker engine and `docker compose`
@@ -110,6 +111,12 @@ async function startedAt(): Promise<Record<string, string>> {
 async function servedBillingCertificate(): Promise<string> {
   const script = `const s=require('tls').connect({host:'billing',port:8443,rejectUnauthorized:false},()=>{console.log(s.getPeerX509Certificate().fingerprint256);s.end()})`
   return (await dc('exec', '-T', 'orders', 'node', '-e', script)).trim()
+}
+
+/** A service's refusals by reason, from its Prometheus metrics, scraped from inside the mesh network. */
+async function refusalsOf(service: string): Promise<Record<string, number>> {
+  const script = `fetch('http://${service}:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`
+  return refusalsByReason(await dc('exec', '-T', 'orders', 'node', '-e', script))
 }
 
 let before: Record<string, string>
@@ -233,5 +240,18 @@ describe('the mesh in docker compose', () => {
     )
     expect(attempts.length).toBe(8)
     expect(result.code).toBe(0)
+  })
+
+  it("counts the refusals in the gateway's and billing's Prometheus metrics, scraped inside the network", async () => {
+    // the gateway: no credential and a missing scope (the first test, the intruder), the revoked key
+    const atGateway = await refusalsOf('gateway')
+    expect(atGateway.no_credential).toBeGreaterThanOrEqual(2)
+    expect(atGateway.scope_missing).toBeGreaterThanOrEqual(2)
+    expect(atGateway.revoked).toBeGreaterThanOrEqual(1)
+    // billing: orders' revoked certificate, and the intruder without one
+    expect(await refusalsOf('billing')).toMatchObject({
+      revoked: expect.any(Number),
+      no_credential: expect.any(Number),
+    })
   })
 })

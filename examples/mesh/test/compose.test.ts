@@ -110,6 +110,16 @@ describe('examples/mesh/docker-compose.yml', () => {
     expect(compose.networks.mesh?.internal).toBe(true)
   })
 
+  it("serves every service's metrics on the internal network, published nowhere", () => {
+    for (const [name, service] of services) {
+      if (name === 'intruder') continue
+      expect(service.environment?.METRICS_PORT, name).toBe('9464')
+      expect(service.environment?.HOST, name).toBe('0.0.0.0')
+      for (const published of service.ports ?? []) expect(published, name).not.toContain('9464')
+    }
+    expect(compose.services.intruder?.environment?.METRICS_PORT).toBeUndefined()
+  })
+
   it('points every service at the ports the others listen on', () => {
     const env = (name: string) => compose.services[name]?.environment ?? {}
     for (const [name, service] of services) {

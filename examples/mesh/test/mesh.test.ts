@@ -24,7 +24,13 @@ interface Step {
 }
 
 let run: { code: number | null; stdout: string }
-let report: { failures: number; steps: Step[]; review: { code: number } }
+let report: {
+  failures: number
+  steps: Step[]
+  review: { code: number }
+  /** Each service's refusals by reason, as the tour scraped them from its Prometheus endpoint. */
+  refusals: Record<string, Record<string, number>> | null
+}
 let state: string
 
 // With PostgreSQL reachable (always in CI), the tour also runs its PostgreSQL step: two gateway
@@ -153,6 +159,27 @@ describe('the example mesh, end to end', () => {
       ['partner (revoked key) → gateway replica 1 GET /shop/orders/7', '401 ERR_INVALID_CREDENTIAL', true],
       ['partner (revoked key) → gateway replica 2 GET /shop/orders/7', '401 ERR_INVALID_CREDENTIAL', true],
     ])
+  })
+
+  it("counts every refusal in each service's Prometheus metrics, by reason, and prints them", () => {
+    // gateway: the intruder without a credential (step 4); analytics' and the stolen key's missing
+    // scope (steps 2, 4); the revoked partner key (step 5). Step 10's replicas serve no metrics.
+    expect(report.refusals?.gateway).toEqual({ no_credential: 1, scope_missing: 2, revoked: 1 })
+    // the others: exactly the refusals in their own audit trails
+    for (const service of ['orders', 'billing', 'inventory']) {
+      const denied: Record<string, number> = {}
+      for (const line of readFileSync(join(state, 'audit', `${service}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')) {
+        const event = JSON.parse(line) as { decision: string; reason: string }
+        if (event.decision === 'deny') denied[event.reason] = (denied[event.reason] ?? 0) + 1
+      }
+      expect(report.refusals?.[service], service).toEqual(denied)
+    }
+    expect(report.refusals?.billing?.revoked).toBeGreaterThanOrEqual(1) // step 7
+    expect(run.stdout).toContain("== Refusals by reason, as each service's Prometheus metrics count them")
+    expect(run.stdout).toMatch(/^scope_missing +3 +inventory 1 · gateway 2$/m)
+    expect(step(/services' metrics searched for \d+ secrets/).got).toBe('none found')
   })
 
   it('ends with callsign review, which finds the unused reports:read grant', () => {

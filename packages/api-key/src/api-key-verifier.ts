@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import {
   type AuditReason,
   type AuthRequest,
@@ -7,12 +8,11 @@ import {
   systemClock,
   type Verifier,
 } from '@callsign/core'
-import { bearerValue, refusal, singleAuthorization } from '@callsign/core/adapter'
+import { bearerValue, refusal, singleAuthorization, tokenBucket } from '@callsign/core/adapter'
 import { LRUCache } from 'lru-cache'
 import type { KeyStore } from './api-key-record.js'
 import { checkEntry, checkState, type KeyEntry, sameKey, toEntry } from './lib/key-entry.js'
 import { checkPrefix, decodeKey, ID_LENGTH, keyLength } from './lib/key-format.js'
-import { tokenBucket } from './lib/token-bucket.js'
 
 export interface ApiKeyVerifierOptions {
   readonly store: KeyStore
@@ -115,14 +115,14 @@ export function apiKeyVerifier(options: ApiKeyVerifierOptions): Verifier {
     return undefined
   }
   const knows = store.knows?.bind(store)
-  const bucket = tokenBucket(lookupsPerSecond, Math.max(1, Math.ceil(lookupsPerSecond)))
+  const bucket = tokenBucket({ burst: Math.max(1, Math.ceil(lookupsPerSecond)), perSecond: lookupsPerSecond })
   const inFlight = new Map<string, Promise<Cached>>()
 
   const lookup = (id: string): Promise<Cached> => {
     const pending = inFlight.get(id)
     if (pending) return pending
     // The budget is for ids nobody issued: a key the store knows is never refused for it.
-    if (!knows?.(id) && !bucket.take()) return Promise.reject(invalid('lookup_rate_limited'))
+    if (!knows?.(id) && !bucket.take(performance.now())) return Promise.reject(invalid('lookup_rate_limited'))
     const started = generation
     const promise = store.find(id).then(
       (record) => {

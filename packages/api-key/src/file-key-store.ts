@@ -3,13 +3,19 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { type Clock, ConfigError, type Logger, systemClock } from '@callsign/core'
-import { checkLogger, reloadTelemetry, warn, watchFiles } from '@callsign/core/adapter'
+import { checkLogger, reloadReport, watchFiles } from '@callsign/core/adapter'
 import type { ApiKeyRecord, KeyStore, KeyStoreHealth } from './api-key-record.js'
 import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
-import { changedIds, changedIdsInSlices } from './lib/changed-ids.js'
+import { changedIds, changedIdsInSlices, changedIdsOf } from './lib/changed-ids.js'
 import { errorCode, removeLockDebris, withFileLock } from './lib/file-lock.js'
-import { type ParsedStore, parseStoreBytes, parseStoreInSlices } from './lib/parse-store-in-slices.js'
+import {
+  changesInSlices,
+  type ParsedStore,
+  parseStoreBytes,
+  parseStoreInSlices,
+  type StoreChanges,
+} from './lib/parse-store-in-slices.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { serializeStore } from './lib/store-file-format.js'
 
@@ -82,26 +88,23 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   }
   const clock = options.clock ?? systemClock
   const logger = checkLogger(options.logger, 'fileKeyStore')
-  const onError =
-    options.onError ??
-    ((error: ConfigError) =>
-      warn(logger, 'CALLSIGN_KEY_STORE_RELOAD', `${error.message}; keeping the last good keys`))
-  let loadedAt: number | null = null
-  let failedReload: { readonly at: number; readonly error: string } | null = null
-  const telemetry = reloadTelemetry('@callsign/api-key', 'key_store', () => loadedAt)
+  const initial = loadSync(file, true)
+  // Reported as every file-backed part reports, though its loads do not fit `reloadableFile`: its own
+  // writes replace the records outside any load, a stale load is dropped, and the watcher's loads are
+  // parsed in slices and coalesced.
+  const report = reloadReport({
+    onError: options.onError,
+    warning: { code: 'CALLSIGN_KEY_STORE_RELOAD', keeping: 'the last good keys' },
+    logger,
+    errorCode: 'invalid_store_file',
+    telemetry: { meter: '@callsign/api-key', part: 'key_store', file },
+    clock,
+  })
   const reloaded = () => {
-    loadedAt = clock.now()
-    failedReload = null
-    telemetry.succeeded()
+    report.succeeded()
     options.onReload?.()
   }
-  const reloadFailed = (error: ConfigError) => {
-    failedReload = { at: clock.now(), error: 'invalid_store_file' }
-    telemetry.failed('invalid_store_file')
-    onError(error)
-  }
-  const initial = loadSync(file, true)
-  loadedAt = clock.now()
+  const reloadFailed = report.failed
   let records = initial?.records ?? new Map<string, ApiKeyRecord>()
   /** The identity of the file last read (good or not), so that an unchanged file is not read again. */
   let seen = initial?.identity ?? 'missing'
@@ -135,6 +138,17 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
     }
     return true
   }
+  /**
+   * Sets the records that changed in load `load` into the live map, in place and in one turn, when
+   * that map is still the one the load compared with; tells the listeners which ids changed.
+   */
+  const adoptChanges = (load: number, changes: StoreChanges, identity: string) => {
+    if (load < adopted || changes.parsed.records !== records) return false
+    const changed = changedIdsOf(records, changes.changed)
+    for (const record of changes.changed) records.set(record.id, record)
+    lastParsed = changes.parsed
+    return adopt(load, records, identity, changed)
+  }
 
   const reload = (): boolean => {
     const load = ++loads
@@ -155,8 +169,11 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
 
   /**
    * The watcher's reload: the file read asynchronously, parsed and compared a slice at a time, so a
-   * large store never holds up requests for long. One at a time; a call during it runs it again
-   * once it is done, and gets the promise of both.
+   * large store never holds up requests for long. When the file is the one last read with records
+   * changed in place or appended (another process's write), only those records are set into the
+   * live map; otherwise (a first reload after this process wrote, a file edited by hand) a new map
+   * is built and compared. One at a time; a call during it runs it again once it is done, and gets
+   * the promise of both.
    */
   let reloading: Promise<void> | undefined
   let again = false
@@ -175,8 +192,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         const load = ++loads
         let loaded: Awaited<ReturnType<typeof loadInSlices>>
         try {
-          loaded = await loadInSlices(file, lastParsed)
-          lastParsed = loaded.parsed
+          loaded = await loadInSlices(file, lastParsed, records)
+          if ('parsed' in loaded) lastParsed = loaded.parsed
         } catch (error) {
           if (!(error instanceof ConfigError)) throw error
           if (load > adopted) {
@@ -185,8 +202,16 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
           }
           continue
         }
-        const changed = await changedIdsInSlices(records, loaded.records)
-        if (adopt(load, loaded.records, loaded.identity, changed)) reloaded()
+        const taken =
+          'changes' in loaded
+            ? adoptChanges(load, loaded.changes, loaded.identity)
+            : adopt(
+                load,
+                loaded.parsed.records,
+                loaded.identity,
+                await changedIdsInSlices(records, loaded.parsed.records),
+              )
+        if (taken) reloaded()
       } while (again)
     } finally {
       reloading = undefined
@@ -258,15 +283,8 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   return {
     path: file,
     health() {
-      return {
-        status: failedReload === null ? 'ok' : 'degraded',
-        keys: records.size,
-        loadedAt: loadedAt === null ? null : new Date(loadedAt).toISOString(),
-        lastReloadError: failedReload && {
-          at: new Date(failedReload.at).toISOString(),
-          error: failedReload.error,
-        },
-      }
+      const { status, loadedAt, lastReloadError } = report.health()
+      return { status, keys: records.size, loadedAt, lastReloadError }
     },
     async find(id) {
       return findLocal(id)
@@ -368,11 +386,16 @@ async function readWithIdentity(file: string): Promise<{ bytes: Buffer; identity
   }
 }
 
-/** The watcher's read: asynchronous, parsed in slices; a `ConfigError` for a missing or bad file. */
+/**
+ * The watcher's read: asynchronous, parsed in slices; a `ConfigError` for a missing or bad file.
+ * Only the changes since `previous` when it is the parse of the records in memory (`live`) and the
+ * file is that one with records changed in place or appended; else the whole file's parse.
+ */
 async function loadInSlices(
   file: string,
   previous: ParsedStore | undefined,
-): Promise<{ records: Map<string, ApiKeyRecord>; identity: string; parsed: ParsedStore }> {
+  live: Map<string, ApiKeyRecord>,
+): Promise<{ identity: string } & ({ changes: StoreChanges } | { parsed: ParsedStore })> {
   let bytes: Buffer
   let identity: string
   try {
@@ -382,9 +405,13 @@ async function loadInSlices(
     if (errorCode(cause) === 'ENOENT') throw new ConfigError(`key store ${file} is missing`, { cause })
     throw new ConfigError(`cannot read the key store ${file} (${errorCode(cause) ?? 'error'})`, { cause })
   }
+  if (previous?.records === live) {
+    const changes = await changesInSlices(bytes, previous)
+    if (changes !== undefined) return { identity, changes }
+  }
   const parsed = await parseStoreInSlices(bytes, previous)
   if (typeof parsed === 'string') throw new ConfigError(`key store ${file} ${parsed}`)
-  return { records: parsed.records, identity, parsed }
+  return { identity, parsed }
 }
 
 /** Why a store file of `size` bytes cannot be read, and what to use instead. */

@@ -1,11 +1,18 @@
 import { constants } from 'node:buffer'
 import { appendFileSync } from 'node:fs'
-import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError } from '@callsign/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApiKey, type FileKeyStore, fileKeyStore, KeyStoreError } from '../src/index.js'
-import { bulkId, writeBulkStore } from './support/bulk-store.js'
+import {
+  type ApiKeyRecord,
+  createApiKey,
+  type FileKeyStore,
+  fileKeyStore,
+  KeyStoreError,
+} from '../src/index.js'
+import { serializeStore } from '../src/lib/store-file-format.js'
+import { activeRecord, bulkId, bulkRecords, writeBulkStore } from './support/bulk-store.js'
 import { tempDir } from './support.js'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -119,6 +126,72 @@ describe('fileKeyStore', () => {
     expect(lines).toBeGreaterThan(50)
   })
 
+  describe('a reload costs what changed', () => {
+    const HASH = `sha256:${'ab'.repeat(32)}`
+    /** Replaces the store file as a writer does: a whole new file, renamed into place. */
+    const replaceFile = async (path: string, records: readonly ApiKeyRecord[]) => {
+      await writeFile(`${path}.next`, serializeStore(records), { mode: 0o600 })
+      await rename(`${path}.next`, path)
+    }
+    /** How many entries with a bulk id were set into any Map while `work` ran. */
+    const bulkSetsDuring = async (work: () => Promise<void>) => {
+      const set = vi.spyOn(Map.prototype, 'set')
+      try {
+        await work()
+        return set.mock.calls.filter(([id]) => typeof id === 'string' && id.startsWith('Bulk')).length
+      } finally {
+        set.mockRestore()
+      }
+    }
+
+    it("sets only the records another writer changed or appended into the map it serves: no map of the whole store is built, the others stay the same objects, in the file's order", async () => {
+      const path = tmp.file('keys.json')
+      const records = bulkRecords(3000)
+      await replaceFile(path, records)
+      const service = open(path)
+      const changes: (readonly string[] | undefined)[] = []
+      service.onChange((ids) => changes.push(ids))
+      const kept = await service.find(bulkId(1))
+      const next = [...records, activeRecord(bulkId(3000), HASH)]
+      next[7] = { ...records[7]!, state: 'revoked', revokedAt: '2030-01-01T00:00:00.000Z' }
+      const sets = await bulkSetsDuring(async () => {
+        await replaceFile(path, next)
+        await vi.waitFor(() => expect(changes).toHaveLength(1), { timeout: 5000 })
+      })
+      expect(sets).toBe(2)
+      expect(changes).toEqual([[bulkId(7), bulkId(3000)]])
+      expect((await service.find(bulkId(7)))?.state).toBe('revoked')
+      expect(await service.find(bulkId(3000))).toEqual(next[3000])
+      expect(await service.find(bulkId(1))).toBe(kept)
+      expect((await service.list()).map((record) => record.id)).toEqual(next.map((record) => record.id))
+    })
+
+    it("reads a file whose records moved (edited by hand) into a new map, in the file's order, and sets the next change in place again", async () => {
+      const path = tmp.file('keys.json')
+      const records = bulkRecords(50)
+      await replaceFile(path, records)
+      let reloads = 0
+      const service = open(path, {
+        onReload: () => {
+          reloads++
+        },
+      })
+      const moved = [...records].reverse()
+      await replaceFile(path, moved)
+      await vi.waitFor(() => expect(reloads).toBe(1), { timeout: 5000 })
+      expect((await service.list()).map((record) => record.id)).toEqual(moved.map((record) => record.id))
+      const next = [...moved]
+      next[3] = { ...moved[3]!, state: 'revoked', revokedAt: '2030-01-01T00:00:00.000Z' }
+      const sets = await bulkSetsDuring(async () => {
+        await replaceFile(path, next)
+        await vi.waitFor(() => expect(reloads).toBe(2), { timeout: 5000 })
+      })
+      expect(sets).toBe(1)
+      expect((await service.find(next[3]!.id))?.state).toBe('revoked')
+      expect((await service.list()).map((record) => record.id)).toEqual(next.map((record) => record.id))
+    })
+  })
+
   it('keeps the last good records and reports the problem when a reload finds a corrupt file', async () => {
     const path = tmp.file('keys.json')
     const writer = open(path, { watch: false })
@@ -131,6 +204,54 @@ describe('fileKeyStore', () => {
     expect(errors[0]!.message).toContain(path)
     expect(await service.find(record.id)).toEqual(record)
     expect(service.reload()).toBe(false)
+  })
+
+  it('by default warns once through the logger of a failed reload, and says so in health() until a good one', async () => {
+    const path = tmp.file('keys.json')
+    let now = Date.parse('2026-01-01T00:00:00Z')
+    const warnings: unknown[][] = []
+    const store = open(path, {
+      watch: false,
+      logger: { warn: (...args: unknown[]) => warnings.push(args) },
+      clock: { now: () => now },
+    })
+    await createApiKey(store, { owner: 'billing', scopes: ['a:b'] })
+    const good = await readFile(path, 'utf8')
+    expect(store.health()).toEqual({
+      status: 'ok',
+      keys: 1,
+      loadedAt: '2026-01-01T00:00:00.000Z',
+      lastReloadError: null,
+    })
+
+    now += 60_000
+    await writeFile(path, '{"version": 1, "keys": [ oops')
+    expect(store.reload()).toBe(false)
+    expect(warnings).toEqual([
+      [
+        { code: 'CALLSIGN_KEY_STORE_RELOAD' },
+        expect.stringMatching(/^key store .*keys\.json is not valid JSON.*; keeping the last good keys$/),
+      ],
+    ])
+    const degraded = store.health()
+    expect(Object.keys(degraded)).toEqual(['status', 'keys', 'loadedAt', 'lastReloadError'])
+    expect(degraded).toEqual({
+      status: 'degraded',
+      keys: 1,
+      loadedAt: '2026-01-01T00:00:00.000Z',
+      lastReloadError: { at: '2026-01-01T00:01:00.000Z', error: 'invalid_store_file' },
+    })
+
+    now += 60_000
+    await writeFile(path, good)
+    expect(store.reload()).toBe(true)
+    expect(store.health()).toEqual({
+      status: 'ok',
+      keys: 1,
+      loadedAt: '2026-01-01T00:02:00.000Z',
+      lastReloadError: null,
+    })
+    expect(warnings).toHaveLength(1)
   })
 
   it('loses no record when 20 writers on two store objects create keys at once', async () => {

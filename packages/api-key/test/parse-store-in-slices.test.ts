@@ -1,7 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { ApiKeyRecord } from '../src/index.js'
-import { type ParsedStore, parseStoreBytes, parseStoreInSlices } from '../src/lib/parse-store-in-slices.js'
+import {
+  changesInSlices,
+  MOST_CHANGES_AT_ONCE,
+  type ParsedStore,
+  parseStoreBytes,
+  parseStoreInSlices,
+} from '../src/lib/parse-store-in-slices.js'
 import { parseStoreText, serializeStore } from '../src/lib/store-file-format.js'
 import { activeRecord, bulkId, bulkRecords } from './support/bulk-store.js'
 import { turnsDuring } from './support.js'
@@ -81,5 +87,105 @@ describe('parseStoreInSlices', () => {
     for (const i of [2, 4]) expect(second.records.get(bulkId(i))).not.toBe(first.records.get(bulkId(i)))
     expect(second.records.get(bulkId(4))?.secretHash).toBe(HASH)
     expect(recordsOf(parseStoreBytes(Buffer.from(text), first))).toEqual(second.records)
+  })
+})
+
+describe('changesInSlices', () => {
+  const revoked = (record: ApiKeyRecord): ApiKeyRecord => ({
+    ...record,
+    state: 'revoked',
+    revokedAt: '2030-01-01T00:00:00.000Z',
+  })
+  type Edit =
+    | { op: 'revoke' | 'relabel' | 'remove' | 'move to end' | 'copy id of first'; at: number }
+    | { op: 'append' }
+  const edit = fc.oneof(
+    fc.record({
+      op: fc.constantFrom('revoke', 'relabel', 'remove', 'move to end', 'copy id of first'),
+      at: fc.nat({ max: 7 }),
+    }),
+    fc.record({ op: fc.constant('append') }),
+  ) as fc.Arbitrary<Edit>
+  const apply = (records: ApiKeyRecord[], edits: readonly Edit[]): ApiKeyRecord[] => {
+    const next = [...records]
+    let appended = 100
+    for (const e of edits) {
+      if (e.op === 'append') {
+        next.push(activeRecord(bulkId(appended++), HASH))
+        continue
+      }
+      const i = e.at % Math.max(next.length, 1)
+      const record = next[i]
+      if (record === undefined) continue
+      if (e.op === 'revoke') next[i] = revoked(record)
+      if (e.op === 'relabel') next[i] = { ...record, labels: { team: `t${e.at}` } }
+      if (e.op === 'remove') next.splice(i, 1)
+      if (e.op === 'move to end') next.push(...next.splice(i, 1))
+      if (e.op === 'copy id of first' && i > 0) next[i] = { ...record, id: next[0]!.id }
+    }
+    return next
+  }
+
+  it('gives the records of any edited file as the live map then holds them, in the order of the file, or undefined when the file is not the last one with records changed in place and appended (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: 8 }), fc.array(edit, { maxLength: 5 }), async (size, edits) => {
+        const records = bulkRecords(size)
+        const previous = parseStoreBytes(Buffer.from(serializeStore(records))) as ParsedStore
+        const edited = apply(records, edits)
+        const text = serializeStore(edited)
+        const changes = await changesInSlices(Buffer.from(text), previous)
+        // (an empty store's file, `"keys": []`, is not in the layout read a record at a time)
+        const inPlaceOrAppended = edits.every(
+          (e) => e.op === 'revoke' || e.op === 'relabel' || e.op === 'append',
+        )
+        if (size > 0 && inPlaceOrAppended) expect(changes).toBeDefined()
+        if (changes === undefined) return
+        const live = previous.records
+        const before = new Map(live)
+        for (const record of changes.changed) live.set(record.id, record)
+        const expected = parseStoreText(text) as Map<string, ApiKeyRecord>
+        expect(typeof expected).not.toBe('string')
+        expect([...live.entries()]).toEqual([...expected.entries()])
+        expect(changes.parsed.records).toBe(live)
+        // only what changed is new; every other record is the object already in the map
+        for (const [id, record] of live) {
+          if (!changes.changed.some((c) => c.id === id)) expect(record).toBe(before.get(id))
+        }
+        expect(changes.changed.length).toBeLessThanOrEqual(edits.length)
+        // and the next reload compares with this file
+        const again = await changesInSlices(Buffer.from(text), changes.parsed)
+        expect(again?.changed).toEqual([])
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('is undefined for a file parsed in one go (another layout): it cannot be compared a record at a time', async () => {
+    const records = bulkRecords(3)
+    const previous = parseStoreBytes(
+      Buffer.from(serializeStore(records).replace(/\n\s*/g, '')),
+    ) as ParsedStore
+    expect(previous.inStoreLayout).toBe(false)
+    expect(await changesInSlices(Buffer.from(serializeStore(records)), previous)).toBeUndefined()
+  })
+
+  it('is undefined for more changes than it sets in one turn (a bulk change), and gives them up to that', async () => {
+    const records = bulkRecords(MOST_CHANGES_AT_ONCE + 1)
+    const previous = parseStoreBytes(Buffer.from(serializeStore(records))) as ParsedStore
+    const all = records.map(revoked)
+    expect(await changesInSlices(Buffer.from(serializeStore(all)), previous)).toBeUndefined()
+    const most = [...all.slice(0, -1), records.at(-1)!]
+    const changes = await changesInSlices(Buffer.from(serializeStore(most)), previous)
+    expect(changes?.changed).toHaveLength(MOST_CHANGES_AT_ONCE)
+  })
+
+  it('gives the event loop turns while it compares a large store', async () => {
+    const records = bulkRecords(5000)
+    const previous = parseStoreBytes(Buffer.from(serializeStore(records))) as ParsedStore
+    records[4000] = revoked(records[4000]!)
+    const text = serializeStore(records)
+    const { result, turns } = await turnsDuring(() => changesInSlices(Buffer.from(text), previous, 0))
+    expect(result?.changed).toEqual([records[4000]])
+    expect(turns).toBeGreaterThan(100)
   })
 })

@@ -23,14 +23,27 @@ interface ErrnoLike {
 /** A system error in words: `billing.key already exists`, never `EEXIST: file already exists, open …`. */
 export function describeErrno(error: ErrnoLike): string | undefined {
   if (typeof error.code !== 'string' || typeof error.syscall !== 'string') return undefined
-  const text = ERRNO_TEXT[error.code] ?? error.code
+  const text = errnoText(error.code)
   return typeof error.path === 'string' ? `${error.path}: ${text}` : `${text} (${error.syscall})`
 }
+
+function errnoText(code: string): string {
+  return ERRNO_TEXT[code] ?? code
+}
+
+/**
+ * What to run, for a library's refusal that a command can fix: the libraries' messages name no
+ * command (they are read by programs that do not ship this CLI), so the CLI adds its own.
+ */
+const HINTS: readonly (readonly [RegExp, string])[] = [
+  [/ is not a key directory \(no \w+\.json\)/, 'create one with `callsign jwks generate --dir <dir>`'],
+  [/^the PostgreSQL [a-z ]+ has no tables: /, 'run `callsign store migrate --store <url>`'],
+]
 
 /**
  * The message of an error as the user should read it: a system error in words; a library's
  * configuration error without the internal function name it starts with (`mintToken: `); the
- * cause (in words) appended when the message alone does not say why.
+ * cause (in words) appended when the message alone does not say why; a hint of what to run.
  */
 export function errorMessage(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
@@ -41,11 +54,15 @@ export function errorMessage(error: unknown): string {
   if (cause && typeof cause === 'object') {
     const why = describeErrno(cause as ErrnoLike)
     if (why && !message.includes(why)) {
-      // the cause in words replaces a bare errno code in the message: "(ENOTDIR)"
-      message = `${message.replace(/ \(E[A-Z]+\)$/, '')} (${why})`
+      // the cause in words replaces a bare errno code in the message: "(ENOTDIR)"; without a path,
+      // the words alone: "did not answer (connection refused)", not "(connection refused (connect))"
+      const { code, path } = cause as ErrnoLike
+      const words = typeof path === 'string' ? why : errnoText(code as string)
+      message = `${message.replace(/ \(E[A-Z]+\)$/, '')} (${words})`
     }
   }
-  return message
+  const hint = HINTS.find(([pattern]) => pattern.test(message))?.[1]
+  return hint === undefined ? message : `${message}; ${hint}`
 }
 
 /**

@@ -143,6 +143,7 @@ describe('callsign issuer serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     ])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('"keys"')
+    expect(result.stderr).toContain('create one with `callsign jwks generate --dir <dir>`')
   })
 })
 

@@ -58,5 +58,7 @@ describe('callsign jwks', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const result = await runCli(['jwks', 'rotate', '--dir', await newDir()])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('not a key directory')
+    // @callsign/jwt names no command; the CLI says what to run
+    expect(result.stderr).toContain('create one with `callsign jwks generate --dir <dir>`')
   })
 })

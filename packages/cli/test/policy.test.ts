@@ -21,6 +21,7 @@ beforeAll(() => {
       "  '/shop.v1.Inventory/Reserve': [inventory:reserve]",
       'grants:',
       "  'spiffe://mesh.local/ns/prod/sa/billing': [orders:read]",
+      "  'spiffe://mesh.local/ns/ops/*': [orders:write]",
       '',
     ].join('\n'),
   )
@@ -106,6 +107,16 @@ describe.concurrent('callsign policy explain', { timeout: CLI_TEST_TIMEOUT_MS },
       ['--caller', 'spiffe://mesh.local/ns/prod/sa/billing', '--route', 'GET /orders/7'],
       0,
       /granted here orders:read/,
+    ],
+    [
+      ['--caller', 'spiffe://mesh.local/ns/ops/sa/backfill', '--route', 'POST /orders'],
+      0,
+      /granted here orders:write[\s\S]*ALLOW/,
+    ],
+    [
+      ['--caller', 'spiffe://mesh.local/ns/ops-admin/sa/x', '--route', 'POST /orders'],
+      1,
+      /missing orders:write/,
     ],
     [
       ['--caller', 'gateway', '--scopes', 'inventory:reserve', '--route', '/shop.v1.Inventory/Reserve'],

@@ -18,7 +18,9 @@ describe.skipIf(!postgres)('callsign keys and store on PostgreSQL', { timeout: C
   it('refuses keys commands before `store migrate`, then migrates once and again', async () => {
     const early = await runCli(['keys', 'list', '--store', url])
     expect(early.code).toBe(1)
-    expect(early.stderr).toMatch(/callsign store migrate/)
+    expect(early.stderr).toBe(
+      'callsign keys list: the PostgreSQL key store has no tables: it has not been migrated (`migrate()`); run `callsign store migrate --store <url>`\n',
+    )
 
     const first = await runCli(['store', 'migrate', '--store', url])
     expect(first.code).toBe(0)
@@ -122,5 +124,18 @@ describe.skipIf(!postgres)('callsign keys and store on PostgreSQL', { timeout: C
     withPassword.password = 'hunter2-secret'
     const result = await runCli(['store', 'migrate', '--store', withPassword.toString()])
     expect(`${result.stdout}${result.stderr}`).not.toContain('hunter2-secret')
+  })
+})
+
+describe('callsign on a PostgreSQL key store that cannot be reached', {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
+  it('says why in words, once, with no URL in the message', async () => {
+    const unreachable = 'postgres://postgres:hunter2@127.0.0.1:1/test'
+    const result = await runCli(['keys', 'list', '--store', unreachable])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(
+      'callsign keys list: the PostgreSQL key store did not answer (connection refused)\n',
+    )
   })
 })

@@ -14,7 +14,9 @@ beforeAll(async () => {
   await createKeyDir(dir)
 })
 
-const mint = (...extra: string[]) => mintToken(dir, '--scope', 'orders:write', ...extra)
+const mintFrom = (keys: string, ...extra: string[]) => mintToken(keys, '--scope', 'orders:write', ...extra)
+
+const mint = (...extra: string[]) => mintFrom(dir, ...extra)
 
 describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('mints a token printed alone on stdout, which inspect accepts with exit 0 showing header and claims', async () => {
@@ -70,5 +72,16 @@ describe('callsign tokens', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const missing = await runCli(['tokens', 'inspect', 'a.b.c', '--iss', ISS, '--aud', 'orders'])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('--dir or --jwks-uri')
+  })
+
+  it('exits 1 for a --dir that is not a key directory, saying to run callsign jwks generate, for mint and inspect', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'callsign-tokens-cli-empty-'))
+    const minted = await mintFrom(empty)
+    const inspected = await inspectToken('a.b.c', empty, 'orders')
+    for (const result of [minted, inspected]) {
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(`${empty} is not a key directory`)
+      expect(result.stderr).toContain('callsign jwks generate --dir <dir>')
+    }
   })
 })

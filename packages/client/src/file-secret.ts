@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { inspect } from 'node:util'
 import { ConfigError } from '@callsign/core'
-import { watchFiles } from '@callsign/core/adapter'
+import { type ReloadableFile, reloadableFile } from '@callsign/core/adapter'
 import type { SecretSource } from './secret-source.js'
 
 /**
@@ -35,47 +35,47 @@ export function fileSecret(path: string, options: FileSecretOptions = {}): Secre
   if (typeof path !== 'string' || path.length === 0) {
     throw new ConfigError('fileSecret: "path" must be a file path')
   }
-  const first = read(path)
-  if (first instanceof Error) throw new ConfigError(`fileSecret: ${first.message}`, { cause: first.cause })
-  let current = first
-  const onError =
-    options.onError ??
-    ((error: Error) =>
-      process.emitWarning(`${error.message}; keeping the last good value`, {
-        code: 'CALLSIGN_SECRET_RELOAD',
-      }))
-
-  const refresh = (): boolean => {
-    const next = read(path)
-    if (next instanceof Error) {
-      onError(next)
-      return false
-    }
-    if (next === current) return false
-    current = next
-    options.onReload?.()
-    return true
+  let file: ReloadableFile<string>
+  try {
+    file = reloadableFile({
+      paths: [path],
+      load: () => read(path),
+      watch: options.watch !== false,
+      onReload: (value, previous) => {
+        if (value !== previous) options.onReload?.()
+      },
+      onError: options.onError,
+      warning: { code: 'CALLSIGN_SECRET_RELOAD', keeping: 'the last good value' },
+    })
+  } catch (error) {
+    if (error instanceof ConfigError)
+      throw new ConfigError(`fileSecret: ${error.message}`, { cause: error.cause })
+    throw error
   }
-  const watcher = options.watch === false ? undefined : watchFiles([path], refresh)
+  /** True when the value changed: a reload that read the same value again is no rotation. */
+  const refresh = (): boolean => {
+    const before = file.current()
+    return file.reload() && file.current() !== before
+  }
 
   return Object.freeze({
     description: `file ${path}`,
-    value: () => current,
+    value: file.current,
     refresh,
-    close: () => watcher?.close(),
+    close: file.close,
     toJSON: () => ({ path }),
     [inspect.custom]: () => `FileSecret { path: ${inspect(path)} }`,
   })
 }
 
-function read(path: string): string | Error {
+function read(path: string): string {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (cause) {
-    return new Error(`cannot read secret file ${path}`, { cause })
+    throw new ConfigError(`cannot read secret file ${path}`, { cause })
   }
   const value = text.replace(/[\r\n]+$/, '')
-  if (value.length === 0) return new Error(`secret file ${path} is empty`)
+  if (value.length === 0) throw new ConfigError(`secret file ${path} is empty`)
   return value
 }

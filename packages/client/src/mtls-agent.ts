@@ -1,5 +1,6 @@
 import { inspect } from 'node:util'
 import { ConfigError } from '@callsign/core'
+import { warn } from '@callsign/core/adapter'
 import { type ClientTls, type SpiffeAuthorizer, tlsClientOptions } from '@callsign/mtls'
 import { Agent, buildConnector } from 'undici'
 import type { Credentials } from './credentials.js'
@@ -90,12 +91,11 @@ export function mtlsAgent(options: MtlsAgentOptions): MtlsAgent {
   if (!Number.isSafeInteger(timeout) || timeout < 1) {
     throw new ConfigError('mtlsAgent: "connectTimeoutMs" must be a positive integer')
   }
+  // The agent's own default report, so that its message names mtlsAgent, not tlsClientOptions.
   const onError =
     options.onError ??
     ((error: ConfigError) =>
-      process.emitWarning(`${error.message}; keeping the last good certificate`, {
-        code: 'CALLSIGN_TLS_RELOAD',
-      }))
+      warn(undefined, 'CALLSIGN_TLS_RELOAD', `${error.message}; keeping the last good certificates`))
   const build = () => buildConnector({ ...tls.options, timeout, rejectUnauthorized: true })
   // @callsign/mtls reads, checks and watches the files, and checks the server's SPIFFE ID if asked.
   const tls = clientTls(options, {

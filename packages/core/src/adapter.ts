@@ -21,8 +21,22 @@ export { isLoopbackHost } from './is-loopback-host.js'
 export { checkLogger, warn } from './logger.js'
 export { rawHeader } from './raw-header.js'
 export { refusal } from './refusal.js'
+export {
+  type ReloadableFileHealth,
+  type ReloadReport,
+  type ReloadReportOptions,
+  reloadReport,
+} from './reload-report.js'
 export { type ReloadTelemetry, reloadTelemetry } from './reload-telemetry.js'
+export {
+  openReloadableFile,
+  type ReloadableFile,
+  type ReloadableFileCommon,
+  type ReloadableFileOptions,
+  reloadableFile,
+} from './reloadable-file.js'
 export { requiredScopes } from './scope.js'
 export { tlsPeerFromSocket } from './tls-peer-from-socket.js'
+export { type TokenBucket, type TokenBucketRate, tokenBucket } from './token-bucket.js'
 export { type FileWatcher, type WatchFilesOptions, watchFiles } from './watch-files.js'
 export { writeFileAtomic } from './write-file-atomic.js'

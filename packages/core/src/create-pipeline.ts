@@ -98,8 +98,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   if (!options.policy || !('current' in options.policy || 'requirement' in options.policy)) {
     throw new ConfigError('pipeline: "policy" must be a policy from definePolicy() or a policy watcher')
   }
-  if (!Array.isArray(verifiers) || verifiers.length === 0) {
-    throw new ConfigError('pipeline: "verifiers" must list at least one verifier')
+  if (!Array.isArray(verifiers) || (verifiers.length === 0 && !allPublic(options.policy))) {
+    throw new ConfigError(
+      'pipeline: "verifiers" must list at least one verifier (none only when every route of a fixed policy is public)',
+    )
   }
   const kinds = new Set<string>()
   for (const verifier of verifiers) {
@@ -274,6 +276,15 @@ interface Result {
 }
 
 type Outcome = Caller | AuthError
+
+/**
+ * A fixed policy whose every route is public never asks a verifier (a service of public routes
+ * only, such as a token issuer that authenticates its clients itself), so it needs none. A policy
+ * watcher may gain a protected route on its next reload, so it always needs one.
+ */
+function allPublic(policy: PipelineOptions['policy']): boolean {
+  return 'requirements' in policy && policy.requirements.every((requirement) => requirement.public)
+}
 
 /**
  * Runs every verifier; the first bad credential ends it. Exactly one credential must remain. Stays

@@ -8,8 +8,24 @@ export type RouteRule = 'public' | readonly string[]
 export interface PolicyInput {
   /** `'METHOD /pattern'` (the framework's own pattern) or `'/pkg.Service/Method'` → rule. */
   readonly routes: Readonly<Record<string, RouteRule>>
-  /** Callee-side grants: caller id → scopes this service grants that caller. */
-  readonly grants?: Readonly<Record<string, readonly string[]>>
+  /**
+   * Callee-side grants, the one place a service says what its callers may do: caller id (or
+   * `'…/*'` pattern) → scopes, or a list of {@link PolicyGrant}s. A caller gets the union of every
+   * grant that matches it, added to what its credential carries.
+   */
+  readonly grants?: Readonly<Record<string, readonly string[]>> | readonly PolicyGrant[]
+}
+
+/**
+ * A grant to the callers `to` names: an exact caller id; a pattern ending in `/*`, every caller id
+ * below that path on whole segments (`'spiffe://mesh.local/ns/prod/*'` matches
+ * `spiffe://mesh.local/ns/prod/sa/billing`, not `spiffe://mesh.local/ns/prod-admin/sa/x` nor the
+ * prefix itself); or a caller-id predicate, such as `authorizePathPrefix(...)` of `@callsign/mtls`,
+ * which grants only when it returns `true` (one that throws refuses the request: 401 `verifier_error`).
+ */
+export interface PolicyGrant {
+  readonly to: string | ((callerId: string) => boolean)
+  readonly scopes: readonly string[]
 }
 
 export interface Requirement {
@@ -46,15 +62,27 @@ const HTTP_KEY = /^([A-Za-z-]+) +(\/[^\s?#]*)$/
 const GRPC_KEY = /^\/[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/
 const EMPTY: ReadonlySet<string> = new Set()
 
+/** A grant to the callers a pattern or predicate matches (exact ids are a map lookup instead). */
+interface MatchedGrant {
+  readonly matches: (callerId: string) => boolean
+  readonly scopes: readonly string[]
+}
+
 /**
  * Compiles a per-route scope map. Anything not in it is denied. Throws a {@link ConfigError} naming
  * the offending key for an unknown method, a malformed key or scope, an empty list or a duplicate.
+ * Grants are the policy's alone (verifiers authenticate): `grantsFor` is what the pipeline,
+ * `callsign policy explain` and `callsign review` ask.
  *
  * @example
  * const policy = definePolicy({
  *   routes: { 'GET /orders/:id': ['orders:read'], 'GET /healthz': 'public' },
- *   grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] },
+ *   grants: {
+ *     'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'],
+ *     'spiffe://mesh.local/ns/ops/*': ['orders:read'],
+ *   },
  * })
+ * // or a list, with predicates: [{ to: authorizeMemberOf('mesh.local'), scopes: ['orders:read'] }]
  */
 export function definePolicy(input: PolicyInput): Policy {
   if (!isPlainObject(input)) throw new ConfigError('policy must be an object with "routes"')
@@ -70,16 +98,7 @@ export function definePolicy(input: PolicyInput): Policy {
     byKey.set(key, compileRule(key, rawKey, rule))
   }
 
-  const grants = new Map<string, ReadonlySet<string>>()
-  if (input.grants !== undefined) {
-    if (!isPlainObject(input.grants)) throw new ConfigError('policy.grants must be an object')
-    for (const [callerId, scopes] of Object.entries(input.grants)) {
-      if (callerId.length === 0 || /\s/.test(callerId)) {
-        throw new ConfigError(`policy grant "${callerId}" is not a valid caller id`)
-      }
-      grants.set(callerId, new Set(checkScopes(scopes, `policy grant "${callerId}"`)))
-    }
-  }
+  const { exact, matched } = compileGrants(input.grants)
 
   const requirements = Object.freeze([...byKey.values()])
   // HTTP entries by method, then route: a lookup per request without building the key string.
@@ -98,7 +117,16 @@ export function definePolicy(input: PolicyInput): Policy {
       if (transport === 'grpc') return route.startsWith('/') ? byKey.get(route) : undefined
       return byMethod.get(method === 'HEAD' ? 'GET' : method)?.get(route)
     },
-    grantsFor: (callerId: string) => grants.get(callerId) ?? EMPTY,
+    grantsFor(callerId: string) {
+      const own = exact.get(callerId) ?? EMPTY
+      let union: Set<string> | undefined
+      for (const grant of matched) {
+        if (!grant.matches(callerId)) continue
+        union ??= new Set(own)
+        for (const scope of grant.scopes) union.add(scope)
+      }
+      return union ?? own
+    },
     requirements,
     coverage(registered: Iterable<string>): Coverage {
       const seen = new Set<string>()
@@ -109,6 +137,60 @@ export function definePolicy(input: PolicyInput): Policy {
       }
     },
   })
+}
+
+/**
+ * Exact caller ids in a map (a lookup per request); `/*` patterns and predicates in a list (a short
+ * loop per request). The record form is the list with string `to`s.
+ */
+function compileGrants(value: PolicyInput['grants']): {
+  exact: Map<string, ReadonlySet<string>>
+  matched: MatchedGrant[]
+} {
+  const exact = new Map<string, ReadonlySet<string>>()
+  const matched: MatchedGrant[] = []
+  if (value === undefined) return { exact, matched }
+  let grants: { to: unknown; scopes: unknown; where: string }[]
+  if (Array.isArray(value)) {
+    grants = value.map((grant: unknown, index) => {
+      const where = `policy grant [${index}]`
+      if (!isPlainObject(grant)) throw new ConfigError(`${where} must be { to, scopes }`)
+      const unknown = Object.keys(grant).find((key) => key !== 'to' && key !== 'scopes')
+      if (unknown !== undefined) throw new ConfigError(`${where} has an unknown field "${unknown}"`)
+      return { to: grant.to, scopes: grant.scopes, where }
+    })
+  } else if (isPlainObject(value)) {
+    grants = Object.entries(value).map(([to, scopes]) => ({ to, scopes, where: `policy grant "${to}"` }))
+  } else {
+    throw new ConfigError('policy.grants must be an object (caller id → scopes) or a list of { to, scopes }')
+  }
+  const named = new Set<string>()
+  for (const { to, scopes, where } of grants) {
+    if (!Array.isArray(scopes)) throw new ConfigError(`${where}: "scopes" must be a list of scopes`)
+    const list = Object.freeze(checkScopes(scopes, where))
+    if (typeof to === 'function') {
+      matched.push({ matches: (callerId) => to(callerId) === true, scopes: list })
+      continue
+    }
+    if (typeof to !== 'string' || to.length === 0 || /\s/.test(to)) {
+      throw new ConfigError(`${where} is not a valid caller id: give an id, a "…/*" pattern or a predicate`)
+    }
+    if (named.has(to)) throw new ConfigError(`${where}: "${to}" is granted twice`)
+    named.add(to)
+    const star = to.indexOf('*')
+    if (star === -1) {
+      exact.set(to, new Set(list))
+    } else if (star === to.length - 1 && to.endsWith('/*') && to.length > 2) {
+      const prefix = to.slice(0, -1) // keeps the '/': whole segments only
+      matched.push({
+        matches: (callerId) => callerId.startsWith(prefix) && callerId.length > prefix.length,
+        scopes: list,
+      })
+    } else {
+      throw new ConfigError(`${where}: a pattern is a caller id path ending in "/*", with no other "*"`)
+    }
+  }
+  return { exact, matched }
 }
 
 function normalizeKey(rawKey: string): string {

@@ -16,6 +16,7 @@ export {
   type Coverage,
   definePolicy,
   type Policy,
+  type PolicyGrant,
   type PolicyInput,
   type Requirement,
   type RouteRule,

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { ConfigError } from './auth-error.js'
 import { definePolicy, type Policy } from './define-policy.js'
-import { type Logger, warn } from './logger.js'
-import { watchFiles } from './watch-files.js'
+import type { Logger } from './logger.js'
+import { reloadableFile } from './reloadable-file.js'
 
 /**
  * Reads and compiles a policy file, JSON or YAML (YAML 1.2 reads both). Duplicate keys are an
@@ -57,28 +57,19 @@ export interface WatchPolicyOptions {
  * const pipeline = createPipeline({ policy, verifiers })
  */
 export function watchPolicyFile(path: string, options: WatchPolicyOptions = {}): PolicyWatcher {
-  let current = loadPolicyFile(path)
-  const onError =
-    options.onError ??
-    ((error: ConfigError) =>
-      warn(options.logger, 'CALLSIGN_POLICY_RELOAD', `${error.message}; keeping the last good policy`))
-  const reload = () => {
-    try {
-      current = loadPolicyFile(path)
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error
-      onError(error)
-      return false
-    }
-    options.onReload?.(current)
-    return true
-  }
-  const watcher = watchFiles([path], reload)
+  const file = reloadableFile({
+    paths: [path],
+    load: () => loadPolicyFile(path),
+    onReload: (policy) => options.onReload?.(policy),
+    onError: options.onError,
+    warning: { code: 'CALLSIGN_POLICY_RELOAD', keeping: 'the last good policy' },
+    logger: options.logger,
+  })
   return {
     get current() {
-      return current
+      return file.current()
     },
-    reload,
-    close: () => watcher.close(),
+    reload: file.reload,
+    close: file.close,
   }
 }

@@ -325,6 +325,35 @@ describe('createPipeline: no fall-through, no guessing', () => {
     if (decision.allowed) expect([...(decision.caller?.scopes ?? [])]).toEqual(['orders:read'])
   })
 
+  it("adds a pattern grant's scopes, and refuses (401, never a 500) when a grant predicate throws", async () => {
+    const patterned = createPipeline({
+      policy: definePolicy({
+        routes: { 'GET /orders/:id': ['orders:read'], 'POST /orders': ['orders:write'] },
+        grants: [
+          { to: 'spiffe://mesh.local/*', scopes: ['orders:read'] },
+          {
+            to: (id) => {
+              if (id.endsWith('/web')) throw new Error('predicate bug')
+              return false
+            },
+            scopes: ['orders:write'],
+          },
+        ],
+      }),
+      verifiers: [certVerifier],
+    })
+    const read = createPipeline({
+      policy: definePolicy({
+        routes: { 'GET /orders/:id': ['orders:read'] },
+        grants: { 'spiffe://mesh.local/*': ['orders:read'] },
+      }),
+      verifiers: [certVerifier],
+    })
+    expect(await read.decide(request({}, { tls }))).toMatchObject({ allowed: true })
+    const error = await refusal(patterned.decide(request({}, { tls })))
+    expect(error).toMatchObject({ code: 'ERR_INVALID_CREDENTIAL', reason: 'verifier_error' })
+  })
+
   it('treats a certificate-bound token and its certificate as one credential', async () => {
     const bound = caller('gateway', 'jwt', ['orders:read'], { boundCertificate: 'fp-web' })
     const { pipeline } = setup({ verifiers: [bearerVerifier({ 'tok-bound': bound }), certVerifier] })
@@ -571,5 +600,21 @@ describe('createPipeline: options', () => {
   ])('rejects invalid options at startup (%#)', (options, message) => {
     expect(() => createPipeline(options as never)).toThrow(ConfigError)
     expect(() => createPipeline(options as never)).toThrow(message)
+  })
+
+  it('needs no verifier for a fixed policy whose every route is public, and still one for a watcher', async () => {
+    const open = definePolicy({ routes: { 'GET /healthz': 'public', 'POST /oauth2/token': 'public' } })
+    const pipeline = createPipeline({ policy: open, verifiers: [] })
+    expect(await pipeline.decide(request({}, { route: '/healthz' }))).toMatchObject({
+      allowed: true,
+      caller: null,
+    })
+    expect(await pipeline.decide(request({}, { route: '/other' }))).toMatchObject({
+      allowed: false,
+      error: { code: 'ERR_ROUTE_NOT_IN_POLICY' },
+    })
+    expect(() => createPipeline({ policy: { current: open }, verifiers: [] })).toThrow(
+      'at least one verifier',
+    )
   })
 })

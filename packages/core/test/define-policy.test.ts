@@ -53,6 +53,49 @@ describe('definePolicy', () => {
     expect(policy.grantsFor('__proto__').size).toBe(0)
   })
 
+  describe('pattern grants', () => {
+    const patterns = definePolicy({
+      routes: {},
+      grants: [
+        { to: 'spiffe://mesh.local/ns/prod/sa/billing', scopes: ['billing:charge'] },
+        { to: 'spiffe://mesh.local/ns/prod/*', scopes: ['orders:read'] },
+        { to: (id) => id.endsWith('/sa/billing'), scopes: ['orders:read', 'orders:refund'] },
+      ],
+    })
+
+    it('gives a caller the union of every grant that matches it: exact id, pattern and predicate', () => {
+      expect([...patterns.grantsFor('spiffe://mesh.local/ns/prod/sa/billing')].sort()).toEqual([
+        'billing:charge',
+        'orders:read',
+        'orders:refund',
+      ])
+      expect([...patterns.grantsFor('spiffe://mesh.local/ns/prod/sa/shipping')]).toEqual(['orders:read'])
+    })
+
+    it('matches a "/*" pattern on whole segments, below the prefix only', () => {
+      expect(patterns.grantsFor('spiffe://mesh.local/ns/prod').size).toBe(0)
+      expect(patterns.grantsFor('spiffe://mesh.local/ns/prod/').size).toBe(0)
+      expect(patterns.grantsFor('spiffe://mesh.local/ns/prod-admin/sa/x').size).toBe(0)
+      expect(patterns.grantsFor('spiffe://mesh.local/ns/staging/sa/billing')).toEqual(
+        new Set(['orders:read', 'orders:refund']),
+      )
+    })
+
+    it('reads patterns in the record form too (a policy file)', () => {
+      const record = definePolicy({
+        routes: {},
+        grants: { 'spiffe://mesh.local/ns/prod/*': ['orders:read'] },
+      })
+      expect([...record.grantsFor('spiffe://mesh.local/ns/prod/sa/a')]).toEqual(['orders:read'])
+      expect(record.grantsFor('spiffe://mesh.local/ns/dev/sa/a').size).toBe(0)
+    })
+
+    it('grants nothing when a predicate answers anything but true', () => {
+      const loose = definePolicy({ routes: {}, grants: [{ to: (() => 'yes') as never, scopes: ['a:b'] }] })
+      expect(loose.grantsFor('anyone').size).toBe(0)
+    })
+  })
+
   it('reports registered routes without an entry and entries that match nothing', () => {
     const coverage = policy.coverage([
       'GET /orders/:id',
@@ -80,6 +123,35 @@ describe('definePolicy', () => {
     [{ routes: {}, grants: { billing: [] } }, 'grant "billing" has an empty scope list'],
     [{ routes: {}, grants: { 'two words': ['a:b'] } }, 'grant "two words" is not a valid caller id'],
     [{ routes: {}, grant: {} }, 'unknown field "grant"'],
+    [{ routes: {}, grants: 'billing' }, 'policy.grants must be an object (caller id → scopes) or a list'],
+    [
+      { routes: {}, grants: { 'spiffe://td/ns/*/sa': ['a:b'] } },
+      'a pattern is a caller id path ending in "/*"',
+    ],
+    [{ routes: {}, grants: { '*': ['a:b'] } }, 'a pattern is a caller id path ending in "/*"'],
+    [{ routes: {}, grants: { 'spiffe://td/ns*': ['a:b'] } }, 'a pattern is a caller id path ending in "/*"'],
+    [
+      {
+        routes: {},
+        grants: [
+          { to: 'a', scopes: ['a:b'] },
+          { to: 'a', scopes: ['a:c'] },
+        ],
+      },
+      '"a" is granted twice',
+    ],
+    [{ routes: {}, grants: [{ to: 42, scopes: ['a:b'] }] }, 'grant [0] is not a valid caller id'],
+    [{ routes: {}, grants: [{ to: (): boolean => true }] }, 'grant [0]: "scopes" must be a list of scopes'],
+    [
+      { routes: {}, grants: { billing: 'orders:read' } },
+      'grant "billing": "scopes" must be a list of scopes',
+    ],
+    [{ routes: {}, grants: [{ to: (): boolean => true, scopes: [] }] }, 'grant [0] has an empty scope list'],
+    [
+      { routes: {}, grants: [{ to: 'a', scopes: ['a:b'], kind: 'mtls' }] },
+      'grant [0] has an unknown field "kind"',
+    ],
+    [{ routes: {}, grants: ['a'] }, 'grant [0] must be { to, scopes }'],
     [{}, 'policy.routes must be an object'],
     [null, 'policy must be an object'],
   ])('rejects an invalid policy at startup: %j', (input, message) => {

@@ -1,3 +1,5 @@
+import { type TokenBucket, tokenBucket } from '@callsign/core/adapter'
+
 /**
  * One set of failure buckets of the issuer's failed-authentication limit: `pair` (an address with a
  * client id) or `address`, each with its burst and refill rate.
@@ -26,17 +28,14 @@ export interface FailureStore {
   fail(rule: FailureRule, keys: readonly string[], nowMs: number): void | Promise<void>
 }
 
-interface Bucket {
-  tokens: number
-  at: number
-}
-
 /**
- * The default {@link FailureStore}: token buckets in Maps, at most `maxTracked` per rule, the least
- * recently failed forgotten first. A full bucket is not kept: only keys that failed recently cost memory.
+ * The default {@link FailureStore}: a token bucket per key (core's `tokenBucket`, refilled at the
+ * rule's rate) in a Map per rule, at most `maxTracked` per rule, the least recently failed
+ * forgotten first. A full bucket is not kept: only keys that failed recently cost memory. A rule
+ * is the same each time its name is given (the issuer's limiter makes two, once).
  */
 export function memoryFailureStore(options: { readonly maxTracked: number }): FailureStore {
-  const rules = new Map<string, Map<string, Bucket>>()
+  const rules = new Map<string, Map<string, TokenBucket>>()
   const bucketsOf = (rule: FailureRule) => {
     let buckets = rules.get(rule.name)
     if (!buckets) {
@@ -45,31 +44,30 @@ export function memoryFailureStore(options: { readonly maxTracked: number }): Fa
     }
     return buckets
   }
-  const level = (rule: FailureRule, key: string, now: number): number => {
+  /** The key's bucket; none when it has not failed lately or has refilled since (then forgotten). */
+  const bucketOf = (rule: FailureRule, key: string, now: number): TokenBucket | undefined => {
     const buckets = bucketsOf(rule)
     const bucket = buckets.get(key)
-    if (!bucket) return rule.burst
-    const tokens = Math.min(rule.burst, bucket.tokens + (now - bucket.at) * (rule.perMinute / 60_000))
-    if (tokens >= rule.burst) buckets.delete(key)
-    return tokens
+    if (bucket && bucket.tokens(now) >= rule.burst) {
+      buckets.delete(key)
+      return undefined
+    }
+    return bucket
   }
   return {
     retryAfter(rule, keys, now) {
-      return Math.max(0, ...keys.map((key) => waitFor(rule, level(rule, key, now))))
+      const waits = keys.map((key) => bucketOf(rule, key, now)?.msUntilToken(now) ?? 0)
+      return Math.ceil(Math.max(0, ...waits) / 1000)
     },
     fail(rule, keys, now) {
       const buckets = bucketsOf(rule)
       for (const key of keys) {
-        const tokens = Math.max(0, level(rule, key, now) - 1)
+        const bucket = bucketOf(rule, key, now) ?? tokenBucket(rule)
+        bucket.drain(now) // every failure counts, even one that came while the bucket was empty
         buckets.delete(key) // re-insert: the Map's order is then least recently failed first
-        buckets.set(key, { tokens, at: now })
+        buckets.set(key, bucket)
         if (buckets.size > options.maxTracked) buckets.delete(buckets.keys().next().value as string)
       }
     },
   }
-}
-
-/** Seconds until a bucket at `tokens` holds one again; 0 when it does. */
-export function waitFor(rule: FailureRule, tokens: number): number {
-  return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / (rule.perMinute / 60_000) / 1000)
 }

@@ -55,11 +55,11 @@ afterAll(async () => {
 
 function post(
   body: Record<string, string>,
-  options: { cert?: ServiceCertificate; authorization?: string } = {},
+  options: { cert?: ServiceCertificate; authorization?: string; url?: string } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      `${fx.url}/oauth2/token`,
+      `${options.url ?? fx.url}/oauth2/token`,
       {
         method: 'POST',
         ca: ca.cert,
@@ -158,6 +158,36 @@ describe('tls_client_auth (RFC 8705)', () => {
       })
     } finally {
       await agent.close()
+    }
+  })
+})
+
+describe('tls_client_auth with DNS-named clients', () => {
+  it('authenticates a registered DNS name and issues exactly its registered scopes, never more', async () => {
+    const https = tlsServerOptions({
+      ca: join(dir, 'ca.crt'),
+      cert: join(dir, 'tls.crt'),
+      key: join(dir, 'tls.key'),
+      clientCertificate: 'request',
+      watch: false,
+    })
+    const named = await startIssuer({ https, clients: { 'orders.internal': { scopes: ['inventory:read'] } } })
+    try {
+      const cert = issueServiceCertificate({ ca, spiffeId: ORDERS, dnsNames: ['orders.internal'] })
+      const form = { grant_type: 'client_credentials', audience: 'inventory', client_id: 'orders.internal' }
+      const res = await post(form, { cert, url: named.url })
+      expect(res.status).toBe(200)
+      expect(claims(res.body.access_token as string)).toMatchObject({
+        sub: 'orders.internal',
+        scope: 'inventory:read',
+      })
+      const wider = await post({ ...form, scope: 'inventory:reserve' }, { cert, url: named.url })
+      expect(wider).toMatchObject({ status: 400, body: { error: 'invalid_scope' } })
+      const unnamed = await post(form, { cert: orders, url: named.url }) // no DNS SAN registered
+      expect(unnamed).toMatchObject({ status: 401, body: { error: 'invalid_client' } })
+    } finally {
+      await named.close()
+      https.close()
     }
   })
 })

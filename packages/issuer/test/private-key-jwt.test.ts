@@ -292,17 +292,13 @@ describe('private_key_jwt configuration', () => {
       clients: { billing: { scopes: ['orders:read'], jwks: publicFile } },
     })
     try {
-      const res = await fromFile.app.inject({
-        method: 'POST',
-        url: '/tenant1/oauth2/token',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_assertion_type: TYPE,
-          client_assertion: await assertion(),
-        }).toString(),
+      const { port } = await fromFile.listen({ port: 0, host: '127.0.0.1' })
+      const res = await postToken(`http://127.0.0.1:${port}/tenant1`, {
+        grant_type: 'client_credentials',
+        client_assertion_type: TYPE,
+        client_assertion: await assertion(),
       })
-      expect(res.statusCode).toBe(200)
+      expect(res.status).toBe(200)
     } finally {
       await fromFile.close()
     }

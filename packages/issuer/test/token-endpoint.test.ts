@@ -317,6 +317,23 @@ describe('RFC 6749 errors, never a 500', () => {
     ])
   })
 
+  it('refuses a key revoked after it was served, at its very next request, sent either way (no cache in between)', async () => {
+    const { key, record } = await fx.key('returns', ['orders:read'])
+    const form = { grant_type: 'client_credentials', audience: 'orders' }
+    expect((await postToken(fx.url, form, { authorization: `Bearer ${key}` })).status).toBe(200)
+    expect((await postToken(fx.url, form, { authorization: basic(record.id, key) })).status).toBe(200)
+    await fx.store.revoke(record.id)
+    fx.audit.length = 0
+    const asBearer = await postToken(fx.url, form, { authorization: `Bearer ${key}` })
+    const asBasic = await postToken(fx.url, form, { authorization: basic(record.id, key) })
+    expect([asBearer.status, asBasic.status]).toEqual([401, 401])
+    expect([asBearer.body.error, asBasic.body.error]).toEqual(['invalid_client', 'invalid_client'])
+    expect(fx.audit.map((event) => [event.decision, event.reason])).toEqual([
+      ['deny', 'revoked'],
+      ['deny', 'revoked'],
+    ])
+  })
+
   it('challenges with Basic when a client_secret_basic authentication fails', async () => {
     const res = await postToken(
       fx.url,

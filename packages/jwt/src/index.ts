@@ -16,5 +16,6 @@ export {
   type ReplayStore,
 } from './jwt-verifier.js'
 export { type MintKey, type MintTokenOptions, mintToken } from './mint-token.js'
-export { type KeyDir, readKeyDir } from './read-key-dir.js'
+export { type KeyDir, keyDirWatchFiles, readKeyDir } from './read-key-dir.js'
+export { readKeyDirJwks } from './read-key-dir-jwks.js'
 export { type RotateKeyDirOptions, rotateKeyDir } from './rotate-key-dir.js'

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose'
 import type { SigningKey } from './generate-signing-key.js'
-import { readPrivateKey, readState } from './lib/key-dir-files.js'
+import { jwksPath, readPrivateKey, readState, statePath } from './lib/key-dir-files.js'
 
 /** A key directory as the issuer uses it. */
 export interface KeyDir {
@@ -38,4 +38,15 @@ export async function readKeyDir(dir: string): Promise<KeyDir> {
     previousKid: state.previous,
     publicJwks: Object.freeze({ keys: Object.freeze([current, ...others].map((key) => key.publicJwk)) }),
   })
+}
+
+/**
+ * The files to watch for a change of a key directory: a rotation writes the public set, then
+ * `state.json`, its commit point. Read the directory again ({@link readKeyDir}) when one changes.
+ *
+ * @example
+ * const watcher = watchFiles(keyDirWatchFiles(dir), () => void reload())
+ */
+export function keyDirWatchFiles(dir: string): readonly string[] {
+  return Object.freeze([statePath(dir), jwksPath(dir)])
 }

@@ -1,9 +1,17 @@
-import { chmod, mkdtemp, readdir, readFile, stat } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from '@callsign/core'
 import { describe, expect, it } from 'vitest'
-import { createKeyDir, jwtVerifier, mintToken, readKeyDir, rotateKeyDir } from '../src/index.js'
+import {
+  createKeyDir,
+  jwtVerifier,
+  keyDirWatchFiles,
+  mintToken,
+  readKeyDir,
+  readKeyDirJwks,
+  rotateKeyDir,
+} from '../src/index.js'
 
 const ISS = 'https://issuer.test'
 const newDir = async () => join(await mkdtemp(join(tmpdir(), 'callsign-jwt-')), 'keys')
@@ -106,8 +114,46 @@ describe('key directories', () => {
     await expect(readKeyDir(dir)).rejects.toThrow(/chmod 600/)
   })
 
-  it('refuses a directory that is not a key dir (ConfigError)', async () => {
-    await expect(readKeyDir(await newDir())).rejects.toThrow(ConfigError)
+  it('refuses a directory that is not a key dir (ConfigError), in words that name no CLI command', async () => {
+    const dir = await newDir()
+    const error = await readKeyDir(dir).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toBe(`${dir} is not a key directory (no state.json)`)
+    await expect(rotateKeyDir(dir)).rejects.toThrow(/^[^ ]+ is not a key directory \(no state.json\)$/)
+  })
+
+  it('reads the public set alone (readKeyDirJwks): the keys readKeyDir publishes, no private file read', async () => {
+    const dir = await newDir()
+    await createKeyDir(dir)
+    await rotateKeyDir(dir, { step: 'publish' })
+    const { publicJwks } = await readKeyDir(dir)
+    // A verifier's copy may hold no private key file at all.
+    await rm(join(dir, 'private'), { recursive: true })
+    expect(await readKeyDirJwks(dir)).toEqual(publicJwks)
+  })
+
+  it('refuses with readKeyDirJwks a directory with no public set, and a set with a private member', async () => {
+    const dir = await newDir()
+    await expect(readKeyDirJwks(dir)).rejects.toThrow(`${dir} is not a key directory (no jwks.json)`)
+    await createKeyDir(dir)
+    const jwk = (await readKeyDir(dir)).current.privateKey.export({ format: 'jwk' })
+    await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }))
+    await expect(readKeyDirJwks(dir)).rejects.toThrow(/is not a public key set/)
+    await writeFile(join(dir, 'jwks.json'), '{')
+    await expect(readKeyDirJwks(dir)).rejects.toThrow(ConfigError)
+  })
+
+  it('names the files a rotation rewrites (keyDirWatchFiles): one of them changes at each step', async () => {
+    const dir = await newDir()
+    await createKeyDir(dir)
+    const files = keyDirWatchFiles(dir)
+    const contents = () => Promise.all(files.map((file) => readFile(file, 'utf8')))
+    for (const step of ['publish', 'promote', 'rotate'] as const) {
+      const before = await contents()
+      await rotateKeyDir(dir, { step })
+      const after = await contents()
+      expect(after.every((text, i) => text === before[i])).toBe(false)
+    }
   })
 })
 

@@ -13,7 +13,6 @@ export {
 export type { TrustFiles } from './lib/load-trust.js'
 export type { TlsFiles, TlsMaterial, TlsMaterialHealth } from './lib/tls-material.js'
 export {
-  type MtlsGrant,
   type MtlsVerifierOptions,
   mtlsVerifier,
   type TrustDomainOptions,
@@ -26,6 +25,7 @@ export {
   authorizeOneOf,
   authorizePathPrefix,
   type SpiffeAuthorizer,
+  type SpiffeMatcher,
 } from './spiffe-authorizers.js'
 export { type ClientTls, type TlsClientOptionsInput, tlsClientOptions } from './tls-client-options.js'
 export {

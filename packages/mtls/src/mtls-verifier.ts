@@ -6,7 +6,6 @@ import {
   type Caller,
   type Clock,
   ConfigError,
-  isScope,
   systemClock,
   type TlsPeer,
   type Verifier,
@@ -18,7 +17,6 @@ import type { Anchor } from './lib/load-trust.js'
 import { pemCertificates, toPem } from './lib/pem.js'
 import { refusal, type TrustSource } from './lib/trust-state.js'
 import { isTrustDomainName, parseSpiffeId, type SpiffeId } from './parse-spiffe-id.js'
-import type { SpiffeAuthorizer } from './spiffe-authorizers.js'
 import { type ServerTls, trustSourceOf } from './tls-server-options.js'
 
 /** One trust domain's settings. */
@@ -30,12 +28,6 @@ export interface TrustDomainOptions {
    * there, and follow its reloads).
    */
   readonly ca?: string | Uint8Array | readonly (string | Uint8Array)[]
-}
-
-/** Scopes for every SPIFFE ID an authorizer accepts (`authorizePathPrefix(...)`). */
-export interface MtlsGrant {
-  readonly to: SpiffeAuthorizer
-  readonly scopes: readonly string[]
 }
 
 export interface MtlsVerifierOptions {
@@ -54,13 +46,8 @@ export interface MtlsVerifierOptions {
    */
   readonly trustDomains?: readonly string[] | Readonly<Record<string, TrustDomainOptions>>
   /**
-   * The callee's grants (DESIGN §5): caller id → scopes, and/or authorizer-based grants. An
-   * identity with no grant is authenticated with an empty scope set.
-   */
-  readonly grants: Readonly<Record<string, readonly string[]>> | readonly MtlsGrant[]
-  /**
-   * `identity: 'dns'`: the DNS names accepted as identities. Default: the keys of `grants`.
-   * Exactly one of a certificate's DNS SANs must be among them.
+   * `identity: 'dns'` (required there): the DNS names accepted as identities. Exactly one of a
+   * certificate's DNS SANs must be among them.
    */
   readonly dnsNames?: readonly string[]
   readonly clock?: Clock
@@ -103,8 +90,9 @@ const DNS_NAME =
  * identity from exactly one SPIFFE URI SAN (or a configured DNS SAN, never the CN), refuses a CA
  * certificate, a leaf the X509-SVID rules forbid or with a weak key, a certificate without the
  * clientAuth extended key usage, a trust domain not accepted or a chain that does not end at a CA
- * bound to its trust domain, a revoked certificate, and gives the scopes of the callee's grants.
- * The verdict is worked out once per TLS connection, and again when the trust of `serverTls`
+ * bound to its trust domain, a revoked certificate. It authenticates only: the caller it gives has
+ * no scopes, and what the caller may do is the policy's grants (`definePolicy({ grants })`), which
+ * the pipeline adds. The verdict is worked out once per TLS connection, and again when the trust of `serverTls`
  * changes. `credentialId` is {@link certificateThumbprint} of the leaf.
  *
  * Returns `null` when the request did not come over TLS or the client sent no certificate.
@@ -115,8 +103,8 @@ const DNS_NAME =
  *   identity: 'spiffe',
  *   serverTls, // its one CA is bound to the one trust domain named here
  *   trustDomains: ['mesh.local'],
- *   grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] },
  * })
+ * const policy = definePolicy({ routes, grants: { 'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read'] } })
  * const pipeline = createPipeline({ policy, verifiers: [mtls] })
  */
 export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
@@ -126,6 +114,11 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
   if (identity !== 'spiffe' && identity !== 'dns') {
     throw new ConfigError(`${where}: "identity" must be 'spiffe' or 'dns'`)
   }
+  if ('grants' in options) {
+    throw new ConfigError(
+      `${where}: "grants" belong to the policy: definePolicy({ grants }); the verifier only authenticates`,
+    )
+  }
   const clock = options.clock ?? systemClock
   if (identity === 'dns' && options.trustDomains !== undefined) {
     throw new ConfigError(`${where}: "trustDomains" applies only to identity 'spiffe'`)
@@ -134,8 +127,7 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     throw new ConfigError(`${where}: "dnsNames" applies only to identity 'dns'`)
   }
   const { trust, trustDomains } = compileTrust(options, identity)
-  const { exact, matchers } = compileGrants(options.grants, identity, trustDomains)
-  const dnsNames = identity === 'dns' ? compileDnsNames(options.dnsNames ?? [...exact.keys()]) : undefined
+  const dnsNames = identity === 'dns' ? compileDnsNames(options.dnsNames) : undefined
 
   const verdicts = new WeakMap<object, Verdict>()
 
@@ -171,7 +163,6 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     }
     let id: string
     let attributes: Record<string, unknown>
-    let scopes: Set<string>
     let trustDomain: string | undefined
     if (identity === 'spiffe') {
       if (names.uris.length === 0) refuse('no_spiffe_id')
@@ -186,8 +177,6 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
       if (!trustDomains?.has(spiffe.trustDomain)) refuse('trust_domain_not_allowed')
       trustDomain = spiffe.trustDomain
       id = spiffe.id
-      scopes = new Set(exact.get(id) ?? [])
-      for (const grant of matchers) if (grant.to(spiffe)) for (const scope of grant.scopes) scopes.add(scope)
       attributes = { spiffeId: id, trustDomain: spiffe.trustDomain, path: spiffe.path }
     } else {
       const matching = [...new Set(names.dnsNames.map((name) => name.toLowerCase()))].filter((name) =>
@@ -196,7 +185,6 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
       if (matching.length === 0) refuse('no_dns_identity')
       if (matching.length > 1) refuse('several_dns_identities')
       id = matching[0]!
-      scopes = new Set(exact.get(id) ?? [])
       attributes = {}
     }
     if (trust) {
@@ -206,7 +194,8 @@ export function mtlsVerifier(options: MtlsVerifierOptions): Verifier {
     const caller: Caller = Object.freeze({
       id,
       kind: 'mtls' as const,
-      scopes,
+      // no scopes of its own: the pipeline adds the policy's grants
+      scopes: new Set<string>(),
       credentialId: certificateThumbprint(leafDer),
       expiresAt: new Date(notAfter),
       attributes: Object.freeze({
@@ -386,55 +375,10 @@ function closeSoon(tls: TlsPeer): void {
   })
 }
 
-function compileGrants(
-  value: MtlsVerifierOptions['grants'],
-  identity: 'spiffe' | 'dns',
-  trustDomains: ReadonlySet<string> | undefined,
-): { exact: Map<string, readonly string[]>; matchers: MtlsGrant[] } {
-  const where = 'mtlsVerifier: "grants"'
-  if (value === null || typeof value !== 'object') {
-    throw new ConfigError(`${where} is required: caller id → scopes (it may be empty)`)
-  }
-  const exact = new Map<string, readonly string[]>()
-  const matchers: MtlsGrant[] = []
-  const checkScopes = (scopes: unknown, label: string): readonly string[] => {
-    if (!Array.isArray(scopes) || !scopes.every(isScope)) {
-      throw new ConfigError(`${where}: ${label} must be a list of "resource:action" scopes`)
-    }
-    return Object.freeze([...scopes])
-  }
-  if (Array.isArray(value)) {
-    if (identity !== 'spiffe') throw new ConfigError(`${where}: authorizer grants need identity 'spiffe'`)
-    for (const [index, grant] of (value as MtlsGrant[]).entries()) {
-      if (typeof grant?.to !== 'function')
-        throw new ConfigError(`${where}[${index}].to must be an authorizer`)
-      matchers.push({ to: grant.to, scopes: checkScopes(grant.scopes, `[${index}].scopes`) })
-    }
-    return { exact, matchers }
-  }
-  for (const [id, scopes] of Object.entries(value as Record<string, readonly string[]>)) {
-    if (identity === 'spiffe') {
-      let parsed: SpiffeId
-      try {
-        parsed = parseSpiffeId(id)
-      } catch (cause) {
-        throw new ConfigError(`${where}: ${JSON.stringify(id)} is not a valid SPIFFE ID`, { cause })
-      }
-      if (trustDomains && !trustDomains.has(parsed.trustDomain)) {
-        throw new ConfigError(`${where}: "${id}" is in a trust domain that "trustDomains" does not allow`)
-      }
-    } else if (!DNS_NAME.test(id)) {
-      throw new ConfigError(`${where}: ${JSON.stringify(id)} is not a lower-case DNS name`)
-    }
-    exact.set(id, checkScopes(scopes, `"${id}"`))
-  }
-  return { exact, matchers }
-}
-
-function compileDnsNames(names: readonly string[]): Set<string> {
+function compileDnsNames(names: readonly string[] | undefined): Set<string> {
   if (!Array.isArray(names) || names.length === 0) {
     throw new ConfigError(
-      `mtlsVerifier: "dnsNames" (or the keys of "grants") must name the accepted DNS identities`,
+      `mtlsVerifier: identity 'dns' needs "dnsNames": the DNS names accepted as identities`,
     )
   }
   for (const name of names) {

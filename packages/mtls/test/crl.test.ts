@@ -75,7 +75,6 @@ describe('tlsServerOptions({ crl })', () => {
         identity: 'spiffe',
         serverTls,
         trustDomains: ['mesh.local'],
-        grants: {},
       })
       const server = await startServer(serverTls.options, [verifier])
       try {
@@ -95,7 +94,7 @@ describe('tlsServerOptions({ crl })', () => {
     await copyFile(path('empty.pem'), path('live.crl'))
     const errors: ConfigError[] = []
     const serverTls = tlsServerOptions({ ...files('live.crl'), onError: (error) => errors.push(error) })
-    const verifier = mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'], grants: {} })
+    const verifier = mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'] })
     const server = await startServer(serverTls.options, [verifier])
     try {
       // authenticated (no grant: 403) until the CRL revokes it (401)
@@ -146,7 +145,7 @@ describe('createRevocationList and readRevocationList', () => {
     expect(() => readRevocationList(crl, stranger.cert)).toThrow(/not a CRL signed by this CA/)
 
     const serverTls = tlsServerOptions(files('ours.crl'))
-    const verifier = mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'], grants: {} })
+    const verifier = mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: ['mesh.local'] })
     const server = await startServer(serverTls.options, [verifier])
     try {
       expect((await get(`${server.url}/whoami`, { ca: ca.cert, ...kept })).status).toBe(401)

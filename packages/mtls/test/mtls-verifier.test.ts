@@ -36,12 +36,13 @@ const verifier = () =>
   mtlsVerifier({
     identity: 'spiffe',
     trustDomains: { 'mesh.local': { ca: caA.cert }, 'other.local': { ca: caB.cert } },
-    grants: {
-      'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read', 'mesh:call'],
-      'spiffe://mesh.local/ns/prod/sa/shipping': ['mesh:call'],
-    },
     clock,
   })
+/** The test servers' policy grants: the verifier authenticates, the policy grants. */
+const grants = {
+  'spiffe://mesh.local/ns/prod/sa/billing': ['orders:read', 'mesh:call'],
+  'spiffe://mesh.local/ns/prod/sa/shipping': ['mesh:call'],
+}
 
 function serverTls(mode: 'require' | 'request'): TlsOptions {
   return {
@@ -185,8 +186,8 @@ beforeAll(async () => {
       ),
     }),
   }
-  requestMode = await startServer(serverTls('request'), [verifier()])
-  requireMode = await startServer(serverTls('require'), [verifier()])
+  requestMode = await startServer(serverTls('request'), [verifier()], grants)
+  requireMode = await startServer(serverTls('require'), [verifier()], grants)
 })
 
 afterAll(async () => {
@@ -196,7 +197,7 @@ afterAll(async () => {
 })
 
 describe('mtlsVerifier over a real TLS connection', () => {
-  it('accepts a certificate of the project CA: id from the SPIFFE URI SAN, scopes from the grants, credentialId the RFC 8705 thumbprint', async () => {
+  it('accepts a certificate of the project CA: id from the SPIFFE URI SAN, scopes from the policy grants, credentialId the RFC 8705 thumbprint', async () => {
     const reply = await get(`${requestMode.url}/orders`, as('billing'))
     expect(reply.status).toBe(200)
     const der = new X509Certificate(clients.billing!.cert).raw
@@ -339,8 +340,8 @@ describe('the bad-certificate table', () => {
 
 describe('mtlsVerifier options', () => {
   it('takes the identity from a configured DNS SAN with identity dns, never from another SAN or the CN', async () => {
-    const dns = mtlsVerifier({ identity: 'dns', grants: { billing: ['orders:read'] } })
-    const server = await startServer(serverTls('request'), [dns])
+    const dns = mtlsVerifier({ identity: 'dns', dnsNames: ['billing'] })
+    const server = await startServer(serverTls('request'), [dns], { billing: ['orders:read'] })
     try {
       const named = issueServiceCertificate({
         ca: caA,
@@ -365,16 +366,16 @@ describe('mtlsVerifier options', () => {
     }
   })
 
-  it('gives the scopes of authorizer grants, matching path prefixes on segment boundaries', async () => {
-    const byPrefix = mtlsVerifier({
-      identity: 'spiffe',
-      trustDomains: { 'mesh.local': { ca: caA.cert } },
-      grants: [
+  it("gives an mTLS caller the scopes of the policy's authorizer grants, matching path prefixes on segment boundaries", async () => {
+    const mtls = mtlsVerifier({ identity: 'spiffe', trustDomains: { 'mesh.local': { ca: caA.cert } } })
+    const server = await startServer(
+      serverTls('request'),
+      [mtls],
+      [
         { to: authorizePathPrefix('spiffe://mesh.local/ns/prod/sa/bill'), scopes: ['orders:read'] },
         { to: authorizePathPrefix('spiffe://mesh.local/ns/prod'), scopes: ['mesh:call'] },
       ],
-    })
-    const server = await startServer(serverTls('request'), [byPrefix])
+    )
     try {
       const reply = await get(`${server.url}/whoami`, as('billing'))
       expect(reply).toMatchObject({ status: 200, body: { scopes: ['mesh:call'] } })
@@ -384,40 +385,27 @@ describe('mtlsVerifier options', () => {
   })
 
   it.each([
-    ['an unknown identity', { identity: 'cn', grants: {} }, /"identity"/],
-    ['no grants', () => ({ identity: 'spiffe', trustDomains: bound() }), /"grants"/],
+    ['an unknown identity', { identity: 'cn' }, /"identity"/],
     [
-      'a grant to a malformed SPIFFE ID',
-      () => ({ identity: 'spiffe', trustDomains: bound(), grants: { 'spiffe://Mesh/x': ['a:b'] } }),
-      /not a valid SPIFFE ID/,
+      'grants (they belong to the policy)',
+      () => ({ identity: 'spiffe', trustDomains: bound(), grants: { 'spiffe://mesh.local/x': ['a:b'] } }),
+      /"grants" belong to the policy: definePolicy\(\{ grants \}\)/,
     ],
     [
-      'a grant outside the trust domains',
-      { identity: 'spiffe', trustDomains: ['mesh.local'], grants: { 'spiffe://other.local/x': ['a:b'] } },
-      /trust domain/,
+      'empty grants (they belong to the policy)',
+      () => ({ identity: 'spiffe', trustDomains: bound(), grants: {} }),
+      /"grants" belong to the policy: definePolicy\(\{ grants \}\)/,
     ],
-    [
-      'a malformed scope',
-      () => ({ identity: 'spiffe', trustDomains: bound(), grants: { 'spiffe://mesh.local/x': ['orders'] } }),
-      /scopes/,
-    ],
-    [
-      'a malformed trust domain',
-      { identity: 'spiffe', trustDomains: ['Mesh.Local'], grants: {} },
-      /not a trust domain/,
-    ],
-    ['an empty trust domain list', { identity: 'spiffe', trustDomains: [], grants: {} }, /at least one/],
-    ['dns identity without names', { identity: 'dns', grants: {} }, /"dnsNames"/],
+    ['a malformed trust domain', { identity: 'spiffe', trustDomains: ['Mesh.Local'] }, /not a trust domain/],
+    ['an empty trust domain list', { identity: 'spiffe', trustDomains: [] }, /at least one/],
+    ['dns identity without names', { identity: 'dns' }, /identity 'dns' needs "dnsNames"/],
+    ['dns identity with no names', { identity: 'dns', dnsNames: [] }, /identity 'dns' needs "dnsNames"/],
     [
       'trust domains with dns identity',
-      { identity: 'dns', trustDomains: ['td'], grants: { a: ['a:b'] } },
+      { identity: 'dns', trustDomains: ['td'], dnsNames: ['a'] },
       /"trustDomains" applies only/,
     ],
-    [
-      'dns names with spiffe identity',
-      { identity: 'spiffe', dnsNames: ['a'], grants: {} },
-      /"dnsNames" applies only/,
-    ],
+    ['dns names with spiffe identity', { identity: 'spiffe', dnsNames: ['a'] }, /"dnsNames" applies only/],
   ])('throws ConfigError at startup for %s', (_name, given, message) => {
     const options = typeof given === 'function' ? given() : given
     expect(() => mtlsVerifier(options as never)).toThrow(ConfigError)
@@ -429,7 +417,6 @@ describe('mtlsVerifier options', () => {
       mtlsVerifier({
         identity: 'spiffe',
         trustDomains: { 'mesh.local': { ca: clients.billing!.cert } },
-        grants: {},
       }),
     ).toThrow(/"trustDomains.mesh.local.ca" holds a certificate that is not a CA/)
   })
@@ -442,6 +429,15 @@ describe('mtlsVerifier options', () => {
     const tls = { authorized: true, peerCertificateChain: () => [p224.raw], connection: {} }
     const request = { transport: 'http' as const, method: 'GET', route: '/', header: () => [], tls }
     expect(() => verifier().verify(request)).toThrow(expect.objectContaining({ reason: 'weak_key' }))
+  })
+
+  it("authenticates only: the caller it gives holds no scopes (the pipeline adds the policy's grants)", async () => {
+    const leaf = new X509Certificate(clients.billing!.cert)
+    const tls = { authorized: true, peerCertificateChain: () => [leaf.raw], connection: {} }
+    const request = { transport: 'http' as const, method: 'GET', route: '/', header: () => [], tls }
+    const caller = await verifier().verify(request)
+    expect(caller).toMatchObject({ id: 'spiffe://mesh.local/ns/prod/sa/billing', kind: 'mtls' })
+    expect(caller?.scopes.size).toBe(0)
   })
 
   it('returns null for a request that did not come over TLS', async () => {

@@ -95,6 +95,18 @@ describe('SPIFFE authorizers', () => {
     expect(check(id('spiffe://other/ns/app'))).toBe(false)
   })
 
+  it('takes a caller id as a string too (a policy grant\'s "to"), and never accepts a string that is no SPIFFE ID', () => {
+    expect(authorizeId('spiffe://td/ns/app')('spiffe://td/ns/app')).toBe(true)
+    expect(authorizeOneOf(['spiffe://td/a'])('spiffe://td/a')).toBe(true)
+    expect(authorizeMemberOf('td')('spiffe://td/x')).toBe(true)
+    expect(authorizePathPrefix('spiffe://td/ns/app')('spiffe://td/ns/app/worker')).toBe(true)
+    expect(authorizePathPrefix('spiffe://td/ns/app')('spiffe://td/ns/app-admin')).toBe(false)
+    for (const notSpiffe of ['td', 'orders', 'spiffe://TD/x', 'https://td/ns/app', '']) {
+      expect(authorizeMemberOf('td')(notSpiffe)).toBe(false)
+      expect(authorizePathPrefix('spiffe://td/ns')(notSpiffe)).toBe(false)
+    }
+  })
+
   it('throws ConfigError at startup for a malformed ID or trust domain', () => {
     expect(() => authorizeId('spiffe://TD/x')).toThrow(/authorizeId: .* is not a valid SPIFFE ID/)
     expect(() => authorizePathPrefix('spiffe://td/a/')).toThrow(/not a valid SPIFFE ID/)

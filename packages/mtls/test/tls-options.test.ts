@@ -166,6 +166,13 @@ describe('tlsServerOptions', () => {
     expect(serverTls.material().cert.toString()).toBe(first.cert)
   })
 
+  it('throws ConfigError at startup for a logger without warn(), not at the first failed reload', async () => {
+    await writeIdentity(caOld.cert, issue(caOld, 'orders'))
+    const logger = { info: () => {} } as never
+    expect(() => tlsServerOptions({ ...files(), watch: false, logger })).toThrow(ConfigError)
+    expect(() => tlsServerOptions({ ...files(), watch: false, logger })).toThrow(/"logger" must be/)
+  })
+
   it.each([
     ['a missing file', async () => {}, /cannot read "ca" file/],
     [

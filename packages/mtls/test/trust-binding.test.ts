@@ -79,7 +79,7 @@ beforeAll(async () => {
     clientCertificate: 'request',
     watch: false,
   })
-  server = await startServer(serverTls.options, [mtlsVerifier({ identity: 'spiffe', serverTls, grants })])
+  server = await startServer(serverTls.options, [mtlsVerifier({ identity: 'spiffe', serverTls })], grants)
 })
 
 afterAll(async () => {
@@ -126,14 +126,17 @@ describe('trust domains bound to their CAs (server side)', () => {
       key: paths().key,
       watch: false,
     })
-    const lone = await startServer(implicit.options, [
-      mtlsVerifier({
-        identity: 'spiffe',
-        serverTls: implicit,
-        trustDomains: ['prod.example'],
-        grants: { [PROD_BILLING]: ['orders:read'] },
-      }),
-    ])
+    const lone = await startServer(
+      implicit.options,
+      [
+        mtlsVerifier({
+          identity: 'spiffe',
+          serverTls: implicit,
+          trustDomains: ['prod.example'],
+        }),
+      ],
+      { [PROD_BILLING]: ['orders:read'] },
+    )
     try {
       expect((await get(`${lone.url}/orders`, as('prodBilling'))).status).toBe(200)
       expect((await get(`${lone.url}/orders`, as('lookAlike'))).status).toBe(401)
@@ -150,12 +153,12 @@ describe('binding mistakes are ConfigErrors at startup', () => {
   it.each([
     [
       'a verifier with a list of trust domains and nothing binding them',
-      () => mtlsVerifier({ identity: 'spiffe', trustDomains: ['prod.example'], grants: {} }),
+      () => mtlsVerifier({ identity: 'spiffe', trustDomains: ['prod.example'] }),
       /"prod.example" is bound to no CA/,
     ],
     [
       'a verifier with no trust domains and no serverTls',
-      () => mtlsVerifier({ identity: 'spiffe', grants: {} }),
+      () => mtlsVerifier({ identity: 'spiffe' }),
       /bound to their CAs/,
     ],
     [
@@ -164,7 +167,6 @@ describe('binding mistakes are ConfigErrors at startup', () => {
         mtlsVerifier({
           identity: 'spiffe',
           trustDomains: { 'prod.example': { ca: prodCa.cert }, 'partner.example': {} },
-          grants: {},
         }),
       /"partner.example" is bound to no CA/,
     ],
@@ -174,7 +176,6 @@ describe('binding mistakes are ConfigErrors at startup', () => {
         mtlsVerifier({
           identity: 'spiffe',
           trustDomains: { 'prod.example': { ca: prodCa.cert }, 'partner.example': { ca: prodCa.cert } },
-          grants: {},
         }),
       /one CA is bound to both/,
     ],
@@ -199,7 +200,6 @@ describe('binding mistakes are ConfigErrors at startup', () => {
         mtlsVerifier({
           identity: 'spiffe',
           serverTls: tlsServerOptions({ ca: paths().prod, ...files() }),
-          grants: {},
         }),
       /name exactly one/,
     ],
@@ -210,7 +210,6 @@ describe('binding mistakes are ConfigErrors at startup', () => {
           identity: 'spiffe',
           serverTls: tlsServerOptions({ ca: paths().prod, ...files() }),
           trustDomains: ['prod.example', 'partner.example'],
-          grants: {},
         }),
       /name exactly one/,
     ],
@@ -221,7 +220,6 @@ describe('binding mistakes are ConfigErrors at startup', () => {
           identity: 'spiffe',
           serverTls: tlsServerOptions({ ca: paths().prod, trustDomain: 'prod.example', ...files() }),
           trustDomains: ['partner.example'],
-          grants: {},
         }),
       /"partner.example" is bound to no CA of "serverTls"/,
     ],
@@ -232,13 +230,12 @@ describe('binding mistakes are ConfigErrors at startup', () => {
           identity: 'spiffe',
           serverTls: tlsServerOptions({ ca: paths().prod, trustDomain: 'prod.example', ...files() }),
           trustDomains: { 'prod.example': { ca: prodCa.cert } },
-          grants: {},
         }),
       /bind CAs to trust domains in tlsServerOptions/,
     ],
     [
       'serverTls that is not from tlsServerOptions',
-      () => mtlsVerifier({ identity: 'spiffe', serverTls: {} as ServerTls, grants: {} }),
+      () => mtlsVerifier({ identity: 'spiffe', serverTls: {} as ServerTls }),
       /"serverTls" must be the result of tlsServerOptions/,
     ],
     [

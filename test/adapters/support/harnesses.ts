@@ -1,7 +1,7 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { Caller, PipelineOptions, Verifier } from '@callsign/core'
+import type { Caller, PipelineOptions, PolicyInput, Verifier } from '@callsign/core'
 import { definePolicy } from '@callsign/core'
 import { auth as expressAuth } from '@callsign/express'
 import { auth as fastifyAuth } from '@callsign/fastify'
@@ -17,6 +17,8 @@ import type { DevCerts } from './dev-certs.js'
 /** Further pipeline options for a harness (dry run, audit sink, clock, telemetry). */
 export type ExtraOptions = Partial<Pick<PipelineOptions, 'dryRun' | 'audit' | 'clock' | 'telemetry'>> & {
   routesFile?: string
+  /** The policy's grants (the real mTLS verifier authenticates only: its callers' scopes are these). */
+  grants?: PolicyInput['grants']
   /** Plays the part of an HTTP or gRPC instrumentation: a span active around each request. */
   instrument?: Instrument
 }
@@ -143,9 +145,9 @@ export async function expressHarness(
   app.post('/orders', (req, res) => res.status(200).json({ caller: callerId(req.caller) }))
   app.get('/healthz', (req, res) => res.json({ caller: callerId(req.caller) }))
   app.get('/unmapped', (req, res) => res.json({ caller: callerId(req.caller) }))
-  const { instrument, ...options } = extra
+  const { instrument, grants, ...options } = extra
   expressAuth(app, {
-    policy: definePolicy({ routes: httpRoutes }),
+    policy: definePolicy({ routes: httpRoutes, ...(grants ? { grants } : {}) }),
     verifiers,
     ...options,
     reportOnly: true,
@@ -177,7 +179,7 @@ export async function fastifyHarness(
   extra: ExtraOptions = {},
 ): Promise<Harness> {
   const app = Fastify({ https: requestingClientCertificates(certs) })
-  const { instrument, ...options } = extra
+  const { instrument, grants, ...options } = extra
   if (instrument) {
     app.addHook('onRequest', (request, reply, done) => {
       const span = instrument.start(`${request.method} ${request.url}`)
@@ -186,7 +188,7 @@ export async function fastifyHarness(
     })
   }
   await app.register(fastifyAuth, {
-    policy: definePolicy({ routes: httpRoutes }),
+    policy: definePolicy({ routes: httpRoutes, ...(grants ? { grants } : {}) }),
     verifiers,
     ...options,
     reportOnly: true,
@@ -224,9 +226,9 @@ export async function grpcHarness(
   extra: ExtraOptions = {},
   tls: GrpcTlsOptions = {},
 ): Promise<Harness> {
-  const { instrument, ...options } = extra
+  const { instrument, grants, ...options } = extra
   const interceptor = grpcAuth({
-    policy: definePolicy({ routes: grpcRoutes }),
+    policy: definePolicy({ routes: grpcRoutes, ...(grants ? { grants } : {}) }),
     verifiers,
     services: [Orders.service],
     ...options,

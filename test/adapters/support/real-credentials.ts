@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiKeyVerifier, createApiKey, rotateApiKey } from '@callsign/api-key'
-import type { Clock, Verifier } from '@callsign/core'
+import type { Clock, PolicyInput, Verifier } from '@callsign/core'
 import { generateSigningKey, jwtVerifier, mintToken } from '@callsign/jwt'
 import { createDevCa, issueServiceCertificate, mtlsVerifier, tlsServerOptions } from '@callsign/mtls'
 import * as grpc from '@grpc/grpc-js'
@@ -77,6 +77,8 @@ export interface RealCredentials {
   readonly certs: DevCerts
   /** Fresh real verifiers over this material (one set per server, as a service would have). */
   verifiers(): Verifier[]
+  /** The policy grants of the SPIFFE reader and writer (the mTLS verifier authenticates only). */
+  readonly grants: PolicyInput['grants']
   /** gRPC TLS port credentials: client certificates requested, not required, so the verifier decides. */
   grpcServerCredentials(): grpc.ServerCredentials
   close(): void
@@ -186,6 +188,7 @@ export async function realCredentials(): Promise<RealCredentials> {
         throw new Error('the real contract presents ready certificates (Credentials.cert), not CNs')
       },
     },
+    grants: { [SPIFFE_READER]: ['orders:read'], [SPIFFE_WRITER]: ['orders:read', 'orders:write'] },
     verifiers: () => [
       apiKeyVerifier({ store, header: 'x-api-key' }),
       jwtVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: [current.publicJwk] }),
@@ -193,7 +196,6 @@ export async function realCredentials(): Promise<RealCredentials> {
         identity: 'spiffe',
         serverTls,
         trustDomains: ['mesh.local'],
-        grants: { [SPIFFE_READER]: ['orders:read'], [SPIFFE_WRITER]: ['orders:read', 'orders:write'] },
       }),
     ],
     grpcServerCredentials() {

@@ -56,6 +56,12 @@ export const HTTP_POLICY = {
   'GET /healthz': 'public',
 } as const
 
+/** The policy grants of the suite's SPIFFE callers (the mTLS verifier authenticates only). */
+export const REAL_GRANTS = {
+  [SPIFFE_READER]: ['orders:read'],
+  [SPIFFE_WRITER]: ['orders:read', 'orders:write'],
+}
+
 /** The three real verifiers over the suite's real material. */
 export function realVerifiers(creds: SecurityCredentials): Verifier[] {
   return [
@@ -69,7 +75,6 @@ export function realVerifiers(creds: SecurityCredentials): Verifier[] {
     mtlsVerifier({
       identity: 'spiffe',
       trustDomains: { 'mesh.local': { ca: creds.certs.ca } },
-      grants: { [SPIFFE_READER]: ['orders:read'], [SPIFFE_WRITER]: ['orders:read', 'orders:write'] },
     }),
   ]
 }
@@ -138,7 +143,7 @@ const callerId = (caller: Caller | null | undefined) => caller?.id ?? null
 export async function expressTarget(
   creds: SecurityCredentials,
   verifiers = realVerifiers(creds),
-  policy: Policy | { readonly current: Policy } = definePolicy({ routes: HTTP_POLICY }),
+  policy: Policy | { readonly current: Policy } = definePolicy({ routes: HTTP_POLICY, grants: REAL_GRANTS }),
 ) {
   const rec = recorder()
   const app = express()
@@ -190,7 +195,7 @@ export async function fastifyTarget(creds: SecurityCredentials, verifiers = real
   const rec = recorder()
   const app = Fastify({ https: requestingClientCertificates(creds.certs) })
   await app.register(fastifyAuth, {
-    policy: definePolicy({ routes: HTTP_POLICY }),
+    policy: definePolicy({ routes: HTTP_POLICY, grants: REAL_GRANTS }),
     verifiers,
     audit: (event) => rec.audit.push(event),
     reportOnly: true,
@@ -235,7 +240,7 @@ const getDefinition = Orders.service.Get!
 export async function grpcTarget(creds: SecurityCredentials, verifiers = realVerifiers(creds)) {
   const rec = recorder()
   const interceptor = grpcAuth({
-    policy: definePolicy({ routes: grpcRoutes }),
+    policy: definePolicy({ routes: grpcRoutes, grants: REAL_GRANTS }),
     verifiers,
     services: [Orders.service],
     audit: (event) => rec.audit.push(event),

@@ -10,9 +10,11 @@ import { mtlsVerifier, tlsServerOptions } from '@callsign/mtls'
 import Fastify from 'fastify'
 import { serviceConfig } from '../config.js'
 import { logger } from '../lib/log.js'
+import { serveMetrics } from '../lib/metrics.js'
 import { closeOnSignal } from '../lib/serve-until-signal.js'
 
 const config = serviceConfig('billing')
+await serveMetrics(config) // before any Callsign part is made: they take their instruments then
 const log = logger('billing')
 
 // 'request': a caller without a certificate still completes the handshake and gets a 401 from the
@@ -28,9 +30,7 @@ serverTls.attach(app.server as never)
 
 await app.register(auth, {
   policy: watchPolicyFile(config.policyFile),
-  verifiers: [
-    mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: [config.trustDomain], grants: {} }),
-  ],
+  verifiers: [mtlsVerifier({ identity: 'spiffe', serverTls, trustDomains: [config.trustDomain] })],
   audit: jsonLinesAuditSink(config.auditFile),
 })
 

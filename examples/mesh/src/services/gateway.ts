@@ -12,9 +12,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { serviceConfig } from '../config.js'
 import { openKeyStore } from '../lib/key-store.js'
 import { logger } from '../lib/log.js'
+import { serveMetrics } from '../lib/metrics.js'
 import { closeOnSignal, listening } from '../lib/serve-until-signal.js'
 
 const config = serviceConfig('gateway')
+await serveMetrics(config) // before any Callsign part is made: they take their instruments then
 const log = logger('gateway')
 const tokens = tokenCredentials({
   tokenUrl: `${config.issuerUrl}/oauth2/token`,

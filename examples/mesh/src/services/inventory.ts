@@ -13,9 +13,11 @@ import { serviceConfig } from '../config.js'
 import { Inventory } from '../lib/inventory-client.js'
 import { openKeyStore } from '../lib/key-store.js'
 import { logger } from '../lib/log.js'
+import { serveMetrics } from '../lib/metrics.js'
 import { closeOnSignal } from '../lib/serve-until-signal.js'
 
 const config = serviceConfig('inventory')
+await serveMetrics(config) // before any Callsign part is made: they take their instruments then
 const log = logger('inventory')
 const stock = new Map([['sku-1', 42]])
 

@@ -8,9 +8,11 @@ import { tlsServerOptions } from '@callsign/mtls'
 import { serviceConfig } from '../config.js'
 import { openKeyStore } from '../lib/key-store.js'
 import { logger } from '../lib/log.js'
+import { serveMetrics } from '../lib/metrics.js'
 import { closeOnSignal } from '../lib/serve-until-signal.js'
 
 const config = serviceConfig('issuer')
+await serveMetrics(config) // before any Callsign part is made: they take their instruments then
 const log = logger('issuer')
 
 const store = openKeyStore(config.keyStore)
@@ -25,7 +27,7 @@ const issuer = await createIssuer({
   audit: jsonLinesAuditSink(config.auditFile),
 })
 
-await issuer.app.listen({ port: config.port, host: config.host })
+await issuer.listen({ port: config.port, host: config.host })
 log('listening', { port: config.port, tokenTtl: config.tokenTtlSeconds })
 closeOnSignal(async () => {
   await issuer.close()

@@ -15,9 +15,11 @@ import { fetch } from 'undici'
 import { serviceConfig } from '../config.js'
 import { INVENTORY_NAME, Inventory, unary } from '../lib/inventory-client.js'
 import { logger } from '../lib/log.js'
+import { serveMetrics } from '../lib/metrics.js'
 import { closeOnSignal } from '../lib/serve-until-signal.js'
 
 const config = serviceConfig('orders')
+await serveMetrics(config) // before any Callsign part is made: they take their instruments then
 const log = logger('orders')
 
 // outgoing: billing over mTLS, inventory over gRPC with a token

@@ -15,6 +15,19 @@ export function changedIds(
   return changed
 }
 
+/** The ids of the `records` that `before` lacks or holds with other content. */
+export function changedIdsOf(
+  before: ReadonlyMap<string, ApiKeyRecord>,
+  records: readonly ApiKeyRecord[],
+): string[] {
+  return records
+    .filter((record) => {
+      const old = before.get(record.id)
+      return old === undefined || !sameRecord(old, record)
+    })
+    .map((record) => record.id)
+}
+
 /** {@link changedIds}, giving the event loop a turn every few milliseconds. */
 export async function changedIdsInSlices(
   before: ReadonlyMap<string, ApiKeyRecord>,

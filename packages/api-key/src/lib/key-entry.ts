@@ -63,6 +63,8 @@ export function checkState(entry: KeyEntry, now: number): Caller | KeyRefusal {
 /**
  * True when `key` is `entry.matched`, compared in constant time for keys of one length (every key
  * of a prefix has the same length): the time taken says nothing about how much of a key matched.
+ * It is `timingSafeEqual`'s comparison written over the strings' code units, not a speed trick: the
+ * Node function takes buffers, which would have to be copied out of both strings on every request.
  */
 export function sameKey(entry: KeyEntry, key: string): boolean {
   const matched = entry.matched

@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { fileKeyStore } from '@callsign/api-key'
 import { ConfigError, isScope, jsonLinesAuditSink } from '@callsign/core'
-import { createIssuer, type IssuerClient } from '@callsign/issuer'
+import { createIssuer, type Issuer, type IssuerClient } from '@callsign/issuer'
 import { tlsServerOptions } from '@callsign/mtls'
 import { type Command, type CommandIo, EXIT, type ParsedArgs, UsageError } from '../command.js'
 import { mustExist } from '../keys/shared.js'
@@ -111,7 +111,8 @@ and private_key_jwt clients { "<id>": { "scopes": [...], "jwks": {...} | "jwksUr
       tls?.close()
       await audit?.close()
     }
-    let issuer: Awaited<ReturnType<typeof createIssuer>>
+    let issuer: Issuer | undefined
+    let address: AddressInfo
     try {
       issuer = await createIssuer({
         issuer: issuerUrl,
@@ -123,12 +124,12 @@ and private_key_jwt clients { "<id>": { "scopes": [...], "jwks": {...} | "jwksUr
         ...(tls ? { https: tls } : {}),
         ...(audit ? { audit } : {}),
       })
-      await issuer.app.listen({ port, host })
+      address = await issuer.listen({ port, host })
     } catch (error) {
+      await issuer?.close()
       await cleanup()
       throw error
     }
-    const address = issuer.app.server.address() as AddressInfo
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
     io.stderr.write(`listening on ${tls ? 'https' : 'http'}://${shownHost}:${address.port}\n`)
 

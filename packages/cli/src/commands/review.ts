@@ -1,8 +1,10 @@
 import { type Command, EXIT, jsonOutput, UsageError } from '../command.js'
 import { openStore, STORE_OPTION, shownStore, storePath } from '../keys/shared.js'
+import { list } from '../option-values.js'
 import { parseDuration } from '../parse-duration.js'
 import { formatReport } from '../review/format-report.js'
 import { renderHtmlReport } from '../review/html.js'
+import { withPolicyGrants } from '../review/policy-grants.js'
 import { auditFiles, emptyStats, readAuditLog } from '../review/read-audit-log.js'
 import { readCertificates } from '../review/read-certificates.js'
 import { DEFAULT_THRESHOLDS, type ReviewedCredential, reviewAccess } from '../review/review-access.js'
@@ -28,6 +30,12 @@ Exits 1 when there are findings (for CI), 0 when clean, 2 when the review could 
       type: 'string',
       value: '<dir>',
       help: 'also review the certificates under this folder (*.crt, *.pem)',
+    },
+    policy: {
+      type: 'string',
+      multiple: true,
+      value: '<file>',
+      help: "a service's policy file: what it grants each certificate's identity counts as\nthat certificate's scopes (repeatable, one per service)",
     },
     now: { type: 'string', value: '<ISO time>', help: 'review as of this time (default: now)' },
     'max-key-age': {
@@ -66,6 +74,10 @@ Exits 1 when there are findings (for CI), 0 when clean, 2 when the review could 
     }
     const audits = (values.audit as string[] | undefined) ?? []
     if (audits.length === 0) throw new UsageError('--audit is required (a file or a folder)')
+    const policies = list(values.policy)
+    if (policies.length > 0 && values.certs === undefined) {
+      throw new UsageError('--policy needs --certs: its grants are reviewed against the certificates')
+    }
     const now = values.now === undefined ? new Date() : new Date(String(values.now))
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time, not "${values.now}"`)
     const days = (value: unknown, option: string, fallback: number) =>
@@ -92,7 +104,9 @@ Exits 1 when there are findings (for CI), 0 when clean, 2 when the review could 
         source: store,
       }),
     )
-    if (values.certs !== undefined) credentials.push(...readCertificates(String(values.certs)))
+    if (values.certs !== undefined) {
+      credentials.push(...withPolicyGrants(readCertificates(String(values.certs)), policies))
+    }
 
     const stats = emptyStats()
     const overview = reviewOverview(now.getTime() - thresholds.scopeWindowDays * DAY)

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { ConfigError, isAuthError, isScope } from '@callsign/core'
+import { isAuthError, isScope } from '@callsign/core'
 import {
   type JwtVerifierOptions,
   jwtVerifier,
   mintToken,
   readKeyDir,
+  readKeyDirJwks,
   SIGNING_ALGORITHMS,
 } from '@callsign/jwt'
 import { type Command, type CommandIo, EXIT, jsonOutput, type ParsedArgs, UsageError } from '../command.js'
@@ -90,15 +89,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').trim()
 }
 
-async function publicKeys(dir: string): Promise<{ keys: [] }> {
-  const path = join(dir, 'jwks.json')
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as { keys: [] }
-  } catch (cause) {
-    throw new ConfigError(`cannot read the public key set ${path}`, { cause })
-  }
-}
-
 function decodePart(part: string | undefined): unknown {
   try {
     return JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'))
@@ -145,7 +135,7 @@ async function inspect({ values, positionals, json }: ParsedArgs, io: CommandIo)
 
   const dir = optional(values.dir)
   const typ = optional(values.typ)
-  const keySet = dir === undefined ? undefined : await publicKeys(dir)
+  const keySet = dir === undefined ? undefined : await readKeyDirJwks(dir)
   const allowed = algorithms.length > 0 ? algorithms : [...VERIFIER_ALGORITHMS]
   const refusedAlg = keySet?.keys
     .map((key) => (key as { alg?: string }).alg)

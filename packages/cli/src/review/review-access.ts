@@ -144,12 +144,14 @@ export async function reviewAccess(
       const unusedScopes = credential.scopes.filter((scope) => !usedScopes.has(scope))
       const recommended = credential.scopes.filter((scope) => usedScopes.has(scope))
       const window = `in the last ${plural(thresholds.scopeWindowDays, 'day')}${since}`
+      // a certificate's scopes are the policies' grants to its identity: those are what to narrow
+      const narrowed = credential.kind === 'mtls' ? 'its policy grants' : 'it'
       if (unusedScopes.length > 0 && recommended.length > 0) {
         findings.push({
           ...base,
           type: 'unused-scopes',
           detail: `${unusedScopes.join(', ')} not used by ${credential.owner} ${window}`,
-          action: `narrow it to ${recommended.join(' ')}`,
+          action: `narrow ${narrowed} to ${recommended.join(' ')}`,
           unusedScopes,
           recommendedScopes: recommended,
         })
@@ -158,7 +160,10 @@ export async function reviewAccess(
           ...base,
           type: 'unused-scopes',
           detail: `none of its scopes used by ${credential.owner} ${window}`,
-          action: 'disable it, or grant only what is used',
+          action:
+            credential.kind === 'mtls'
+              ? 'remove its policy grants, or grant only what is used'
+              : 'disable it, or grant only what is used',
           unusedScopes,
           recommendedScopes: [],
         })

@@ -43,8 +43,8 @@ export interface ClientAuthenticator {
 export interface ClientAuthenticatorOptions {
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
-  /** The certificate identities registered as clients. */
-  readonly certificateClients: ReadonlySet<string>
+  /** The certificate identities registered as clients → the scopes each may be issued. */
+  readonly certificateClients: ReadonlyMap<string, readonly string[]>
   /** private_key_jwt clients, when any is registered. */
   readonly assertions: AssertionVerifier | undefined
   readonly clock: Clock
@@ -63,6 +63,12 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 export function clientAuthenticator(options: ClientAuthenticatorOptions): ClientAuthenticator {
   const { store, mtls, certificateClients, assertions, clock } = options
 
+  // API key clients are checked with verifyApiKey, against the store on every request, not with
+  // apiKeyVerifier's cache. The cache pays off per API call; a client asks for a token once per token
+  // lifetime. Reading the store each time, a revoked key is refused at its next request, as soon as the
+  // store knows, with no notification or staleness window in between; an unknown key id costs one
+  // lookup, and every failure is counted by the failed-authentication limit, which is checked before
+  // any lookup. Its refusals map to RFC 6749 answers below (store down: temporarily_unavailable).
   const byKey = (key: string, challenge: 'Basic' | 'Bearer' | undefined) => async (): Promise<Caller> => {
     if (!store) throw refuse('api_keys_not_accepted', challenge)
     try {
@@ -154,8 +160,10 @@ export function clientAuthenticator(options: ClientAuthenticatorOptions): Client
             if (!mtls) throw refuse('certificates_not_accepted', undefined)
             const caller = await verifyCertificate(mtls, req)
             if (caller.id !== clientId) throw refuse('client_id_mismatch', undefined)
-            if (!certificateClients.has(caller.id)) throw refuse('unknown_client', undefined)
-            return caller
+            const registered = certificateClients.get(caller.id)
+            if (!registered) throw refuse('unknown_client', undefined)
+            // the verifier authenticates; what the client may be issued is its registration's
+            return { ...caller, scopes: new Set(registered) }
           },
         }
       }

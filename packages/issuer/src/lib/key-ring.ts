@@ -1,7 +1,6 @@
-import { join } from 'node:path'
 import { type Clock, ConfigError } from '@callsign/core'
-import { watchFiles } from '@callsign/core/adapter'
-import { type KeyDir, readKeyDir, type SigningKey } from '@callsign/jwt'
+import { openReloadableFile, type ReloadableFile } from '@callsign/core/adapter'
+import { type KeyDir, keyDirWatchFiles, readKeyDir, type SigningKey } from '@callsign/jwt'
 import type { JWK } from 'jose'
 
 export interface KeyRingOptions {
@@ -29,65 +28,56 @@ const RETRY_MS = 250
 const RETRIES = 4
 
 /**
- * The issuer's view of a key directory (the layout of `@callsign/jwt`'s `createKeyDir`), reloaded when
- * `state.json` or `jwks.json` changes. It remembers every key that stopped signing while it watched,
+ * The issuer's view of a key directory (its layout is `@callsign/jwt`'s), reloaded when a rotation
+ * changes it. It remembers every key that stopped signing while it watched,
  * and keeps publishing it until `retainMs` after that moment, even once the directory has dropped it.
  */
 export async function openKeyRing(dir: string, options: KeyRingOptions): Promise<KeyRing> {
   const { clock, retainMs } = options
-  let current: KeyDir
-  try {
-    current = await readKeyDir(dir)
-  } catch (cause) {
-    if (cause instanceof ConfigError)
-      throw new ConfigError(`createIssuer: "keys": ${cause.message}`, { cause })
-    throw cause
-  }
   /** Keys that stopped signing while we watched: kid → public key and the end of its last token's life. */
   const retired = new Map<string, { readonly jwk: JWK; readonly until: number }>()
   let failures = 0
   let retryTimer: NodeJS.Timeout | undefined
   let closed = false
+  const reload = () => (closed ? Promise.resolve(false) : keyDir.reload())
 
-  const apply = (next: KeyDir) => {
-    if (next.current.kid !== current.current.kid) {
-      retired.set(current.current.kid, { jwk: current.current.publicJwk, until: clock.now() + retainMs })
-    }
-    retired.delete(next.current.kid)
-    current = next
-  }
-
-  const load = async (): Promise<boolean> => {
-    if (closed) return false
-    try {
-      apply(await readKeyDir(dir))
-      failures = 0
-      return true
-    } catch (error) {
-      failures++
-      if (failures <= RETRIES) {
-        retryTimer = setTimeout(() => void reload(), RETRY_MS)
-        retryTimer.unref()
-      } else {
+  let keyDir: ReloadableFile<KeyDir, Promise<boolean>>
+  try {
+    keyDir = await openReloadableFile({
+      paths: keyDirWatchFiles(dir),
+      load: () => readKeys(dir),
+      watch: options.watch,
+      onReload(next, previous) {
         failures = 0
-        options.onError(error instanceof Error ? error : new Error(String(error)))
-      }
-      return false
-    }
+        if (next.current.kid !== previous.current.kid) {
+          retired.set(previous.current.kid, {
+            jwk: previous.current.publicJwk,
+            until: clock.now() + retainMs,
+          })
+        }
+        retired.delete(next.current.kid)
+      },
+      onError(error) {
+        failures++
+        if (failures > RETRIES) {
+          failures = 0
+          options.onError(error)
+        } else if (!closed) {
+          retryTimer = setTimeout(() => void reload(), RETRY_MS)
+          retryTimer.unref()
+        }
+      },
+    })
+  } catch (cause) {
+    if (cause instanceof ConfigError)
+      throw new ConfigError(`createIssuer: "keys": ${cause.message}`, { cause })
+    throw cause
   }
-  let queue: Promise<boolean> = Promise.resolve(true)
-  const reload = () => {
-    queue = queue.then(load, load)
-    return queue
-  }
-  const watcher = options.watch
-    ? watchFiles([join(dir, 'state.json'), join(dir, 'jwks.json')], () => void reload())
-    : undefined
-
   return {
-    signer: () => current.current,
+    signer: () => keyDir.current().current,
     jwks() {
       const now = clock.now()
+      const current = keyDir.current()
       const byKid = new Map(current.publicJwks.keys.map((jwk) => [jwk.kid, jwk]))
       const keys: JWK[] = [current.current.publicJwk]
       const add = (jwk: JWK | undefined) => {
@@ -108,8 +98,18 @@ export async function openKeyRing(dir: string, options: KeyRingOptions): Promise
     reload,
     close() {
       closed = true
-      watcher?.close()
+      keyDir.close()
       if (retryTimer) clearTimeout(retryTimer)
     },
+  }
+}
+
+/** Every error of a reload counts as a bad directory, not a bug: a rotation may be half written. */
+async function readKeys(dir: string): Promise<KeyDir> {
+  try {
+    return await readKeyDir(dir)
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    throw new ConfigError(error instanceof Error ? error.message : String(error), { cause: error })
   }
 }

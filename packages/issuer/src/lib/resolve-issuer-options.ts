@@ -18,7 +18,8 @@ export interface ResolvedIssuerOptions {
   readonly audiences: readonly string[]
   readonly store: KeyStore | undefined
   readonly mtls: Verifier | undefined
-  readonly certificateClients: ReadonlySet<string>
+  /** Certificate clients: identity → the scopes it may be issued (the verifier only authenticates). */
+  readonly certificateClients: ReadonlyMap<string, readonly string[]>
   /** private_key_jwt clients: client id → scopes and public keys. */
   readonly assertionClients: ReadonlyMap<string, AssertionClient>
   /** Registered clients limited to some of the audiences: client id → those audiences. */
@@ -54,7 +55,7 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
   if (typeof options !== 'object' || options === null) fail('options are required')
   const issuer = checkIssuer(options.issuer)
   if (typeof options.keys !== 'string' || options.keys.length === 0) {
-    fail('"keys" must be the path of a key directory (callsign jwks generate --dir <dir>)')
+    fail('"keys" must be the path of a key directory (made by createKeyDir of @callsign/jwt)')
   }
   const audiences = options.audiences
   if (!Array.isArray(audiences) || audiences.length === 0) {
@@ -74,10 +75,9 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
   const certificateClients = Object.fromEntries(
     Object.entries(clients).filter(([, client]) => !hasKeys(client)),
   )
+  const registered = registeredScopes(certificateClients)
   const mtls =
-    Object.keys(certificateClients).length === 0
-      ? undefined
-      : clientsVerifier(certificateClients, options.https, clock)
+    registered.size === 0 ? undefined : clientsVerifier([...registered.keys()], options.https, clock)
   const assertionClients = resolveAssertionClients(clients)
   if (store === undefined && options.clients === undefined) {
     fail('give "store" (API key clients), "clients" (certificate clients), or both')
@@ -97,7 +97,7 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     audiences: Object.freeze([...new Set(audiences)]),
     store,
     mtls,
-    certificateClients: new Set(Object.keys(certificateClients)),
+    certificateClients: registered,
     assertionClients,
     clientAudiences: clientAudiences(clients, audiences),
     clientScopes: [...new Set(Object.values(clients).flatMap((client) => client.scopes))],
@@ -175,23 +175,28 @@ function checkClients(clients: IssuerOptions['clients']): Readonly<Record<string
   return clients
 }
 
-/** Certificate clients: SPIFFE IDs (or DNS names) → the scopes each may be issued. One kind of identity. */
-function clientsVerifier(
+/** Certificate clients: SPIFFE IDs (or DNS names) → the scopes each may be issued. */
+function registeredScopes(
   clients: Readonly<Record<string, IssuerClient>>,
-  https: IssuerOptions['https'],
-  clock: Clock,
-): Verifier {
-  const ids = Object.keys(clients)
-  const grants: Record<string, string[]> = {}
-  for (const id of ids) {
-    const scopes = clients[id]?.scopes
+): ReadonlyMap<string, readonly string[]> {
+  const registered = new Map<string, readonly string[]>()
+  for (const [id, client] of Object.entries(clients)) {
+    const scopes = client.scopes
     if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((scope) => !isScope(scope))) {
       fail(
         `"clients" entry ${JSON.stringify(id)} must have a non-empty "scopes" list of "resource:action" scopes`,
       )
     }
-    grants[id] = [...new Set(scopes as string[])]
+    registered.set(id, Object.freeze([...new Set(scopes)]))
   }
+  return registered
+}
+
+/**
+ * The verifier of the certificate clients (one kind of identity): it authenticates only; the
+ * scopes a client may be issued are looked up in `clients` when the token is granted.
+ */
+function clientsVerifier(ids: readonly string[], https: IssuerOptions['https'], clock: Clock): Verifier {
   const spiffe = ids.filter((id) => id.startsWith('spiffe://'))
   if (spiffe.length > 0 && spiffe.length < ids.length) {
     fail('"clients" mixes SPIFFE IDs and DNS names: use one kind of identity')
@@ -201,15 +206,15 @@ function clientsVerifier(
       const trustDomains = [...new Set(spiffe.map((id) => parseSpiffeId(id).trustDomain))]
       // Each trust domain bound to its CAs: by tlsServerOptions, or the one CA of plain options.
       if (isServerTls(https))
-        return mtlsVerifier({ identity: 'spiffe', serverTls: https, trustDomains, grants, clock })
+        return mtlsVerifier({ identity: 'spiffe', serverTls: https, trustDomains, clock })
       const ca = (https as HttpsServerOptions | undefined)?.ca
       const oneCa =
         (typeof ca === 'string' || ca instanceof Uint8Array) &&
         Buffer.from(ca).toString('latin1').split('-----BEGIN CERTIFICATE-----').length === 2
       const bound = trustDomains.length === 1 && oneCa ? { [trustDomains[0]!]: { ca } } : undefined
-      return mtlsVerifier({ identity: 'spiffe', ...(bound ? { trustDomains: bound } : {}), grants, clock })
+      return mtlsVerifier({ identity: 'spiffe', ...(bound ? { trustDomains: bound } : {}), clock })
     }
-    return mtlsVerifier({ identity: 'dns', grants, clock })
+    return mtlsVerifier({ identity: 'dns', dnsNames: ids, clock })
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : 'invalid'
     throw new ConfigError(`createIssuer: "clients": ${detail}`, { cause })

@@ -59,12 +59,12 @@ export async function startIssuer(
       ...options,
     })
     try {
-      await issuer.app.listen({ port, host: '127.0.0.1' })
+      const address = await issuer.listen({ port, host: '127.0.0.1' })
+      return { issuer, port: address.port, issuerUrl }
     } catch (error) {
       await issuer.close()
       throw error
     }
-    return { issuer, port: (issuer.app.server.address() as AddressInfo).port, issuerUrl }
   }
   let started: Awaited<ReturnType<typeof start>> | undefined
   if (own === undefined) started = await start(0, options.issuer ?? 'http://issuer.test')

@@ -31,12 +31,8 @@ export async function readState(dir: string): Promise<KeyDirState> {
   try {
     text = await readFile(statePath(dir), 'utf8')
   } catch (cause) {
-    throw new ConfigError(
-      `${dir} is not a key directory (no state.json): create it with "callsign jwks generate"`,
-      {
-        cause,
-      },
-    )
+    // A library's message names no command: the CLI adds how to make a key directory.
+    throw new ConfigError(`${dir} is not a key directory (no state.json)`, { cause })
   }
   let state: Partial<KeyDirState>
   try {

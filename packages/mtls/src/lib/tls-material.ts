@@ -1,13 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { ConfigError, type HealthStatus, type Logger } from '@callsign/core'
-import {
-  checkLogger,
-  type FileWatcher,
-  reloadTelemetry,
-  type WatchFilesOptions,
-  warn,
-  watchFiles,
-} from '@callsign/core/adapter'
+import { checkLogger, reloadableFile, type WatchFilesOptions } from '@callsign/core/adapter'
 import {
   checkTrustFiles,
   type LoadedTrust,
@@ -106,61 +99,39 @@ export function reloader(
   implicit: 'one-ca' | 'any' = 'one-ca',
 ): Reloader {
   checkTrustFiles(files, where)
-  let current = loadTlsMaterial(files, where, implicit)
-  let loadedAt = Date.now()
-  let failedReload: { readonly at: number; readonly error: string } | null = null
-  const telemetry = reloadTelemetry('@callsign/mtls', 'tls_material', () => loadedAt)
   /** Every CA the bundle has held: a CRL of a CA dropped since may stay listed. */
   const known = new Map<string, X509Certificate>()
-  const remember = (loaded: LoadedTls) => {
-    for (const { certificate } of loaded.anchors) known.set(certificate.fingerprint256, certificate)
-  }
-  remember(current)
-  const onError =
-    options.onError ??
-    ((error: ConfigError) =>
-      warn(
-        checkLogger(options.logger, where),
-        'CALLSIGN_TLS_RELOAD',
-        `${error.message}; keeping the last good certificates`,
-      ))
-  const reload = () => {
-    try {
-      current = loadTlsMaterial(files, where, implicit, [...known.values()])
-      remember(current)
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error
-      failedReload = { at: Date.now(), error: 'invalid_tls_files' }
-      telemetry.failed('invalid_tls_files')
-      onError(error)
-      return false
-    }
-    loadedAt = Date.now()
-    failedReload = null
-    telemetry.succeeded()
-    apply(current)
-    options.onReload?.()
-    return true
-  }
-  let watcher: FileWatcher | undefined
-  if (options.watch !== false) {
-    const paths = [...trustPaths(files), files.cert, files.key]
-    watcher = watchFiles(paths, reload, typeof options.watch === 'object' ? options.watch : {})
-  }
+  const file = reloadableFile({
+    paths: [...trustPaths(files), files.cert, files.key],
+    load: () => {
+      const loaded = loadTlsMaterial(files, where, implicit, [...known.values()])
+      for (const { certificate } of loaded.anchors) known.set(certificate.fingerprint256, certificate)
+      return loaded
+    },
+    watch: options.watch,
+    onReload: (loaded) => {
+      apply(loaded)
+      options.onReload?.()
+    },
+    onError: options.onError,
+    warning: { code: 'CALLSIGN_TLS_RELOAD', keeping: 'the last good certificates' },
+    logger: checkLogger(options.logger, where),
+    errorCode: 'invalid_tls_files',
+    telemetry: { meter: '@callsign/mtls', part: 'tls_material', file: files.cert },
+  })
   const health = (): TlsMaterialHealth => {
+    const { status, loadedAt, lastReloadError } = file.health()
+    const current = file.current()
     const leaf = new X509Certificate(pemCertificates(current.material.cert)[0]!)
     const caNotAfter = current.anchors.map(({ certificate }) => Date.parse(certificate.validTo))
     const certificateExpiresAt = Date.parse(leaf.validTo)
     return {
-      status: certificateExpiresAt <= Date.now() ? 'failing' : failedReload ? 'degraded' : 'ok',
-      loadedAt: new Date(loadedAt).toISOString(),
+      status: certificateExpiresAt <= Date.now() ? 'failing' : status,
+      loadedAt,
       certificateExpiresAt: new Date(certificateExpiresAt).toISOString(),
       caExpiresAt: caNotAfter.length > 0 ? new Date(Math.min(...caNotAfter)).toISOString() : null,
-      lastReloadError: failedReload && {
-        at: new Date(failedReload.at).toISOString(),
-        error: failedReload.error,
-      },
+      lastReloadError,
     }
   }
-  return { current: () => current, reload, health, close: () => watcher?.close() }
+  return { current: file.current, reload: file.reload, health, close: file.close }
 }

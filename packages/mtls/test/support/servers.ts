@@ -1,7 +1,13 @@
 import { type Agent, createServer, request as httpsRequest, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket, TlsOptions } from 'node:tls'
-import { type AuditEvent, createPipeline, definePolicy, type Verifier } from '@callsign/core'
+import {
+  type AuditEvent,
+  createPipeline,
+  definePolicy,
+  type PolicyInput,
+  type Verifier,
+} from '@callsign/core'
 import { httpRefusal } from '@callsign/core/adapter'
 import { type ChainReads, tlsPeerOf } from './tls-peer.js'
 
@@ -15,13 +21,19 @@ export interface TestServer {
 
 /**
  * A real HTTPS server on 127.0.0.1 that runs the core pipeline with the given verifiers, the way
- * an adapter does: GET /orders needs orders:read, GET /whoami needs no scope beyond a caller.
+ * an adapter does: GET /orders needs orders:read, GET /whoami needs mesh:call. The callers' scopes
+ * are the policy's `grants` (the mTLS verifier only authenticates).
  */
-export async function startServer(tls: TlsOptions, verifiers: Verifier[]): Promise<TestServer> {
+export async function startServer(
+  tls: TlsOptions,
+  verifiers: Verifier[],
+  grants?: PolicyInput['grants'],
+): Promise<TestServer> {
   const audit: AuditEvent[] = []
   const reads: ChainReads = { count: 0 }
   const policy = definePolicy({
     routes: { 'GET /orders': ['orders:read'], 'GET /whoami': ['mesh:call'], 'GET /healthz': 'public' },
+    ...(grants === undefined ? {} : { grants }),
   })
   const pipeline = createPipeline({ policy, verifiers, audit: (event) => audit.push(event) })
   const peers = new WeakMap<object, ReturnType<typeof tlsPeerOf>>()

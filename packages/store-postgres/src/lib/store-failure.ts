@@ -5,7 +5,7 @@ const MISSING = new Set(['3F000', '42P01'])
 
 /**
  * A database failure as a `KeyStoreError`: a missing schema is `ERR_KEY_STORE_SCHEMA` (run the
- * migration), anything else (refused connection, timeout, cancelled statement) is
+ * migration; the message names the library's `migrate`, never a command: the CLI adds its own hint), anything else (refused connection, timeout, cancelled statement) is
  * `ERR_KEY_STORE_UNAVAILABLE`, its message saying why from the driver's error code (a refused login,
  * no such database, `ECONNREFUSED`…). The driver's error goes into `cause`; the message names neither
  * the connection string nor any value.
@@ -16,7 +16,7 @@ export function storeFailure(cause: unknown, what = 'key store'): KeyStoreError 
   if (typeof code === 'string' && MISSING.has(code)) {
     return new KeyStoreError(
       'ERR_KEY_STORE_SCHEMA',
-      `the PostgreSQL ${what} has no tables: run \`callsign store migrate --store <url>\` first`,
+      `the PostgreSQL ${what} has no tables: it has not been migrated (\`migrate()\`)`,
       { cause },
     )
   }
