@@ -4,7 +4,7 @@ import { auth, getCaller } from '@callsign/grpc'
 import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { type Fixture, SCOPE } from './fixture.js'
-import { callsignVerifier, type Guard, type Target } from './http-targets.js'
+import { CLIENT_GRANTS, callsignVerifier, type Guard, type Target } from './http-targets.js'
 
 export const ORDERS_PROTO = fileURLToPath(new URL('./orders.proto', import.meta.url))
 export const GET_METHOD = '/bench.v1.Orders/Get'
@@ -35,7 +35,7 @@ export async function startGrpcTarget(name: string, fixture: Fixture): Promise<T
   const interceptors = guarded
     ? [
         auth({
-          policy: definePolicy({ routes: { [GET_METHOD]: [SCOPE] } }),
+          policy: definePolicy({ routes: { [GET_METHOD]: [SCOPE] }, grants: CLIENT_GRANTS }),
           verifiers: [callsignVerifier(guard, fixture)],
           services: [],
           allowPlaintextLoopback: !tls,

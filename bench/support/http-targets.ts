@@ -31,9 +31,10 @@ export interface Target {
 
 export type Guard = 'none' | 'api-key' | 'jwt' | 'jwt-nocache' | 'mtls'
 
-// The mTLS client's scope is the policy's grant (the verifier only authenticates).
-const policy = () =>
-  definePolicy({ routes: { 'GET /orders/:id': [SCOPE] }, grants: { [CLIENT_SPIFFE_ID]: [SCOPE] } })
+/** The mTLS client's scope is the policy's grant (the verifier only authenticates). */
+export const CLIENT_GRANTS = { [CLIENT_SPIFFE_ID]: [SCOPE] }
+
+const policy = () => definePolicy({ routes: { 'GET /orders/:id': [SCOPE] }, grants: CLIENT_GRANTS })
 
 /** Callsign's verifier for a guard, configured as its README recommends for production. */
 export function callsignVerifier(guard: Exclude<Guard, 'none'>, fixture: Fixture): Verifier {
