@@ -2,11 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { type ApiKeyRecord, fileKeyStore, generateApiKey } from '@callsign/api-key'
+import { type ApiKeyRecord, fileKeyStore } from '@callsign/api-key'
 import type { AuditEvent } from '@callsign/core'
 import { chromium } from 'playwright-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
+import { keyRecord } from './support/key-record.js'
 
 // `callsign review --format html` on a fixture, run as a child process, then opened in a real
 // headless Chromium (Debian's package; .ci/run installs it when missing). The page must load with
@@ -25,22 +26,10 @@ function record(
   createdDaysAgo: number,
   expiresIn: number | null,
 ): ApiKeyRecord {
-  const { id, secretHash } = generateApiKey()
-  return {
-    id,
-    owner,
-    scopes,
-    secretHash,
+  return keyRecord(owner, scopes, {
     createdAt: daysAgo(createdDaysAgo),
     expiresAt: expiresIn === null ? null : new Date(Date.parse(NOW) + expiresIn * DAY).toISOString(),
-    state: 'active',
-    revokedAt: null,
-    rotatedFrom: null,
-    rotatedTo: null,
-    lastRotatedAt: null,
-    graceUntil: null,
-    labels: {},
-  }
+  })
 }
 
 const keys = {
