@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { KeyStore } from '@callsign/api-key'
 import { type AuditEvent, type AuditSink, type Clock, ConfigError, type Logger } from '@callsign/core'
 import type { ServerTls } from '@callsign/mtls'
+import type { FastifyInstance } from 'fastify'
 import type { JWK } from 'jose'
 import type { FailureStore } from './failure-store.js'
 import { issuerApp } from './lib/issuer-app.js'
@@ -176,8 +177,22 @@ export async function createIssuer(options: IssuerOptions): Promise<Issuer> {
     },
     jwks: () => keyRing.jwks(),
     reloadKeys: () => keyRing.reload(),
-    close: () => app.close(),
+    close: () => closeServing(app),
   })
+}
+
+/**
+ * Fastify's close answers the requests under way and closes the connections idle at that moment. A
+ * keep-alive connection whose request was under way becomes idle only once answered, and would then
+ * hold the close up for the keep-alive timeout (72 s): close the idle ones again until it is done.
+ */
+async function closeServing(app: FastifyInstance): Promise<void> {
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 100)
+  try {
+    await app.close()
+  } finally {
+    clearInterval(sweep)
+  }
 }
 
 function checkListen(where: IssuerListenOptions): IssuerListenOptions {

@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileKeyStore } from '@callsign/api-key'
@@ -91,5 +92,30 @@ describe('Issuer: listen and close', () => {
     } finally {
       await issuer.close()
     }
+  })
+  it('closes a kept-alive connection whose request was under way at close, once it is answered', async () => {
+    const issuer = await createIssuer(await options())
+    const { port } = await issuer.listen({ port: 0, host: '127.0.0.1' })
+    // A token request whose body is half sent when close() starts: its connection is not idle
+    // then, and becomes idle (kept alive) only once answered.
+    const body = 'grant_type=client_credentials'
+    const socket = connect(port, '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let answer = ''
+    socket.on('data', (chunk) => {
+      answer += chunk
+    })
+    socket.write(
+      `POST /oauth2/token HTTP/1.1\r\nhost: issuer.test\r\nconnection: keep-alive\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const started = Date.now()
+    const closing = issuer.close()
+    socket.write(body.slice(5))
+    await closing
+    // Fastify keeps a connection alive for 72 s: a close held up by it would take that long.
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /)
+    socket.destroy()
   })
 })
