@@ -15,7 +15,9 @@ import {
   parseStoreBytes,
   parseStoreInSlices,
   type StoreChanges,
+  writtenStore,
 } from './lib/parse-store-in-slices.js'
+import { type ReadBuffers, readBuffers } from './lib/read-buffers.js'
 import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
 import { serializeStore } from './lib/store-file-format.js'
 
@@ -88,7 +90,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
   }
   const clock = options.clock ?? systemClock
   const logger = checkLogger(options.logger, 'fileKeyStore')
-  const initial = loadSync(file, true)
+  // The watcher's loads read the file into these, in turn (the first load too): see readBuffers.
+  const buffers = options.watch === false ? undefined : readBuffers()
+  const initial = loadSync(file, true, undefined, buffers)
   // Reported as every file-backed part reports, though its loads do not fit `reloadableFile`: its own
   // writes replace the records outside any load, a stale load is dropped, and the watcher's loads are
   // parsed in slices and coalesced.
@@ -171,9 +175,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
    * The watcher's reload: the file read asynchronously, parsed and compared a slice at a time, so a
    * large store never holds up requests for long. When the file is the one last read with records
    * changed in place or appended (another process's write), only those records are set into the
-   * live map; otherwise (a first reload after this process wrote, a file edited by hand) a new map
-   * is built and compared. One at a time; a call during it runs it again once it is done, and gets
-   * the promise of both.
+   * live map; otherwise (a file edited by hand, a bulk change of over 1 000 records) a new map
+   * is built and compared. The file is read into one of `buffers`, never into a new one. One at a
+   * time; a call during it runs it again once it is done, and gets the promise of both.
    */
   let reloading: Promise<void> | undefined
   let again = false
@@ -192,7 +196,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         const load = ++loads
         let loaded: Awaited<ReturnType<typeof loadInSlices>>
         try {
-          loaded = await loadInSlices(file, lastParsed, records)
+          loaded = await loadInSlices(file, lastParsed, records, buffers)
           if ('parsed' in loaded) lastParsed = loaded.parsed
         } catch (error) {
           if (!(error instanceof ConfigError)) throw error
@@ -247,7 +251,7 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         const { records: fresh, identity } =
           now === recordsFrom
             ? { records: new Map(records), identity: now }
-            : await loadFresh(file, lastParsed)
+            : await loadFresh(file, () => lastParsed)
         const result = change(fresh)
         const text = serialize(file, fresh)
         const written = await replaceStoreFile(file, text, async () => {
@@ -267,6 +271,9 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
         await removeStaleTemporaryFiles(file)
         await removeLockDebris(`${file}.lock`)
         adopt(++loads, fresh, identityOf(written), changedIds(records, fresh))
+        // A watching store compares its next reload with the file it wrote, so that another
+        // writer's change after this one is read as what changed, not as a whole new file.
+        if (buffers) lastParsed = writtenStore(fresh, text)
         return result
       })
     }
@@ -348,6 +355,7 @@ function loadSync(
   file: string,
   missingIsEmpty: boolean,
   previous?: ParsedStore,
+  buffers?: ReadBuffers,
 ): { records: Map<string, ApiKeyRecord>; identity: string; parsed: ParsedStore } | undefined {
   let bytes: Buffer
   let identity: string
@@ -357,7 +365,7 @@ function loadSync(
       const stats = fstatSync(fd)
       if (stats.size > MAX_STORE_FILE_BYTES) throw new ConfigError(tooLarge(file, stats.size))
       identity = identityOf(stats)
-      bytes = readFileSync(fd)
+      bytes = buffers ? buffers.readSync(fd, stats.size, previous?.bytes) : readFileSync(fd)
     } finally {
       closeSync(fd)
     }
@@ -373,14 +381,19 @@ function loadSync(
 
 /**
  * The file's bytes and its identity, from one open: the identity is that of the file read. A file
- * too large to read as text is a `ConfigError` saying so, before anything is read.
+ * too large to read as text is a `ConfigError` saying so, before anything is read. Read into a
+ * new buffer, or into the one of `into.buffers` that does not hold `into.keep`.
  */
-async function readWithIdentity(file: string): Promise<{ bytes: Buffer; identity: string }> {
+async function readWithIdentity(
+  file: string,
+  into?: { buffers: ReadBuffers; keep: Buffer | undefined },
+): Promise<{ bytes: Buffer; identity: string }> {
   const handle = await open(file, 'r')
   try {
     const stats = await handle.stat()
     if (stats.size > MAX_STORE_FILE_BYTES) throw new ConfigError(tooLarge(file, stats.size))
-    return { identity: identityOf(stats), bytes: await handle.readFile() }
+    const bytes = into ? await into.buffers.read(handle, stats.size, into.keep) : await handle.readFile()
+    return { identity: identityOf(stats), bytes }
   } finally {
     await handle.close()
   }
@@ -395,11 +408,12 @@ async function loadInSlices(
   file: string,
   previous: ParsedStore | undefined,
   live: Map<string, ApiKeyRecord>,
+  buffers: ReadBuffers | undefined,
 ): Promise<{ identity: string } & ({ changes: StoreChanges } | { parsed: ParsedStore })> {
   let bytes: Buffer
   let identity: string
   try {
-    ;({ bytes, identity } = await readWithIdentity(file))
+    ;({ bytes, identity } = await readWithIdentity(file, buffers && { buffers, keep: previous?.bytes }))
   } catch (cause) {
     if (cause instanceof ConfigError) throw cause
     if (errorCode(cause) === 'ENOENT') throw new ConfigError(`key store ${file} is missing`, { cause })
@@ -447,10 +461,14 @@ function currentIdentity(file: string): string {
   }
 }
 
-/** The records as the file holds them now, and the file's identity when read (`missing` if absent). */
+/**
+ * The records as the file holds them now, and the file's identity when read (`missing` if absent).
+ * The last file parsed, whose unchanged records are reused, is asked for after the read and used at
+ * once: its bytes may be in one of the watcher's buffers, which a later load may read into.
+ */
 async function loadFresh(
   file: string,
-  previous: ParsedStore | undefined,
+  lastParsed: () => ParsedStore | undefined,
 ): Promise<{ records: Map<string, ApiKeyRecord>; identity: string }> {
   let bytes: Buffer
   let identity: string
@@ -461,7 +479,7 @@ async function loadFresh(
     if (errorCode(cause) === 'ENOENT') return { records: new Map(), identity: 'missing' }
     throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot read the key store ${file}`, { cause })
   }
-  const parsed = parseStoreBytes(bytes, previous)
+  const parsed = parseStoreBytes(bytes, lastParsed())
   if (typeof parsed === 'string') {
     throw new KeyStoreError('ERR_KEY_STORE_IO', `key store ${file} ${parsed}; not overwriting it`)
   }

@@ -166,6 +166,62 @@ describe('fileKeyStore', () => {
       expect((await service.list()).map((record) => record.id)).toEqual(next.map((record) => record.id))
     })
 
+    it('sees each of many changes by another writer in turn, the file growing past the buffers it is read into', async () => {
+      const path = tmp.file('keys.json')
+      let records = bulkRecords(20)
+      await replaceFile(path, records)
+      const service = open(path)
+      const changes: (readonly string[] | undefined)[] = []
+      service.onChange((ids) => changes.push(ids))
+      // Each reload compares the file with the one before, read into the other of two buffers: a
+      // read into the buffer holding the one before would find nothing changed.
+      for (let k = 0; k < 6; k++) {
+        records = records.map((record, i) =>
+          i === k ? { ...record, state: 'revoked', revokedAt: '2030-01-01T00:00:00.000Z' } : record,
+        )
+        await replaceFile(path, records)
+        await vi.waitFor(() => expect(changes).toHaveLength(k + 1), { timeout: 5000 })
+        expect(changes[k]).toEqual([bulkId(k)])
+        expect((await service.find(bulkId(k)))?.state).toBe('revoked')
+      }
+      // 20 records are some 10 kB, and the buffers 64 kB; 500 more outgrow them
+      records = [...records, ...bulkRecords(520).slice(20)]
+      await replaceFile(path, records)
+      await vi.waitFor(() => expect(changes).toHaveLength(7), { timeout: 5000 })
+      expect(changes[6]).toHaveLength(500)
+      expect((await service.list()).map((record) => record.id)).toEqual(records.map((record) => record.id))
+      records = records.map((record, i) => (i === 519 ? { ...record, scopes: ['orders:write'] } : record))
+      await replaceFile(path, records)
+      await vi.waitFor(() => expect(changes).toHaveLength(8), { timeout: 5000 })
+      expect(changes[7]).toEqual([bulkId(519)])
+      expect((await service.find(bulkId(519)))?.scopes).toEqual(['orders:write'])
+    })
+
+    it("after its own write, reads the file it wrote and another writer's next change as what changed: no map of the whole store is built", async () => {
+      const path = tmp.file('keys.json')
+      await replaceFile(path, bulkRecords(3000))
+      const service = open(path)
+      const changes: (readonly string[] | undefined)[] = []
+      service.onChange((ids) => changes.push(ids))
+      const sets = await bulkSetsDuring(async () => {
+        await service.revoke(bulkId(5))
+        await sleep(300) // the watcher sees the service's own write
+        const next = (await service.list()).map((record) =>
+          record.id === bulkId(9)
+            ? { ...record, state: 'revoked' as const, revokedAt: '2030-01-01T00:00:00.000Z' }
+            : record,
+        )
+        await replaceFile(path, next)
+        await vi.waitFor(() => expect(changes).toHaveLength(2), { timeout: 5000 })
+      })
+      // The write copies the map it changes (3 000 sets, and the revoked record), the other writer's
+      // change is one more; reading either file into a new map would be 3 000 more.
+      expect(sets).toBeLessThanOrEqual(3002)
+      expect(changes).toEqual([[bulkId(5)], [bulkId(9)]])
+      expect((await service.find(bulkId(5)))?.state).toBe('revoked')
+      expect((await service.find(bulkId(9)))?.state).toBe('revoked')
+    })
+
     it("reads a file whose records moved (edited by hand) into a new map, in the file's order, and sets the next change in place again", async () => {
       const path = tmp.file('keys.json')
       const records = bulkRecords(50)

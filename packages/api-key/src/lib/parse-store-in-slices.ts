@@ -27,6 +27,15 @@ export interface ParsedStore {
 }
 
 /**
+ * The parse of the file this store just wrote: `records`, in the order `serializeStore` wrote them
+ * as `text`. A reload compares the next file with it as with a file it read.
+ */
+export function writtenStore(records: Map<string, ApiKeyRecord>, text: string): ParsedStore {
+  const bytes = Buffer.from(text)
+  return { records, bytes, inStoreLayout: at(bytes, 0, HEAD) }
+}
+
+/**
  * Parses a store file's bytes a record at a time, giving the event loop a turn every few
  * milliseconds, so a service reloading 100 000 keys keeps answering requests: each record is
  * decoded and parsed on its own (no step handles the whole file). A record whose bytes are those of
