@@ -51,7 +51,7 @@ describe('readBuffers', () => {
     const buffers = readBuffers()
     await writeFile(path, content(100_000, 1))
     const first = await read(buffers, path, undefined)
-    await writeFile(path, content(110_000, 2)) // within the quarter of room
+    await writeFile(path, content(110_000, 2)) // within the eighth of room
     const second = await read(buffers, path, first)
     const third = await read(buffers, path, second)
     expect(third.buffer).toBe(first.buffer)

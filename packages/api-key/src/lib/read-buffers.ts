@@ -16,7 +16,7 @@ export interface ReadBuffers {
  * V8 counts such a buffer as external memory, and its growth set off scavenges ("external memory
  * pressure", 2 to 20 ms) and a mark-compact whose steps and final pause held the event loop for up
  * to 18 ms (seen with `--trace-gc`, bench/RESULTS.md "Key store"). Both buffers are made at the
- * first read, at startup, a quarter larger than the file; a buffer is made again only when the
+ * first read, at startup, an eighth larger than the file; a buffer is made again only when the
  * file outgrows it. The caller makes sure no read starts while the other buffer is still in use:
  * the store runs one background load at a time and keeps `keep` as the last file parsed.
  */
@@ -54,7 +54,7 @@ export function readBuffers(): ReadBuffers {
   }
 }
 
-/** A quarter more than `size` (and at least 64 KiB), so that a growing store seldom needs a new buffer. */
+/** An eighth more than `size` (and at least 64 KiB), so that a growing store seldom needs a new buffer. */
 function roomFor(size: number): number {
-  return Math.max(64 * 1024, Math.ceil(size * 1.25))
+  return Math.max(64 * 1024, Math.ceil(size * 1.125))
 }
