@@ -98,7 +98,10 @@ export interface IssuerOptions {
   readonly failedAuthentication?: FailedAuthenticationOptions | false
   /** A changed key directory could not be read; the last good keys stay. Default: a process warning. */
   readonly onKeysError?: (error: Error) => void
-  /** Where one-time warnings go (a failed key reload): a pino-compatible logger. Default: process warnings. */
+  /**
+   * Where one-time warnings go (a failed key reload, a failure store that cannot record a failure):
+   * a pino-compatible logger. Default: process warnings.
+   */
   readonly logger?: Logger
   /** Reload the key directory when it changes. Default true. */
   readonly watchKeys?: boolean

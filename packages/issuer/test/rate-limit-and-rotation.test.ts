@@ -1,5 +1,6 @@
 import { rotateKeyDir } from '@callsign/jwt'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type FailureStore, memoryFailureStore } from '../src/index.js'
 import {
   basic,
   header,
@@ -95,6 +96,51 @@ describe('failed client authentications are rate limited', () => {
       expect(res.body.error).toBe('invalid_scope')
     }
     expect((await postToken(fx.url, form, { authorization: `Bearer ${key}` })).status).toBe(200)
+  })
+
+  it('says a failure store that cannot record a failure to the logger once, and again after it recovered and failed anew; the answer stays 401', async () => {
+    // A stand-in for a shared store that stops writing (a database failing over): the memory
+    // store, whose fail() throws while `broken`.
+    const memory = memoryFailureStore({ maxTracked: 100 })
+    let broken = true
+    const store: FailureStore = {
+      retryAfter: (rule, keys, now) => memory.retryAfter(rule, keys, now),
+      fail: (rule, keys, now) => {
+        if (broken) throw Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' })
+        return memory.fail(rule, keys, now)
+      },
+    }
+    const warnings: unknown[][] = []
+    const emitted = vi.spyOn(process, 'emitWarning')
+    try {
+      fx = await startIssuer({
+        failedAuthentication: { burst: 20, perMinute: 1, store },
+        logger: { warn: (...args: unknown[]) => warnings.push(args) },
+      })
+      const { key } = await fx.key('billing', ['orders:read'])
+      const wrong = `${key.slice(0, 17)}${'A'.repeat(43)}${key.slice(60)}`
+      const guess = async () => (await postToken(fx!.url, form, { authorization: `Bearer ${wrong}` })).status
+      for (let i = 0; i < 3; i++) expect(await guess()).toBe(401)
+      expect(warnings).toEqual([
+        [
+          { code: 'CALLSIGN_FAILURE_STORE' },
+          'issuer: the failed-authentication store did not record a failure (ECONNRESET); said once until it records one again',
+        ],
+      ])
+      broken = false
+      expect(await guess()).toBe(401)
+      broken = true
+      for (let i = 0; i < 2; i++) expect(await guess()).toBe(401)
+      expect(warnings).toHaveLength(2)
+      expect(JSON.stringify(warnings)).not.toContain(wrong.slice(17, 60))
+      expect(
+        emitted.mock.calls.filter(([, options]) =>
+          JSON.stringify(options)?.includes('CALLSIGN_FAILURE_STORE'),
+        ),
+      ).toEqual([])
+    } finally {
+      emitted.mockRestore()
+    }
   })
 })
 

@@ -1,4 +1,5 @@
-import type { Caller } from '@callsign/core'
+import type { Caller, Logger } from '@callsign/core'
+import { warn } from '@callsign/core/adapter'
 import type { AddressLimiter } from './address-limiter.js'
 import type { ClientAuthenticator, ClientRequest } from './authenticate-client.js'
 import { OAuthError } from './oauth-error.js'
@@ -8,13 +9,16 @@ import { OAuthError } from './oauth-error.js'
  * (which names its client id, if any), the limit for that address and client id is checked before
  * any credential is (an address that has failed too often is answered 429 even with the right
  * credential), and every `invalid_client` failure is counted against the address. Without a
- * limiter, the client is only authenticated.
+ * limiter, the client is only authenticated. A failure store that cannot record a failure is
+ * reported to `logger` once, and again only after it recorded one since.
  */
 export function authenticateUnderLimit(
   authenticator: ClientAuthenticator,
   limiter: AddressLimiter | undefined,
+  logger: Logger | undefined,
 ): (req: ClientRequest) => Promise<Caller> {
   if (limiter === undefined) return (req) => authenticator.claim(req).authenticate()
+  const recordFailure = failureRecorder(limiter, logger)
   return async (req) => {
     const address = req.remoteAddress ?? 'unknown'
     let clientId: string | undefined
@@ -33,7 +37,7 @@ export function authenticateUnderLimit(
       return await claimed.authenticate()
     } catch (error) {
       if (error instanceof OAuthError && error.error === 'invalid_client' && error.status === 401) {
-        await recordFailure(limiter, address, clientId)
+        await recordFailure(address, clientId)
       }
       throw error
     }
@@ -53,18 +57,29 @@ async function retryAfter(
   }
 }
 
-/** The answer is a 401 either way; a store that cannot count is said, not thrown. */
-async function recordFailure(
+/**
+ * Counts a failure. The answer is a 401 either way: a store that cannot count is said, not thrown,
+ * once while it keeps failing (each failed request would say it again: a flood of invalid
+ * credentials would flood the log).
+ */
+function failureRecorder(
   limiter: AddressLimiter,
-  address: string,
-  clientId: string | undefined,
-): Promise<void> {
-  try {
-    await limiter.fail(address, clientId)
-  } catch (cause) {
-    process.emitWarning(`the failed-authentication store did not record a failure (${errorName(cause)})`, {
-      code: 'CALLSIGN_FAILURE_STORE',
-    })
+  logger: Logger | undefined,
+): (address: string, clientId: string | undefined) => Promise<void> {
+  let failing = false
+  return async (address, clientId) => {
+    try {
+      await limiter.fail(address, clientId)
+      failing = false
+    } catch (cause) {
+      if (failing) return
+      failing = true
+      warn(
+        logger,
+        'CALLSIGN_FAILURE_STORE',
+        `issuer: the failed-authentication store did not record a failure (${errorName(cause)}); said once until it records one again`,
+      )
+    }
   }
 }
 

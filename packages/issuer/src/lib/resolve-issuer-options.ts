@@ -1,6 +1,14 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { KeyStore } from '@callsign/api-key'
-import { type AuditEvent, type Clock, ConfigError, isScope, systemClock, type Verifier } from '@callsign/core'
+import {
+  type AuditEvent,
+  type Clock,
+  ConfigError,
+  isScope,
+  type Logger,
+  systemClock,
+  type Verifier,
+} from '@callsign/core'
 import { checkLogger, warn } from '@callsign/core/adapter'
 import { mtlsVerifier, parseSpiffeId, type ServerTls } from '@callsign/mtls'
 import type { IssuerClient, IssuerOptions } from '../create-issuer.js'
@@ -38,6 +46,8 @@ export interface ResolvedIssuerOptions {
         readonly store: FailureStore
       }
     | false
+  /** Where one-time warnings go; undefined: process warnings. */
+  readonly logger: Logger | undefined
   readonly onKeysError: (error: Error) => void
   readonly watchKeys: boolean
   readonly clock: Clock
@@ -71,6 +81,7 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     fail('"store" must be a KeyStore (fileKeyStore)')
   const clock = options.clock ?? systemClock
   if (typeof clock?.now !== 'function') fail('"clock" must have a now() method')
+  const logger = checkLogger(options.logger, 'createIssuer')
   const clients = checkClients(options.clients)
   const certificateClients = Object.fromEntries(
     Object.entries(clients).filter(([, client]) => !hasKeys(client)),
@@ -106,14 +117,11 @@ export function resolveIssuerOptions(options: IssuerOptions): ResolvedIssuerOpti
     https: checkHttps(options.https),
     audit: auditSinks(options.audit),
     limit: checkLimit(options.failedAuthentication),
+    logger,
     onKeysError:
       options.onKeysError ??
       ((error) =>
-        warn(
-          checkLogger(options.logger, 'createIssuer'),
-          'CALLSIGN_KEYS_RELOAD',
-          `issuer: ${error.message}; keeping the last good signing keys`,
-        )),
+        warn(logger, 'CALLSIGN_KEYS_RELOAD', `issuer: ${error.message}; keeping the last good signing keys`)),
     watchKeys: options.watchKeys ?? true,
     clock,
   }

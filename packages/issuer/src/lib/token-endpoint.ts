@@ -55,6 +55,7 @@ export function tokenEndpoint({ resolved, routes, keyRing }: TokenEndpointOption
       clock,
     }),
     resolved.limit === false ? undefined : addressLimiter(resolved.limit, clock),
+    resolved.logger,
   )
   const audit = tokenRequestAudit({ audit: resolved.audit, clock, route: routes.token })
   const tokenIssued = tokenTelemetry()
