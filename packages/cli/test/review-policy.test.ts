@@ -8,12 +8,14 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 import { keyRecord } from './support/key-record.js'
 
-// An mTLS caller holds only what the services' policies grant it. With --policy, review weighs
-// those grants (exact ids and "/*" patterns) against the audit trail, as it does a key's scopes.
+// An mTLS caller holds only what the services' policies grant it; a key's owner holds its key's
+// scopes and what the policies grant it. With --policy, review weighs those grants (exact ids and
+// "/*" patterns) against the audit trail, as it does a key's own scopes.
 const NOW = '2026-06-30T00:00:00.000Z'
 const DAY = 86_400_000
 const at = (offsetMs: number) => new Date(Date.parse(NOW) + offsetMs).toISOString()
 const BACKFILL = 'spiffe://mesh.local/ns/ops/sa/backfill'
+let reportingKey: string
 
 let dir: string
 let store: string
@@ -29,6 +31,13 @@ beforeAll(async () => {
   await keyStore.create(
     keyRecord('gateway', ['orders:read'], { createdAt: at(-DAY), expiresAt: at(60 * DAY) }),
   )
+  // 100 days old, like the certificate: it has existed for the whole scope window
+  const reporting = keyRecord('reporting', ['orders:read', 'orders:export'], {
+    createdAt: at(-100 * DAY),
+    expiresAt: at(60 * DAY),
+  })
+  reportingKey = reporting.id
+  await keyStore.create(reporting)
   certs = join(dir, 'certs')
   mkdirSync(certs)
   const ca = createDevCa({ trustDomain: 'mesh.local', days: 730, notBefore: new Date(at(-200 * DAY)) })
@@ -50,6 +59,7 @@ beforeAll(async () => {
       "  'POST /orders/:id/refund': [orders:refund]",
       'grants:',
       "  'spiffe://mesh.local/ns/ops/*': [orders:read, orders:refund]",
+      '  reporting: [orders:refund, orders:audit]',
       '',
     ].join('\n'),
   )
@@ -67,8 +77,15 @@ beforeAll(async () => {
     route: '/orders/:id',
     latencyMs: 0.1,
   }
+  const reportingUsed: AuditEvent = {
+    ...used,
+    caller: 'reporting',
+    kind: 'api-key',
+    credentialId: reporting.id,
+    scopes: ['orders:read', 'orders:audit'],
+  }
   audit = join(dir, 'audit.jsonl')
-  writeFileSync(audit, `${JSON.stringify(used)}\n`)
+  writeFileSync(audit, `${JSON.stringify(used)}\n${JSON.stringify(reportingUsed)}\n`)
 })
 
 interface Finding {
@@ -93,7 +110,13 @@ const review = async (...extra: string[]) => {
     ...extra,
   ])
   const findings: Finding[] = result.code === 2 ? [] : JSON.parse(result.stdout).findings
-  return { ...result, certificateFindings: findings.filter((finding) => finding.kind === 'mtls') }
+  return {
+    ...result,
+    certificateFindings: findings.filter((finding) => finding.kind === 'mtls'),
+    scopeFindingsOfKeys: findings.filter(
+      (finding) => finding.kind === 'api-key' && finding.type === 'unused-scopes',
+    ),
+  }
 }
 
 describe('callsign review --policy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
@@ -116,10 +139,29 @@ describe('callsign review --policy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(result.certificateFindings).toEqual([])
   })
 
-  it('exits 2 for --policy without --certs, or a policy file that does not load', async () => {
-    const alone = await review('--policy', policy)
-    expect(alone.code).toBe(2)
-    expect(alone.stderr).toContain('--policy needs --certs')
+  it("weighs what the policies grant a key's owner with the key's own scopes, and says which to narrow where", async () => {
+    const result = await review('--policy', policy)
+    expect(result.code).toBe(1)
+    expect(result.scopeFindingsOfKeys).toEqual([
+      expect.objectContaining({
+        owner: 'reporting',
+        credentialId: reportingKey,
+        unusedScopes: ['orders:export', 'orders:refund'],
+        recommendedScopes: ['orders:audit', 'orders:read'],
+        action: "narrow it to orders:read; remove orders:refund from its owner's policy grants",
+      }),
+    ])
+    // without the policy, only the key's own unused scope
+    expect((await review()).scopeFindingsOfKeys).toEqual([
+      expect.objectContaining({
+        owner: 'reporting',
+        unusedScopes: ['orders:export'],
+        action: 'narrow it to orders:read',
+      }),
+    ])
+  })
+
+  it('exits 2 for a policy file that does not load', async () => {
     const bad = join(dir, 'bad.yaml')
     writeFileSync(bad, "routes: {}\ngrants:\n  'spiffe://mesh.local/*/sa/x': [orders:read]\n")
     const invalid = await review('--certs', certs, '--policy', bad)

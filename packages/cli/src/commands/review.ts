@@ -35,7 +35,7 @@ Exits 1 when there are findings (for CI), 0 when clean, 2 when the review could 
       type: 'string',
       multiple: true,
       value: '<file>',
-      help: "a service's policy file: what it grants each certificate's identity counts as\nthat certificate's scopes (repeatable, one per service)",
+      help: "a service's policy file: what it grants a key's owner or a certificate's identity\ncounts among that credential's scopes (repeatable, one per service)",
     },
     now: { type: 'string', value: '<ISO time>', help: 'review as of this time (default: now)' },
     'max-key-age': {
@@ -75,9 +75,6 @@ Exits 1 when there are findings (for CI), 0 when clean, 2 when the review could 
     const audits = (values.audit as string[] | undefined) ?? []
     if (audits.length === 0) throw new UsageError('--audit is required (a file or a folder)')
     const policies = list(values.policy)
-    if (policies.length > 0 && values.certs === undefined) {
-      throw new UsageError('--policy needs --certs: its grants are reviewed against the certificates')
-    }
     const now = values.now === undefined ? new Date() : new Date(String(values.now))
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time, not "${values.now}"`)
     const days = (value: unknown, option: string, fallback: number) =>
@@ -92,21 +89,18 @@ Exits 1 when there are findings (for CI), 0 when clean, 2 when the review could 
     // every input is checked before the review starts: a missing one is an error, never "No findings"
     const files = auditFiles(audits)
     const store = shownStore(storePath(values.store, io))
-    const credentials: ReviewedCredential[] = (await (await openStore(values.store, io)).list()).map(
-      (key) => ({
-        id: key.id,
-        kind: 'api-key',
-        owner: key.owner,
-        scopes: key.scopes,
-        createdAt: new Date(key.createdAt),
-        expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt),
-        active: key.state === 'active' && key.rotatedTo === null,
-        source: store,
-      }),
-    )
-    if (values.certs !== undefined) {
-      credentials.push(...withPolicyGrants(readCertificates(String(values.certs)), policies))
-    }
+    const keys: ReviewedCredential[] = (await (await openStore(values.store, io)).list()).map((key) => ({
+      id: key.id,
+      kind: 'api-key',
+      owner: key.owner,
+      scopes: key.scopes,
+      createdAt: new Date(key.createdAt),
+      expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt),
+      active: key.state === 'active' && key.rotatedTo === null,
+      source: store,
+    }))
+    const certificates = values.certs === undefined ? [] : readCertificates(String(values.certs))
+    const credentials = withPolicyGrants([...keys, ...certificates], policies)
 
     const stats = emptyStats()
     const overview = reviewOverview(now.getTime() - thresholds.scopeWindowDays * DAY)

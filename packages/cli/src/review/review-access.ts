@@ -10,6 +10,8 @@ export interface ReviewedCredential {
   /** The service that holds it. */
   readonly owner: string
   readonly scopes: readonly string[]
+  /** Those of `scopes` that the services' policies grant its owner, not the credential itself. */
+  readonly policyScopes?: readonly string[]
   readonly createdAt?: Date
   /** `null`: never expires. */
   readonly expiresAt: Date | null
@@ -151,7 +153,9 @@ export async function reviewAccess(
           ...base,
           type: 'unused-scopes',
           detail: `${unusedScopes.join(', ')} not used by ${credential.owner} ${window}`,
-          action: `narrow ${narrowed} to ${recommended.join(' ')}`,
+          action:
+            keyAndPolicyAction(credential, unusedScopes, recommended) ??
+            `narrow ${narrowed} to ${recommended.join(' ')}`,
           unusedScopes,
           recommendedScopes: recommended,
         })
@@ -163,7 +167,8 @@ export async function reviewAccess(
           action:
             credential.kind === 'mtls'
               ? 'remove its policy grants, or grant only what is used'
-              : 'disable it, or grant only what is used',
+              : (keyAndPolicyAction(credential, unusedScopes, recommended) ??
+                'disable it, or grant only what is used'),
           unusedScopes,
           recommendedScopes: [],
         })
@@ -192,4 +197,29 @@ function expiringWindow(credential: ReviewedCredential, thresholds: ReviewThresh
   const window = thresholds.expiringDays * DAY
   if (credential.kind !== 'mtls' || !credential.createdAt || !credential.expiresAt) return window
   return Math.min(window, (credential.expiresAt.getTime() - credential.createdAt.getTime()) / 3)
+}
+
+/**
+ * What to do about a key's unused scopes when the policies grant its owner some of them (`--policy`):
+ * narrow the key for its own, remove the policy grants for the others. Undefined for a certificate
+ * or a key without such grants.
+ */
+function keyAndPolicyAction(
+  credential: ReviewedCredential,
+  unused: readonly string[],
+  used: readonly string[],
+): string | undefined {
+  if (credential.kind !== 'api-key' || !credential.policyScopes?.length) return undefined
+  const fromPolicies = new Set(credential.policyScopes)
+  const keyUnused = unused.filter((scope) => !fromPolicies.has(scope))
+  const keyUsed = used.filter((scope) => !fromPolicies.has(scope))
+  const policyUnused = unused.filter((scope) => fromPolicies.has(scope))
+  const actions: string[] = []
+  if (keyUnused.length > 0) {
+    if (keyUsed.length > 0) actions.push(`narrow it to ${keyUsed.join(' ')}`)
+    else if (used.length === 0) actions.push('disable it, or grant only what is used')
+    else actions.push(`remove ${keyUnused.join(' ')} from it`)
+  }
+  if (policyUnused.length > 0) actions.push(`remove ${policyUnused.join(' ')} from its owner's policy grants`)
+  return actions.join('; ')
 }
