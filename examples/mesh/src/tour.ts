@@ -218,7 +218,8 @@ export async function runTour(mesh: Mesh, say: (line: string) => void, database?
     paths.audit,
     '--certs',
     paths.certs,
-    // each service's policy: what it grants a certificate's identity is all that certificate holds
+    // each service's policy: what it grants a certificate's identity is all that certificate holds,
+    // and what it grants a key's owner is held beside the key's own scopes
     ...readdirSync(join(meshDir, 'policies')).flatMap((file) => [
       '--policy',
       join(meshDir, 'policies', file),
