@@ -125,8 +125,7 @@ async function prepareChanges(path: string, rounds: number, perChange: number): 
  * are not measured: the first one after startup also compiles the reload's code, and meets the first
  * scavenge after startup, which moves the records the startup read last out of the young generation
  * (15 to 30 ms at 100 000 keys, seen with --trace-gc: paid once by whatever allocates first, a
- * reload or requests). Baseline in the same run: one blocking `JSON.parse`
- * of the same file.
+ * reload or requests). Baseline in the same run: one blocking `JSON.parse` of the same file.
  */
 async function reloadCost(dir: string, size: number, perChange = 1) {
   const path = join(dir, `keys-${size}-${perChange}.json`)
