@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { type Clock, ConfigError, type Logger, systemClock } from '@callsign/core'
-import { checkLogger, reloadReport, watchFiles } from '@callsign/core/adapter'
+import { checkLogger, reloadReport, watchFiles, writeFileAtomic } from '@callsign/core/adapter'
 import type { ApiKeyRecord, KeyStore, KeyStoreHealth } from './api-key-record.js'
 import { checkKeyRecord } from './check-key-record.js'
 import { KeyStoreError } from './key-store-error.js'
@@ -18,7 +18,7 @@ import {
   writtenStore,
 } from './lib/parse-store-in-slices.js'
 import { type ReadBuffers, readBuffers } from './lib/read-buffers.js'
-import { removeStaleTemporaryFiles, replaceStoreFile } from './lib/replace-store-file.js'
+import { removeStaleTemporaryFiles } from './lib/remove-stale-temporary-files.js'
 import { serializeStore } from './lib/store-file-format.js'
 
 /** The largest store file that can be read: the longest string Node.js can make (about 512 MiB). */
@@ -254,16 +254,19 @@ export function fileKeyStore(path: string, options: FileKeyStoreOptions = {}): F
             : await loadFresh(file, () => lastParsed)
         const result = change(fresh)
         const text = serialize(file, fresh)
-        const written = await replaceStoreFile(file, text, async () => {
-          // The last checks before the rename: the lock is still ours, and nobody wrote the file
-          // since it was read (a writer that ignored the lock): a stale view never overwrites.
-          await lock.verify()
-          if ((await fileIdentity(file)) !== identity) {
-            throw new KeyStoreError(
-              'ERR_KEY_STORE_CONFLICT',
-              `the key store ${file} was changed by a writer that did not hold its lock; nothing was written`,
-            )
-          }
+        // Mode 0600; readers see the old file or the new, never a mix.
+        const written = await writeFileAtomic(file, text, {
+          async beforeRename() {
+            // The last checks before the rename: the lock is still ours, and nobody wrote the file
+            // since it was read (a writer that ignored the lock): a stale view never overwrites.
+            await lock.verify()
+            if ((await fileIdentity(file)) !== identity) {
+              throw new KeyStoreError(
+                'ERR_KEY_STORE_CONFLICT',
+                `the key store ${file} was changed by a writer that did not hold its lock; nothing was written`,
+              )
+            }
+          },
         }).catch((cause: unknown) => {
           if (cause instanceof KeyStoreError) throw cause
           throw new KeyStoreError('ERR_KEY_STORE_IO', `cannot write the key store ${file}`, { cause })

@@ -12,7 +12,7 @@ import {
   KeyStoreError,
 } from '../src/index.js'
 import { serializeStore } from '../src/lib/store-file-format.js'
-import { activeRecord, bulkId, bulkRecords, writeBulkStore } from './support/bulk-store.js'
+import { activeRecord, bulkId, bulkRecords, revokedRecord, writeBulkStore } from './support/bulk-store.js'
 import { tempDir } from './support.js'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -143,17 +143,22 @@ describe('fileKeyStore', () => {
         set.mockRestore()
       }
     }
+    /** A watching store on `path`, and the ids of each change it notified. */
+    const watching = (path: string) => {
+      const service = open(path)
+      const changes: (readonly string[] | undefined)[] = []
+      service.onChange((ids) => changes.push(ids))
+      return { service, changes }
+    }
 
     it("sets only the records another writer changed or appended into the map it serves: no map of the whole store is built, the others stay the same objects, in the file's order", async () => {
       const path = tmp.file('keys.json')
       const records = bulkRecords(3000)
       await replaceFile(path, records)
-      const service = open(path)
-      const changes: (readonly string[] | undefined)[] = []
-      service.onChange((ids) => changes.push(ids))
+      const { service, changes } = watching(path)
       const kept = await service.find(bulkId(1))
       const next = [...records, activeRecord(bulkId(3000), HASH)]
-      next[7] = { ...records[7]!, state: 'revoked', revokedAt: '2030-01-01T00:00:00.000Z' }
+      next[7] = revokedRecord(records[7]!)
       const sets = await bulkSetsDuring(async () => {
         await replaceFile(path, next)
         await vi.waitFor(() => expect(changes).toHaveLength(1), { timeout: 5000 })
@@ -170,15 +175,11 @@ describe('fileKeyStore', () => {
       const path = tmp.file('keys.json')
       let records = bulkRecords(20)
       await replaceFile(path, records)
-      const service = open(path)
-      const changes: (readonly string[] | undefined)[] = []
-      service.onChange((ids) => changes.push(ids))
+      const { service, changes } = watching(path)
       // Each reload compares the file with the one before, read into the other of two buffers: a
       // read into the buffer holding the one before would find nothing changed.
       for (let k = 0; k < 6; k++) {
-        records = records.map((record, i) =>
-          i === k ? { ...record, state: 'revoked', revokedAt: '2030-01-01T00:00:00.000Z' } : record,
-        )
+        records = records.map((record, i) => (i === k ? revokedRecord(record) : record))
         await replaceFile(path, records)
         await vi.waitFor(() => expect(changes).toHaveLength(k + 1), { timeout: 5000 })
         expect(changes[k]).toEqual([bulkId(k)])
@@ -200,16 +201,12 @@ describe('fileKeyStore', () => {
     it("after its own write, reads the file it wrote and another writer's next change as what changed: no map of the whole store is built", async () => {
       const path = tmp.file('keys.json')
       await replaceFile(path, bulkRecords(3000))
-      const service = open(path)
-      const changes: (readonly string[] | undefined)[] = []
-      service.onChange((ids) => changes.push(ids))
+      const { service, changes } = watching(path)
       const sets = await bulkSetsDuring(async () => {
         await service.revoke(bulkId(5))
         await sleep(300) // the watcher sees the service's own write
         const next = (await service.list()).map((record) =>
-          record.id === bulkId(9)
-            ? { ...record, state: 'revoked' as const, revokedAt: '2030-01-01T00:00:00.000Z' }
-            : record,
+          record.id === bulkId(9) ? revokedRecord(record) : record,
         )
         await replaceFile(path, next)
         await vi.waitFor(() => expect(changes).toHaveLength(2), { timeout: 5000 })
@@ -237,7 +234,7 @@ describe('fileKeyStore', () => {
       await vi.waitFor(() => expect(reloads).toBe(1), { timeout: 5000 })
       expect((await service.list()).map((record) => record.id)).toEqual(moved.map((record) => record.id))
       const next = [...moved]
-      next[3] = { ...moved[3]!, state: 'revoked', revokedAt: '2030-01-01T00:00:00.000Z' }
+      next[3] = revokedRecord(moved[3]!)
       const sets = await bulkSetsDuring(async () => {
         await replaceFile(path, next)
         await vi.waitFor(() => expect(reloads).toBe(2), { timeout: 5000 })

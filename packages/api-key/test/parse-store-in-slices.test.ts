@@ -9,7 +9,7 @@ import {
   parseStoreInSlices,
 } from '../src/lib/parse-store-in-slices.js'
 import { parseStoreText, serializeStore } from '../src/lib/store-file-format.js'
-import { activeRecord, bulkId, bulkRecords } from './support/bulk-store.js'
+import { activeRecord, bulkId, bulkRecords, revokedRecord } from './support/bulk-store.js'
 import { turnsDuring } from './support.js'
 
 const HASH = `sha256:${'ab'.repeat(32)}`
@@ -74,7 +74,7 @@ describe('parseStoreInSlices', () => {
     const first = parseStoreBytes(Buffer.from(serializeStore(records))) as ParsedStore
     const changed = [
       ...records.slice(0, 2),
-      { ...records[2]!, state: 'revoked' as const, revokedAt: '2030-01-01T00:00:00.000Z' }, // longer
+      revokedRecord(records[2]!), // longer
       records[3]!,
       { ...records[4]!, secretHash: HASH }, // the same length
       records[5]!,
@@ -91,11 +91,6 @@ describe('parseStoreInSlices', () => {
 })
 
 describe('changesInSlices', () => {
-  const revoked = (record: ApiKeyRecord): ApiKeyRecord => ({
-    ...record,
-    state: 'revoked',
-    revokedAt: '2030-01-01T00:00:00.000Z',
-  })
   type Edit =
     | { op: 'revoke' | 'relabel' | 'remove' | 'move to end' | 'copy id of first'; at: number }
     | { op: 'append' }
@@ -117,7 +112,7 @@ describe('changesInSlices', () => {
       const i = e.at % Math.max(next.length, 1)
       const record = next[i]
       if (record === undefined) continue
-      if (e.op === 'revoke') next[i] = revoked(record)
+      if (e.op === 'revoke') next[i] = revokedRecord(record)
       if (e.op === 'relabel') next[i] = { ...record, labels: { team: `t${e.at}` } }
       if (e.op === 'remove') next.splice(i, 1)
       if (e.op === 'move to end') next.push(...next.splice(i, 1))
@@ -172,7 +167,7 @@ describe('changesInSlices', () => {
   it('is undefined for more changes than it sets in one turn (a bulk change), and gives them up to that', async () => {
     const records = bulkRecords(MOST_CHANGES_AT_ONCE + 1)
     const previous = parseStoreBytes(Buffer.from(serializeStore(records))) as ParsedStore
-    const all = records.map(revoked)
+    const all = records.map(revokedRecord)
     expect(await changesInSlices(Buffer.from(serializeStore(all)), previous)).toBeUndefined()
     const most = [...all.slice(0, -1), records.at(-1)!]
     const changes = await changesInSlices(Buffer.from(serializeStore(most)), previous)
@@ -182,7 +177,7 @@ describe('changesInSlices', () => {
   it('gives the event loop turns while it compares a large store', async () => {
     const records = bulkRecords(5000)
     const previous = parseStoreBytes(Buffer.from(serializeStore(records))) as ParsedStore
-    records[4000] = revoked(records[4000]!)
+    records[4000] = revokedRecord(records[4000]!)
     const text = serializeStore(records)
     const { result, turns } = await turnsDuring(() => changesInSlices(Buffer.from(text), previous, 0))
     expect(result?.changed).toEqual([records[4000]])

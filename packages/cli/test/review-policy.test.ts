@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileKeyStore } from '@callsign/api-key'
 import type { AuditEvent } from '@callsign/core'
 import { createDevCa, issueServiceCertificate } from '@callsign/mtls'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../../../test/support/run-cli.js'
 import { keyRecord } from './support/key-record.js'
 
@@ -15,7 +15,6 @@ const NOW = '2026-06-30T00:00:00.000Z'
 const DAY = 86_400_000
 const at = (offsetMs: number) => new Date(Date.parse(NOW) + offsetMs).toISOString()
 const BACKFILL = 'spiffe://mesh.local/ns/ops/sa/backfill'
-let reportingKey: string
 
 let dir: string
 let store: string
@@ -23,6 +22,7 @@ let audit: string
 let certs: string
 let policy: string
 let thumbprint: string
+let reportingKey: string
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'callsign-review-policy-'))
@@ -87,6 +87,8 @@ beforeAll(async () => {
   audit = join(dir, 'audit.jsonl')
   writeFileSync(audit, `${JSON.stringify(used)}\n${JSON.stringify(reportingUsed)}\n`)
 })
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 interface Finding {
   type: string

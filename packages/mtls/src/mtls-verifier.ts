@@ -92,8 +92,8 @@ const DNS_NAME =
  * clientAuth extended key usage, a trust domain not accepted or a chain that does not end at a CA
  * bound to its trust domain, a revoked certificate. It authenticates only: the caller it gives has
  * no scopes, and what the caller may do is the policy's grants (`definePolicy({ grants })`), which
- * the pipeline adds. The verdict is worked out once per TLS connection, and again when the trust of `serverTls`
- * changes. `credentialId` is {@link certificateThumbprint} of the leaf.
+ * the pipeline adds. The verdict is worked out once per TLS connection, and again when the trust
+ * of `serverTls` changes. `credentialId` is {@link certificateThumbprint} of the leaf.
  *
  * Returns `null` when the request did not come over TLS or the client sent no certificate.
  *

@@ -83,10 +83,8 @@ export interface StoreChanges {
  * {@link parseStoreInSlices}, when the file is `previous`'s with records changed in place and new
  * ones appended: what every write of this store makes. The caller sets them into
  * `previous.records` (one `set` each: the order stays that of the file), so a reload costs what
- * changed and builds no new map of the whole store, whose growth rehashes every entry in one step.
- * Measured at 100 000 keys (bench/RESULTS.md, "Key store"): that step was the longest turn of a
- * reload, 24 ms; without it, 7 ms (median of six runs), the slices being 4 ms and the rest the
- * garbage collector's (a scavenge or a marking step landing after a slice, seen with --trace-gc).
+ * changed and builds no new map of the whole store, whose growth rehashes every entry in one step
+ * (at 100 000 keys the longest turn of a reload, 24 ms; bench/RESULTS.md, "Key store").
  * `undefined` for any other file (a record moved, removed or invalid, an id appearing twice, a
  * file edited by hand) and for more than {@link MOST_CHANGES_AT_ONCE} changes:
  * {@link parseStoreInSlices} reads it, and says what is wrong with it.

@@ -31,6 +31,11 @@ export function activeRecord(id: string, secretHash: string, owner = 'billing'):
   }
 }
 
+/** `record`, revoked (at a fixed time). */
+export function revokedRecord(record: ApiKeyRecord): ApiKeyRecord {
+  return { ...record, state: 'revoked', revokedAt: '2030-01-01T00:00:00.000Z' }
+}
+
 /** `count` active records with random secret hashes (no key exists for them). */
 export function bulkRecords(count: number): ApiKeyRecord[] {
   return Array.from({ length: count }, (_, i) =>

@@ -5,7 +5,8 @@ const MISSING = new Set(['3F000', '42P01'])
 
 /**
  * A database failure as a `KeyStoreError`: a missing schema is `ERR_KEY_STORE_SCHEMA` (run the
- * migration; the message names the library's `migrate`, never a command: the CLI adds its own hint), anything else (refused connection, timeout, cancelled statement) is
+ * migration; the message names the library's `migrate`, never a command: the CLI adds its own
+ * hint), anything else (refused connection, timeout, cancelled statement) is
  * `ERR_KEY_STORE_UNAVAILABLE`, its message saying why from the driver's error code (a refused login,
  * no such database, `ECONNREFUSED`…). The driver's error goes into `cause`; the message names neither
  * the connection string nor any value.

@@ -1,20 +1,5 @@
-import type { Stats } from 'node:fs'
 import { readdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { writeFileAtomic } from '@callsign/core/adapter'
-
-/**
- * Replaces the store file atomically (mode 0600), with `beforeRename` as the last check that this
- * writer may still write (it throws to abandon the write). Readers see the old file or the new,
- * never a mix. Returns the new file's status: its identity as written.
- */
-export function replaceStoreFile(
-  file: string,
-  text: string,
-  beforeRename: () => Promise<void>,
-): Promise<Stats> {
-  return writeFileAtomic(file, text, { mode: 0o600, beforeRename })
-}
 
 /**
  * Deletes the temporary files that writers killed mid-write left beside the store (each a full
